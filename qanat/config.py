@@ -1,0 +1,105 @@
+"""qanat's settings: one object, read from ``QANAT_*`` environment variables at start-up.
+
+Nothing here runs at import time; call :func:`load_settings` where a process starts
+(the CLI, the worker's start-up hook, the web app factory) and hand the object on.
+Unset values mean the embedded default: SQLite in the working folder, jobs inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qanat.errors import ConfigError
+
+#: Placeholder secrets that may only be used in development.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "qanat-development-secret"})
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./qanat.db"
+
+
+def async_database_url(url: str) -> str:
+    """Return ``url`` with the async driver qanat uses for its scheme.
+
+    Operators write ``postgresql://…`` or ``sqlite:///…``; SQLAlchemy's async engine
+    needs ``postgresql+asyncpg`` / ``sqlite+aiosqlite``.
+    """
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every setting qanat reads; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="QANAT_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = Field(default=None, description="Unset: jobs run inline.")
+    secret_key: str = "qanat-development-secret"
+    timezone: str = "Asia/Bahrain"
+    default_region: str = Field(default="BH", description="Region for phone numbers without +.")
+    attachments_dir: Path = Path("./qanat-files")
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
+    max_attempts: int = Field(default=3, ge=1, description="Tries before a message is dead-lettered.")
+    smtp_domains: str = ""
+    connectors_file: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception as exc:  # ZoneInfoNotFoundError or a malformed key
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.secret_key in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "QANAT_SECRET_KEY is a placeholder; set a real secret outside development"
+            )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The body's local timezone, for calendars, reports and the nightly job."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store is the embedded SQLite database."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with ``overrides`` taking precedence.
+
+    Raises :class:`ConfigError` naming the variable at fault.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"QANAT_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(problems) from exc

@@ -1,0 +1,1 @@
+"""Dedupe: find the open ticket a new complaint repeats, with the evidence."""

@@ -1,0 +1,31 @@
+"""The errors qanat raises on purpose. Only the web layer maps them to HTTP codes."""
+
+from __future__ import annotations
+
+
+class QanatError(Exception):
+    """Base of every error qanat raises deliberately."""
+
+
+class BadPayload(QanatError):
+    """Input that does not look like what the source sends: reject it, with the reason."""
+
+
+class UnsupportedEvent(QanatError):
+    """A well-formed event qanat does not handle: acknowledge it and log it."""
+
+
+class ForgedRequest(QanatError):
+    """A webhook whose signature or secret does not check out."""
+
+
+class ChannelUnavailable(QanatError):
+    """The source or the store cannot be reached now: try again later."""
+
+
+class ConfigError(QanatError):
+    """A setting or a configuration file is wrong; the message names what and where."""
+
+
+class NotFound(QanatError):
+    """The thing asked for does not exist (or the asker may not know it exists)."""

@@ -1,0 +1,1 @@
+"""Connectors: every channel a citizen uses, turned into :class:`qanat.model.Inbound`."""

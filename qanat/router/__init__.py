@@ -1,0 +1,1 @@
+"""Router: which department owns a ticket, its priority and its SLA, and why."""

@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, sessions, queries and migrations."""

@@ -1,0 +1,1 @@
+"""The web layer: REST API, inbox pages and webhooks."""
