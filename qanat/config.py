@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     attachments_dir: Path = Path("./qanat-files")
     attachment_max_bytes: int = 10 * 1024 * 1024
     rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
-    max_attempts: int = Field(default=3, ge=1, description="Tries before a message is dead-lettered.")
+    max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
     smtp_domains: str = ""
     connectors_file: Path | None = None
 

@@ -227,3 +227,28 @@ class RoutingDecision(BaseModel):
     needs_triage: bool = False
     reason: str
     rules_version: str | None = None
+
+
+class Reply(BaseModel):
+    """A message from staff to a citizen, to leave on the citizen's channel."""
+
+    ticket_reference: str
+    channel: str
+    account: str = "default"
+    to: Sender
+    text: str
+    html: str | None = None
+    subject: str | None = None
+    language: str = "ar"
+    in_reply_to: list[str] = Field(
+        default_factory=list, description="External ids of the citizen's messages answered."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SentReply(BaseModel):
+    """What a connector reports after sending: the channel's id for the message it sent."""
+
+    external_id: str
+    raw: bytes = b""
+    metadata: dict[str, Any] = Field(default_factory=dict)
