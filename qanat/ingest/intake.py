@@ -1,0 +1,121 @@
+"""Save-raw-first: the :class:`~qanat.ingest.base.Intake` every connector is handed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from qanat.errors import ChannelUnavailable
+from qanat.ingest.base import SaveResult
+from qanat.jobs import JobQueue
+from qanat.model import Attachment, Inbound
+from qanat.store import queries
+from qanat.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def store_attachment_bytes(item: Attachment, *, folder: Path, max_bytes: int) -> Attachment:
+    """Write an attachment's bytes under ``folder`` by content hash; oversize keeps metadata.
+
+    Files are named by sha256, so the same photo sent twice is stored once.
+    """
+    if item.content is None:
+        return item
+    digest = hashlib.sha256(item.content).hexdigest()
+    if len(item.content) > max_bytes:
+        note = f"not kept: {len(item.content)} bytes is over the {max_bytes}-byte limit"
+        return item.model_copy(update={"sha256": digest, "note": note, "content": None})
+    relative = f"{digest[:2]}/{digest}"
+    path = folder / relative
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".part")
+        temporary.write_bytes(item.content)
+        temporary.replace(path)  # atomic: a reader never sees half a file
+    return item.model_copy(
+        update={"sha256": digest, "size": len(item.content), "stored_at": relative}
+    )
+
+
+class StoreIntake:
+    """Commits inbound messages to the store, then queues their processing."""
+
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        *,
+        attachments_dir: Path,
+        attachment_max_bytes: int,
+    ) -> None:
+        self._db = db
+        self._queue = queue
+        self._folder = attachments_dir
+        self._max_bytes = attachment_max_bytes
+
+    async def save(self, inbound: Inbound) -> SaveResult:
+        """Commit ``inbound`` and queue it; a message seen before is neither saved nor queued."""
+        result = await self._commit(inbound, state="received", reason=None)
+        if result.created:
+            await self._enqueue(result.message_id)
+        return result
+
+    async def dead_letter(self, inbound: Inbound, reason: str) -> SaveResult:
+        """Commit a message that cannot be processed, visibly, with its reason."""
+        return await self._commit(inbound, state="dead_letter", reason=reason)
+
+    async def _commit(self, inbound: Inbound, *, state: str, reason: str | None) -> SaveResult:
+        stored = inbound.model_copy(
+            update={
+                "attachments": [
+                    store_attachment_bytes(a, folder=self._folder, max_bytes=self._max_bytes)
+                    for a in inbound.attachments
+                ]
+            }
+        )
+        try:
+            async with self._db.writing() as session:
+                message_id, created = await queries.save_message(
+                    session, inbound=stored, state=state, reason=reason
+                )
+                if created and state == "dead_letter":
+                    await queries.add_event(
+                        session,
+                        actor="intake",
+                        type="dead_lettered",
+                        message_id=message_id,
+                        data={"reason": reason},
+                    )
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChannelUnavailable(f"the store cannot save messages now: {exc}") from exc
+        return SaveResult(message_id, created)
+
+    async def _enqueue(self, message_id: int) -> None:
+        try:
+            await self._queue.enqueue_processing(message_id)
+        except Exception:
+            # The message is committed; the nightly reconciliation re-queues whatever
+            # is still `received`, so a queue outage loses nothing.
+            log.exception("message %s saved but not queued", message_id)
+
+
+class StoreCursors:
+    """Connector watermarks in the ``connector_cursor`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, channel: str, account: str) -> dict[str, Any] | None:
+        """The stored watermark, or None before the first poll."""
+        async with self._db.session() as session:
+            return await queries.get_cursor(session, channel=channel, account=account)
+
+    async def put(self, channel: str, account: str, value: dict[str, Any]) -> None:
+        """Store the watermark (after the messages it covers are committed)."""
+        async with self._db.writing() as session:
+            await queries.put_cursor(session, channel=channel, account=account, value=value)

@@ -1,0 +1,281 @@
+"""``process_message``: the one place the stages are chained.
+
+load → normalize → thread or dedupe → route → save outcome and events, in one
+transaction. Running it twice changes nothing the second time: a message that is no
+longer ``received`` is left alone. The same function runs inline and under arq.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qanat import followups
+from qanat.dedupe import service as dedupe
+from qanat.model import (
+    Inbound,
+    Kind,
+    Location,
+    Normalized,
+    RoutingDecision,
+    Sender,
+    TicketStatus,
+)
+from qanat.normalize import normalize
+from qanat.router.decide import route
+from qanat.store import queries
+from qanat.store.tables import Message, Ticket, utcnow
+
+if TYPE_CHECKING:
+    from qanat.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: Actor name stages use in events.
+PIPELINE = "pipeline"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing did with a message, for logs, the CLI and the worker."""
+
+    message_id: int
+    result: str  # "created", "duplicate", "follow_up", "skipped", "retry", "dead_letter"
+    ticket_id: int | None = None
+    detail: str = ""
+
+
+def inbound_of(message: Message) -> Inbound:
+    """Rebuild the :class:`Inbound` a stored message was saved from."""
+    given = message.given or {}
+    return Inbound(
+        channel=message.channel,
+        account=message.account,
+        external_id=message.external_id,
+        received_at=message.received_at,
+        sender=Sender(
+            handle=message.sender_handle,
+            name=message.sender_name,
+            email=message.sender_email,
+            phone=message.sender_phone,
+        ),
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        in_reply_to=message.in_reply_to or [],
+        location=Location.model_validate(message.location) if message.location else None,
+        category=message.category,
+        kind=given.get("kind"),
+        department=given.get("department"),
+        status=given.get("status"),
+        metadata=message.channel_metadata or {},
+    )
+
+
+async def process_message(ctx: dict[str, Any], message_id: int) -> Outcome:
+    """Run the stages on one saved message (the job arq and the inline runner call).
+
+    A stage that raises leaves the message ``received`` with its error until
+    ``max_attempts`` tries have failed; then it is dead-lettered with the reason.
+    """
+    runtime: Runtime = ctx["runtime"]
+    started = time.perf_counter()
+    try:
+        async with runtime.db.writing() as session:
+            outcome = await _process(session, runtime, message_id)
+    except Exception as exc:
+        log.exception("processing message %s failed", message_id)
+        outcome = await _record_failure(runtime, message_id, exc)
+    log.info(
+        "message processed",
+        extra={
+            "message_id": message_id,
+            "result": outcome.result,
+            "ticket_id": outcome.ticket_id,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return outcome
+
+
+async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> Outcome:
+    message = await queries.load_message_for_update(session, message_id=message_id)
+    if message is None:
+        return Outcome(message_id, "skipped", detail="no such message")
+    if message.state != "received":
+        return Outcome(message_id, "skipped", message.ticket_id, detail=f"already {message.state}")
+    inbound = inbound_of(message)
+    normalized = normalize(inbound, region=runtime.settings.default_region)
+    contact_id = await queries.contact_for_identities(
+        session, identities=normalized.identities, display_name=inbound.sender.name
+    )
+    message.contact_id = contact_id
+    ticket = await followups.find_thread(
+        session, inbound=inbound, normalized=normalized, contact_id=contact_id
+    )
+    if ticket is not None:
+        outcome = await _add_to_ticket(session, message, ticket)
+    else:
+        outcome = await _open_ticket(session, runtime, message, inbound, normalized, contact_id)
+    _mark_processed(message, normalized)
+    return outcome
+
+
+def _mark_processed(message: Message, normalized: Normalized) -> None:
+    message.state = "processed"
+    message.state_reason = None
+    message.processed_at = utcnow()
+    message.match_text = normalized.match_text
+    message.language = normalized.language
+    message.normalized = normalized.model_dump(mode="json", exclude={"match_text"})
+
+
+async def _add_to_ticket(session: AsyncSession, message: Message, ticket: Ticket) -> Outcome:
+    assert ticket.id is not None and message.id is not None
+    message.ticket_id = ticket.id
+    if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
+        # The citizen answered: the clock runs again and staff see it in their queue.
+        await queries.add_event(
+            session,
+            actor=PIPELINE,
+            type="status_changed",
+            ticket_id=ticket.id,
+            data={"from": ticket.status, "to": "open", "reason": "citizen replied"},
+        )
+        ticket.status = TicketStatus.open
+    ticket.updated_at = utcnow()
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="message_added",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"channel": message.channel, "reason": "follow-up"},
+    )
+    return Outcome(message.id, "follow_up", ticket.id)
+
+
+async def _open_ticket(
+    session: AsyncSession,
+    runtime: Runtime,
+    message: Message,
+    inbound: Inbound,
+    normalized: Normalized,
+    contact_id: int | None,
+) -> Outcome:
+    assert message.id is not None
+    async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):
+        duplicate = await dedupe.find_duplicate(session, normalized=normalized)
+        decision = route(
+            normalized,
+            rules=runtime.rules(),
+            category=inbound.category,
+            given_department=inbound.department,
+        )
+        ticket = await _create_ticket(
+            session, runtime, message, inbound, normalized, contact_id, decision
+        )
+        assert ticket.id is not None
+        primary = None
+        if duplicate.primary_ticket_id is not None:
+            primary = await session.get(Ticket, duplicate.primary_ticket_id)
+        if primary is not None:
+            await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="message_added",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"channel": message.channel, "reason": "first message"},
+    )
+    return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
+
+
+async def _create_ticket(
+    session: AsyncSession,
+    runtime: Runtime,
+    message: Message,
+    inbound: Inbound,
+    normalized: Normalized,
+    contact_id: int | None,
+    decision: RoutingDecision,
+) -> Ticket:
+    departments = await queries.department_ids(session)
+    department_id = departments.get(decision.department)
+    year = inbound.received_at.astimezone(runtime.settings.tz).year
+    status = inbound.status or TicketStatus.new
+    location = normalized.location or Location()
+    ticket = Ticket(
+        reference=await queries.next_reference(session, year=year),
+        kind=(inbound.kind or normalized.kind or Kind.complaint).value,
+        status=status.value,
+        priority=decision.priority.value,
+        department_id=department_id,
+        contact_id=contact_id,
+        channel=inbound.channel,
+        language=normalized.language,
+        subject=inbound.subject,
+        category=decision.category or inbound.category,
+        match_text=normalized.match_text,
+        building=location.building,
+        road=location.road,
+        block=location.block,
+        area=location.area,
+        governorate=location.governorate,
+        lat=location.lat,
+        lon=location.lon,
+        needs_triage=decision.needs_triage or department_id is None,
+        flags=list(normalized.flags),
+        created_at=inbound.received_at,
+        updated_at=utcnow(),
+        resolved_at=inbound.received_at if status in _DONE else None,
+    )
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    message.ticket_id = ticket.id
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="created",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"reference": ticket.reference, "channel": inbound.channel, "kind": ticket.kind},
+    )
+    await queries.add_event(
+        session,
+        actor="router",
+        type="routed",
+        ticket_id=ticket.id,
+        data=decision.model_dump(mode="json"),
+    )
+    return ticket
+
+
+_DONE = (TicketStatus.resolved, TicketStatus.closed)
+
+
+async def _record_failure(runtime: Runtime, message_id: int, exc: Exception) -> Outcome:
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    async with runtime.db.writing() as session:
+        message = await queries.load_message_for_update(session, message_id=message_id)
+        if message is None:
+            return Outcome(message_id, "skipped", detail="no such message")
+        message.attempts += 1
+        message.state_reason = reason
+        if message.attempts < runtime.settings.max_attempts:
+            return Outcome(message_id, "retry", detail=reason)
+        message.state = "dead_letter"
+        await queries.add_event(
+            session,
+            actor=PIPELINE,
+            type="dead_lettered",
+            message_id=message_id,
+            data={"reason": reason, "attempts": message.attempts},
+        )
+    return Outcome(message_id, "dead_letter", detail=reason)

@@ -1,0 +1,327 @@
+"""Queries over qanat's tables. Each takes a session first and keyword arguments after it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from qanat.model import OPEN_STATUSES, Identity, Inbound
+from qanat.store.tables import (
+    Attachment,
+    ConnectorCursor,
+    Contact,
+    ContactIdentity,
+    Department,
+    Event,
+    Message,
+    ReferenceCounter,
+    Ticket,
+    utcnow,
+)
+
+#: Prefix of ticket references (``QN-2026-000123``).
+REFERENCE_PREFIX = "QN"
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    # ON CONFLICT DO NOTHING / DO UPDATE exist in both dialects, under their own module.
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+def raw_bytes_of(inbound: Inbound) -> bytes:
+    """The bytes to keep for ``inbound``: what the source sent, else the record's JSON."""
+    if inbound.raw is not None:
+        return inbound.raw
+    return inbound.model_dump_json(exclude_none=True).encode()
+
+
+def message_values(inbound: Inbound) -> dict[str, Any]:
+    """Column values of the ``message`` row that stores ``inbound``."""
+    given = {
+        key: value
+        for key, value in (
+            ("kind", inbound.kind),
+            ("department", inbound.department),
+            ("status", inbound.status),
+        )
+        if value is not None
+    }
+    location = inbound.location.model_dump(exclude_none=True) if inbound.location else None
+    return {
+        "channel": inbound.channel,
+        "account": inbound.account,
+        "external_id": inbound.external_id,
+        "direction": "in",
+        "received_at": inbound.received_at,
+        "sender_handle": inbound.sender.handle,
+        "sender_name": inbound.sender.name,
+        "sender_email": inbound.sender.email,
+        "sender_phone": inbound.sender.phone,
+        "subject": inbound.subject,
+        "text": inbound.text,
+        "html": inbound.html,
+        "in_reply_to": list(inbound.in_reply_to),
+        "location": location,
+        "category": inbound.category,
+        "given": {k: str(v) for k, v in given.items()},
+        "channel_metadata": inbound.metadata,
+        "raw": raw_bytes_of(inbound),
+        "state": "received",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+
+
+async def save_message(
+    session: AsyncSession, *, inbound: Inbound, state: str = "received", reason: str | None = None
+) -> tuple[int, bool]:
+    """Store ``inbound`` once; return its message id and whether this call created it.
+
+    Keyed by (channel, account, external_id): a re-poll, a webhook retry or a second
+    import finds the existing row and changes nothing.
+    """
+    values = message_values(inbound) | {"state": state, "state_reason": reason}
+    statement = (
+        _insert(session, Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "account", "external_id"])
+        .returning(col(Message.id))
+    )
+    created_id = (await session.execute(statement)).scalar_one_or_none()
+    if created_id is not None:
+        await _save_attachments(session, message_id=created_id, inbound=inbound)
+        return created_id, True
+    existing = await message_id_for(
+        session, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
+    )
+    if existing is None:  # pragma: no cover - the conflict row vanished mid-transaction
+        raise RuntimeError(f"message {inbound.external_id!r} conflicted but cannot be found")
+    return existing, False
+
+
+async def _save_attachments(session: AsyncSession, *, message_id: int, inbound: Inbound) -> None:
+    rows = [
+        {
+            "message_id": message_id,
+            "name": item.name,
+            "content_type": item.content_type,
+            "size": item.size,
+            "sha256": item.sha256,
+            "stored_at": item.stored_at,
+            "note": item.note,
+        }
+        for item in inbound.attachments
+    ]
+    if rows:
+        await session.execute(insert(Attachment), rows)
+
+
+async def message_id_for(
+    session: AsyncSession, *, channel: str, account: str, external_id: str
+) -> int | None:
+    """The id of the stored message with this source key, if any."""
+    statement = select(col(Message.id)).where(
+        col(Message.channel) == channel,
+        col(Message.account) == account,
+        col(Message.external_id) == external_id,
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def load_message_for_update(session: AsyncSession, *, message_id: int) -> Message | None:
+    """Load a message and lock its row (PostgreSQL) so one worker processes it at a time."""
+    statement = select(Message).where(col(Message.id) == message_id)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_cursor(session: AsyncSession, *, channel: str, account: str) -> dict[str, Any] | None:
+    """A channel account's stored watermark, or None before its first poll."""
+    statement = select(col(ConnectorCursor.value)).where(
+        col(ConnectorCursor.channel) == channel,
+        col(ConnectorCursor.account) == account,
+    )
+    value: dict[str, Any] | None = (await session.execute(statement)).scalar_one_or_none()
+    return value
+
+
+async def put_cursor(
+    session: AsyncSession, *, channel: str, account: str, value: dict[str, Any]
+) -> None:
+    """Store a channel account's watermark (insert or replace)."""
+    statement = (
+        _insert(session, ConnectorCursor)
+        .values(channel=channel, account=account, value=value, updated_at=utcnow())
+        .on_conflict_do_update(
+            index_elements=["channel", "account"],
+            set_={"value": value, "updated_at": utcnow()},
+        )
+    )
+    await session.execute(statement)
+
+
+def format_reference(year: int, number: int) -> str:
+    """``QN-2026-000123``: what citizens quote and staff search for."""
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+async def next_reference(session: AsyncSession, *, year: int) -> str:
+    """Hand out the next ticket reference of ``year``, atomically."""
+    await session.execute(
+        _insert(session, ReferenceCounter).values(year=year, last=0).on_conflict_do_nothing()
+    )
+    statement = (
+        update(ReferenceCounter)
+        .where(col(ReferenceCounter.year) == year)
+        .values(last=col(ReferenceCounter.last) + 1)
+        .returning(col(ReferenceCounter.last))
+    )
+    number = (await session.execute(statement)).scalar_one()
+    return format_reference(year, number)
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    actor: str,
+    type: str,
+    ticket_id: int | None = None,
+    message_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Append an event: who or what did what to a ticket or message, and why."""
+    event = Event(
+        ticket_id=ticket_id, message_id=message_id, actor=actor, type=type, data=data or {}
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def contact_for_identities(
+    session: AsyncSession, *, identities: Sequence[Identity], display_name: str | None
+) -> int | None:
+    """The contact owning any of ``identities`` (created if none), with all of them attached.
+
+    An identity already owned by another contact is left where it is: joining two
+    contacts is a merge, which staff decide.
+    """
+    if not identities:
+        return None
+    owners = await _identity_owners(session, identities=identities)
+    contact_id = min(owners.values()) if owners else None
+    if contact_id is None:
+        contact = Contact(display_name=display_name)
+        session.add(contact)
+        await session.flush()
+        assert contact.id is not None
+        contact_id = contact.id
+    for identity in identities:
+        if (identity.kind, identity.value) not in owners:
+            await session.execute(
+                _insert(session, ContactIdentity)
+                .values(
+                    contact_id=contact_id,
+                    kind=identity.kind,
+                    value=identity.value,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["kind", "value"])
+            )
+    return contact_id
+
+
+async def _identity_owners(
+    session: AsyncSession, *, identities: Iterable[Identity]
+) -> dict[tuple[str, str], int]:
+    owners: dict[tuple[str, str], int] = {}
+    for identity in identities:
+        statement = select(col(ContactIdentity.contact_id)).where(
+            col(ContactIdentity.kind) == identity.kind,
+            col(ContactIdentity.value) == identity.value,
+        )
+        owner = (await session.execute(statement)).scalar_one_or_none()
+        if owner is not None:
+            owners[(identity.kind, identity.value)] = owner
+    return owners
+
+
+async def ticket_of_messages(
+    session: AsyncSession, *, channel: str, external_ids: Sequence[str]
+) -> Ticket | None:
+    """The ticket holding one of the messages named (a reply names what it answers)."""
+    if not external_ids:
+        return None
+    statement = (
+        select(Ticket)
+        .join(Message, col(Message.ticket_id) == col(Ticket.id))
+        .where(
+            col(Message.channel) == channel,
+            col(Message.external_id).in_(external_ids),
+        )
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def ticket_by_reference(session: AsyncSession, *, reference: str) -> Ticket | None:
+    """The ticket with this reference number, if any."""
+    statement = select(Ticket).where(col(Ticket.reference) == reference)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def open_primary_with_text(session: AsyncSession, *, match_text: str) -> Ticket | None:
+    """The oldest open primary ticket whose match text is exactly ``match_text``."""
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.match_text) == match_text,
+            col(Ticket.primary_ticket_id).is_(None),
+            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(col(Ticket.id))
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def department_ids(session: AsyncSession) -> dict[str, int]:
+    """Department code → id."""
+    rows = await session.execute(select(Department.code, Department.id))
+    return {code: id_ for code, id_ in rows}
+
+
+async def sync_departments(
+    session: AsyncSession, *, departments: Iterable[tuple[str, str, str, str | None]]
+) -> dict[str, int]:
+    """Create the departments named in the rules (code, name_en, name_ar, email) if missing."""
+    known = await department_ids(session)
+    for code, name_en, name_ar, email in departments:
+        if code not in known:
+            session.add(Department(code=code, name_en=name_en, name_ar=name_ar, email=email))
+    await session.flush()
+    return await department_ids(session)
+
+
+async def count_rows(session: AsyncSession, table: Any, *where: Any) -> int:
+    """How many rows of ``table`` match ``where``."""
+    statement = select(func.count()).select_from(table)
+    for condition in where:
+        statement = statement.where(condition)
+    return int((await session.execute(statement)).scalar_one())
+
+
+def advisory_key(scope: str) -> int:
+    """A signed 64-bit key for PostgreSQL advisory locks, derived from ``scope``."""
+    digest = hashlib.blake2b(scope.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

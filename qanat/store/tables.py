@@ -1,0 +1,225 @@
+"""qanat's tables. Every schema change comes with an Alembic migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware datetime.
+
+    SQLite keeps no timezone, so without this a value would come back naive there and
+    aware on PostgreSQL; every stage compares aware datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("qanat stores aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    column: Column[datetime] = Column(UTCDateTime(), nullable=nullable, index=index)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
+
+
+def _json(default: Any = None) -> Any:
+    if default is None:
+        return Field(default=None, sa_column=Column(JSON, nullable=True))
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Department(SQLModel, table=True):
+    """A unit that owns tickets (roads, sewage, buildings, …); synced from the rules file."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True, index=True)
+    name_en: str = Field(max_length=200)
+    name_ar: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    active: bool = True
+
+
+class User(SQLModel, table=True):
+    """A member of staff (agent, supervisor, admin) or a block's community representative."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=120, unique=True, index=True)
+    display_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=400)
+    role: str = Field(max_length=20)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    block: str | None = Field(default=None, max_length=10)
+    language: str = Field(default="ar", max_length=8)
+    active: bool = True
+    created_at: datetime = _when()
+
+
+class Contact(SQLModel, table=True):
+    """One citizen, however many channels they use."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str | None = Field(default=None, max_length=200)
+    merged_into_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = _when()
+
+
+class ContactIdentity(SQLModel, table=True):
+    """One way to reach a contact: an email, an E.164 phone, an X or Telegram id, …"""
+
+    __tablename__ = "contact_identity"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contact_identity_kind_value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    kind: str = Field(max_length=20)
+    value: str = Field(max_length=320)
+    created_at: datetime = _when()
+
+
+class Ticket(SQLModel, table=True):
+    """A piece of work for the body, with the citizen's own reference number."""
+
+    __table_args__ = (Index("ix_ticket_status_department", "status", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True, index=True)
+    kind: str = Field(max_length=20)
+    status: str = Field(max_length=20, index=True)
+    priority: str = Field(default="normal", max_length=10)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    assignee_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    primary_ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    channel: str = Field(max_length=40)
+    language: str | None = Field(default=None, max_length=10)
+    subject: str | None = None
+    category: str | None = Field(default=None, max_length=80)
+    match_text: str = ""
+    building: str | None = Field(default=None, max_length=20)
+    road: str | None = Field(default=None, max_length=20)
+    block: str | None = Field(default=None, max_length=10, index=True)
+    area: str | None = Field(default=None, max_length=120)
+    governorate: str | None = Field(default=None, max_length=120)
+    lat: float | None = None
+    lon: float | None = None
+    needs_triage: bool = False
+    flags: list[str] = _json(list)
+    created_at: datetime = _when(index=True)
+    updated_at: datetime = _when()
+    first_response_at: datetime | None = _when(nullable=True)
+    resolved_at: datetime | None = _when(nullable=True)
+    sla_due_at: datetime | None = _when(nullable=True)
+
+
+class Message(SQLModel, table=True):
+    """One message in or out on any channel, kept byte-for-byte in ``raw``."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "account", "external_id", name="uq_message_source"),
+        Index("ix_message_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    account: str = Field(max_length=120)
+    external_id: str = Field(max_length=500)
+    direction: str = Field(default="in", max_length=3)
+    received_at: datetime = _when(index=True)
+    sender_handle: str = Field(max_length=320)
+    sender_name: str | None = Field(default=None, max_length=200)
+    sender_email: str | None = Field(default=None, max_length=320)
+    sender_phone: str | None = Field(default=None, max_length=40)
+    subject: str | None = None
+    text: str = ""
+    html: str | None = None
+    in_reply_to: list[str] = _json(list)
+    location: dict[str, Any] | None = _json()
+    category: str | None = Field(default=None, max_length=80)
+    given: dict[str, Any] = _json(dict)
+    channel_metadata: dict[str, Any] = _json(dict)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    match_text: str | None = None
+    language: str | None = Field(default=None, max_length=10)
+    normalized: dict[str, Any] | None = _json()
+    state: str = Field(default="received", max_length=20)
+    state_reason: str | None = None
+    attempts: int = 0
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = _when()
+    processed_at: datetime | None = _when(nullable=True)
+
+
+class Attachment(SQLModel, table=True):
+    """A file that came with a message; bytes stored by content hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    name: str = Field(max_length=300)
+    content_type: str = Field(max_length=120)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str | None = Field(default=None, max_length=64)
+    stored_at: str | None = Field(default=None, max_length=200)
+    note: str | None = None
+
+
+class Event(SQLModel, table=True):
+    """An append-only record of a change: who or what, when, and why."""
+
+    __table_args__ = (Index("ix_event_ticket_at", "ticket_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    at: datetime = _when()
+    actor: str = Field(max_length=120)
+    type: str = Field(max_length=40)
+    data: dict[str, Any] = _json(dict)
+
+
+class ConnectorCursor(SQLModel, table=True):
+    """A channel account's watermark: IMAP UIDVALIDITY/UID, Telegram offset, X since_id."""
+
+    __tablename__ = "connector_cursor"
+    __table_args__ = (UniqueConstraint("channel", "account", name="uq_connector_cursor"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    account: str = Field(max_length=120)
+    value: dict[str, Any] = _json(dict)
+    updated_at: datetime = _when()
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last ticket reference number handed out in a year."""
+
+    __tablename__ = "reference_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
