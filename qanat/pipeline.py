@@ -16,15 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qanat import followups
 from qanat.dedupe import service as dedupe
-from qanat.model import (
-    Inbound,
-    Kind,
-    Location,
-    Normalized,
-    RoutingDecision,
-    Sender,
-    TicketStatus,
-)
+from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
 from qanat.router.decide import route
 from qanat.store import queries
@@ -47,33 +39,6 @@ class Outcome:
     result: str  # "created", "duplicate", "follow_up", "skipped", "retry", "dead_letter"
     ticket_id: int | None = None
     detail: str = ""
-
-
-def inbound_of(message: Message) -> Inbound:
-    """Rebuild the :class:`Inbound` a stored message was saved from."""
-    given = message.given or {}
-    return Inbound(
-        channel=message.channel,
-        account=message.account,
-        external_id=message.external_id,
-        received_at=message.received_at,
-        sender=Sender(
-            handle=message.sender_handle,
-            name=message.sender_name,
-            email=message.sender_email,
-            phone=message.sender_phone,
-        ),
-        subject=message.subject,
-        text=message.text,
-        html=message.html,
-        in_reply_to=message.in_reply_to or [],
-        location=Location.model_validate(message.location) if message.location else None,
-        category=message.category,
-        kind=given.get("kind"),
-        department=given.get("department"),
-        status=given.get("status"),
-        metadata=message.channel_metadata or {},
-    )
 
 
 async def process_message(ctx: dict[str, Any], message_id: int) -> Outcome:
@@ -108,7 +73,7 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
         return Outcome(message_id, "skipped", detail="no such message")
     if message.state != "received":
         return Outcome(message_id, "skipped", message.ticket_id, detail=f"already {message.state}")
-    inbound = inbound_of(message)
+    inbound = queries.inbound_of(message)
     normalized = normalize(inbound, region=runtime.settings.default_region)
     contact_id = await queries.contact_for_identities(
         session, identities=normalized.identities, display_name=inbound.sender.name

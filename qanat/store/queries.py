@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES, Identity, Inbound
+from qanat.model import OPEN_STATUSES, Identity, Inbound, Location, Sender
 from qanat.store.tables import (
     Attachment,
     ConnectorCursor,
@@ -78,6 +78,33 @@ def message_values(inbound: Inbound) -> dict[str, Any]:
         "attempts": 0,
         "created_at": utcnow(),
     }
+
+
+def inbound_of(message: Message) -> Inbound:
+    """Rebuild the :class:`Inbound` a stored message was saved from."""
+    given = message.given or {}
+    return Inbound(
+        channel=message.channel,
+        account=message.account,
+        external_id=message.external_id,
+        received_at=message.received_at,
+        sender=Sender(
+            handle=message.sender_handle,
+            name=message.sender_name,
+            email=message.sender_email,
+            phone=message.sender_phone,
+        ),
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        in_reply_to=message.in_reply_to or [],
+        location=Location.model_validate(message.location) if message.location else None,
+        category=message.category,
+        kind=given.get("kind"),
+        department=given.get("department"),
+        status=given.get("status"),
+        metadata=message.channel_metadata or {},
+    )
 
 
 async def save_message(

@@ -1,0 +1,5 @@
+"""``python -m qanat`` runs the command line."""
+
+from qanat.cli import main
+
+main()

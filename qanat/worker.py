@@ -1,0 +1,64 @@
+"""arq worker settings: the one place that lists qanat's jobs and cron table.
+
+``qanat worker`` runs these against ``QANAT_REDIS_URL``. Resources are built in
+``on_startup`` and handed to jobs through ``ctx``, never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+from arq.worker import Retry, func
+
+from qanat.config import Settings, load_settings
+from qanat.pipeline import Outcome
+from qanat.pipeline import process_message as run_pipeline
+from qanat.runtime import start_runtime, stop_runtime
+
+#: Seconds before a failed message is tried again (times the attempt number).
+RETRY_BACKOFF_S = 5
+
+
+async def process_message(ctx: dict[str, Any], message_id: int) -> str:
+    """arq job: run the pipeline on one message; a transient failure is retried later."""
+    outcome: Outcome = await run_pipeline(ctx, message_id)
+    if outcome.result == "retry":
+        raise Retry(defer=RETRY_BACKOFF_S * ctx.get("job_try", 1))
+    return outcome.result
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Build the runtime once per worker process; jobs enqueued from here go to Redis."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    ctx["runtime"] = await start_runtime(settings, inline=False)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close the runtime's connections."""
+    runtime = ctx.get("runtime")
+    if runtime is not None:
+        await stop_runtime(runtime)
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    """arq's connection settings for ``QANAT_REDIS_URL``."""
+    if not settings.redis_url:
+        raise SystemExit(
+            "QANAT_REDIS_URL is not set: without Redis, jobs run inline in `qanat serve`"
+        )
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+class WorkerSettings:
+    """What ``arq`` runs: the processing job now; pollers and the nightly job join here."""
+
+    functions: ClassVar[list[Any]] = [func(process_message, name="process_message", max_tries=10)]
+    cron_jobs: ClassVar[list[Any]] = []
+    on_startup = startup
+    on_shutdown = shutdown
+    # Keep job results briefly: a job id is refused while its result is kept, which is
+    # what stops one message being queued twice.
+    keep_result = 3600
+    max_jobs = 20
+    job_timeout = 300
