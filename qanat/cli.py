@@ -29,7 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
 app.add_typer(user_app, name="user")
 
-console = Console(stderr=True)
+# soft_wrap: error lines stay whole, so scripts can grep them.
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

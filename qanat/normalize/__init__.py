@@ -25,7 +25,7 @@ def _identities(inbound: Inbound) -> list[Identity]:
         found.append(Identity(kind="email", value=inbound.sender.email.strip().lower()))
     if inbound.sender.phone:
         digits = re.sub(r"\D", "", match_form(inbound.sender.phone))
-        found.append(Identity(kind="phone", value="+" + digits))
+        found.append(Identity(kind="phone", value="+" + digits.removeprefix("00")))
     if inbound.channel in ("x", "telegram"):
         found.append(Identity(kind=inbound.channel, value=inbound.sender.handle))
     return found

@@ -20,8 +20,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
+        if runtime is not None:  # handed in (tests, the demo): its owner closes it
             yield
             return
         app.state.runtime = await start_runtime(settings or load_settings())
@@ -31,6 +30,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await stop_runtime(app.state.runtime)
 
     app = FastAPI(title="qanat", version=__version__, lifespan=lifespan)
+    if runtime is not None:
+        app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(api.router, prefix="/api")
     _map_errors(app)

@@ -1,0 +1,35 @@
+# qanat's developer commands. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve lint test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/qanat demo
+
+serve: install
+	$(BIN)/qanat serve
+
+lint: install
+	$(BIN)/ruff check qanat tests bench
+	$(BIN)/ruff format --check qanat tests bench
+	$(BIN)/mypy --strict qanat
+
+test: install
+	$(BIN)/pytest
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) qanat-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""Store queries, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from qanat.model import Attachment, Identity, Inbound, Sender
+from qanat.store import queries
+from qanat.store.db import Database
+from qanat.store.tables import Attachment as AttachmentRow
+from qanat.store.tables import Contact, ContactIdentity, Message
+
+
+def sms(external_id: str, text: str = "طفح مجاري في مجمع 305") -> Inbound:
+    return Inbound(
+        channel="sms",
+        external_id=external_id,
+        received_at=datetime(2026, 11, 2, 5, 30, tzinfo=UTC),
+        sender=Sender(handle="+97333123456", phone="+97333123456"),
+        text=text,
+        raw=b"From=%2B97333123456&Body=raw+bytes\x00\xff",
+    )
+
+
+async def test_saving_twice_returns_the_existing_row(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    async with db.writing() as session:
+        first = await queries.save_message(session, inbound=sms("SM1"))
+    async with db.writing() as session:
+        second = await queries.save_message(session, inbound=sms("SM1", text="changed"))
+    async with db.session() as session:
+        count = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
+        stored = await session.get(Message, first[0])
+    await db.dispose()
+    assert first[1] is True and second == (first[0], False)
+    assert count == 1
+    assert stored is not None and stored.text == "طفح مجاري في مجمع 305"
+    assert stored.raw == b"From=%2B97333123456&Body=raw+bytes\x00\xff"
+    assert stored.received_at == datetime(2026, 11, 2, 5, 30, tzinfo=UTC)
+
+
+async def test_same_external_id_on_another_account_is_another_message(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    async with db.writing() as session:
+        a = await queries.save_message(session, inbound=sms("SM1"))
+        other = sms("SM1").model_copy(update={"account": "governorate-line"})
+        b = await queries.save_message(session, inbound=other)
+    await db.dispose()
+    assert a[0] != b[0] and a[1] and b[1]
+
+
+async def test_attachments_are_saved_with_their_message(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    photo = Attachment(name="حفرة.jpg", content_type="image/jpeg", size=3, sha256="ab" * 32)
+    inbound = sms("SM2").model_copy(update={"attachments": [photo]})
+    async with db.writing() as session:
+        message_id, _ = await queries.save_message(session, inbound=inbound)
+        await queries.save_message(session, inbound=inbound)
+    async with db.session() as session:
+        rows = (await session.execute(select(AttachmentRow))).scalars().all()
+    await db.dispose()
+    assert [(r.message_id, r.name, r.size) for r in rows] == [(message_id, "حفرة.jpg", 3)]
+
+
+async def test_references_are_sequential_per_year(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    async with db.writing() as session:
+        got = [await queries.next_reference(session, year=2026) for _ in range(3)]
+        got.append(await queries.next_reference(session, year=2027))
+    await db.dispose()
+    assert got == ["QN-2026-000001", "QN-2026-000002", "QN-2026-000003", "QN-2027-000001"]
+
+
+async def test_concurrent_references_never_repeat(database_url: str) -> None:
+    db = Database.from_url(database_url)
+
+    async def take() -> str:
+        async with db.writing() as session:
+            return await queries.next_reference(session, year=2026)
+
+    got = await asyncio.gather(*(take() for _ in range(20)))
+    await db.dispose()
+    assert len(set(got)) == 20
+    assert max(got) == "QN-2026-000020"
+
+
+async def test_cursor_is_inserted_then_replaced(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    async with db.writing() as session:
+        assert await queries.get_cursor(session, channel="email", account="inbox") is None
+        await queries.put_cursor(
+            session, channel="email", account="inbox", value={"uidvalidity": 7, "last_uid": 10}
+        )
+    async with db.writing() as session:
+        await queries.put_cursor(
+            session, channel="email", account="inbox", value={"uidvalidity": 7, "last_uid": 12}
+        )
+    async with db.session() as session:
+        value = await queries.get_cursor(session, channel="email", account="inbox")
+    await db.dispose()
+    assert value == {"uidvalidity": 7, "last_uid": 12}
+
+
+async def test_identities_attach_to_the_contact_that_owns_one(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    phone = Identity(kind="phone", value="+97333123456")
+    telegram = Identity(kind="telegram", value="5550001")
+    async with db.writing() as session:
+        first = await queries.contact_for_identities(
+            session, identities=[phone], display_name="Ali"
+        )
+        second = await queries.contact_for_identities(
+            session, identities=[telegram, phone], display_name=None
+        )
+        again = await queries.contact_for_identities(
+            session, identities=[telegram], display_name=None
+        )
+    async with db.session() as session:
+        contacts = (await session.execute(select(func.count()).select_from(Contact))).scalar_one()
+        owned = (
+            await session.execute(select(ContactIdentity.kind, ContactIdentity.contact_id))
+        ).all()
+    await db.dispose()
+    assert first == second == again
+    assert contacts == 1
+    assert sorted(owned) == [("phone", first), ("telegram", first)]
+
+
+async def test_no_identity_means_no_contact(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    async with db.writing() as session:
+        assert (
+            await queries.contact_for_identities(session, identities=[], display_name="x") is None
+        )
+    await db.dispose()
