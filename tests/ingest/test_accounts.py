@@ -1,0 +1,39 @@
+"""Connector accounts file: secrets from the environment or files, clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qanat.errors import ConfigError
+from qanat.ingest.accounts import load_accounts
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "connectors" / "accounts.yaml"
+
+
+def test_secrets_come_from_environment_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(FIXTURE, tmp_path / "accounts.yaml")
+    (tmp_path / "imap_password.txt").write_text("s3cret\n")
+    monkeypatch.setenv("QANAT_TEST_TELEGRAM_TOKEN", "123:ABC")
+    monkeypatch.chdir(tmp_path)
+    accounts = load_accounts(tmp_path / "accounts.yaml")
+    assert accounts["telegram"] == [
+        {"account": "ministry_bot", "mode": "webhook", "token": "123:ABC"}
+    ]
+    assert accounts["email_imap"][0]["password"] == "s3cret"
+
+
+def test_a_missing_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QANAT_TEST_TELEGRAM_TOKEN", raising=False)
+    with pytest.raises(
+        ConfigError, match=r"telegram\[0\]: token_env names QANAT_TEST_TELEGRAM_TOKEN"
+    ):
+        load_accounts(FIXTURE)
+
+
+def test_no_file_means_no_accounts() -> None:
+    assert load_accounts(None) == {}
