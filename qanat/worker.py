@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
+from arq.cron import cron
 from arq.worker import Retry, func
 
 from qanat.config import Settings, load_settings
@@ -41,6 +42,21 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await stop_runtime(runtime)
 
 
+async def nightly_reconcile(ctx: dict[str, Any]) -> bool:
+    """arq cron job: the nightly reconciliation of the last day (plus an hour of overlap)."""
+    from datetime import timedelta
+
+    from qanat.ingest.listers import sources_for
+    from qanat.reconcile import reconcile
+    from qanat.store.tables import utcnow
+
+    runtime = ctx["runtime"]
+    report = await reconcile(
+        runtime, since=utcnow() - timedelta(hours=25), sources=sources_for(runtime)
+    )
+    return report.ok
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     """arq's connection settings for ``QANAT_REDIS_URL``."""
     if not settings.redis_url:
@@ -54,7 +70,10 @@ class WorkerSettings:
     """What ``arq`` runs: the processing job now; pollers and the nightly job join here."""
 
     functions: ClassVar[list[Any]] = [func(process_message, name="process_message", max_tries=10)]
-    cron_jobs: ClassVar[list[Any]] = []
+    # 02:00 in the worker's timezone (`qanat worker` passes QANAT_TIMEZONE to arq).
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False)
+    ]
     on_startup = startup
     on_shutdown = shutdown
     # Keep job results briefly: a job id is refused while its result is kept, which is

@@ -223,3 +223,28 @@ class ReferenceCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int = 0
+
+
+class ReconcileRun(SQLModel, table=True):
+    """One night's ledger line for one channel account: what the source had, what we hold.
+
+    Kept forever: the body's proof that nothing a citizen sent was lost.
+    """
+
+    __tablename__ = "reconcile_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40, index=True)
+    account: str = Field(max_length=120)
+    window_start: datetime = _when()
+    window_end: datetime = _when()
+    started_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+    source_count: int | None = Field(default=None, description="None: the source can't list.")
+    stored_count: int = 0
+    backfilled: int = 0
+    reprocessed: int = 0
+    dead_lettered: int = 0
+    late_duplicates: int = 0
+    status: str = Field(default="running", max_length=20)
+    errors: list[str] = _json(list)

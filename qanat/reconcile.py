@@ -1,0 +1,354 @@
+"""The nightly reconciliation: prove nothing was lost, recover what was, and keep a ledger.
+
+For each channel account: compare what the source lists with what the store holds and
+ingest what is missing (through the normal save-raw-first intake); re-queue messages
+stuck in ``received``; retry dead letters whose cause may have been transient; sweep
+for duplicates concurrent processing missed; escalate SLA breaches; check that every
+message is accounted for; and write one ``reconcile_run`` row per channel account.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from qanat.model import OPEN_STATUSES, Inbound
+from qanat.runtime import Runtime
+from qanat.store import queries
+from qanat.store.tables import Event, Message, ReconcileRun, Ticket, utcnow
+
+log = logging.getLogger(__name__)
+
+#: How long a message may sit in `received` before the nightly job re-queues it.
+STUCK_GRACE = timedelta(minutes=15)
+
+#: Dead-letter reasons that may have been passing faults (worth one retry).
+TRANSIENT = re.compile(
+    r"OperationalError|InterfaceError|ConnectionError|TimeoutError|ChannelUnavailable|"
+    r"ConnectionRefused|deadlock|could not serialize|database is locked",
+    re.IGNORECASE,
+)
+
+#: Rows checked per ``IN (...)`` query when comparing a source's ids with the store.
+ID_BATCH = 500
+
+
+class SourceLister(Protocol):
+    """A connector account that can list what its source holds (IMAP, X mentions, …)."""
+
+    channel: str
+    account: str
+
+    async def list_since(self, since: datetime) -> list[str]:
+        """External ids the source holds since ``since``."""
+        ...
+
+    def fetch(self, external_ids: Sequence[str]) -> AsyncIterator[Inbound]:
+        """The messages with these ids, as the connector would have received them."""
+        ...
+
+
+@dataclass
+class ChannelLedger:
+    """What the night found for one channel account (becomes a ``reconcile_run`` row)."""
+
+    channel: str
+    account: str
+    source_count: int | None = None
+    stored_count: int = 0
+    backfilled: int = 0
+    reprocessed: int = 0
+    dead_lettered: int = 0
+    late_duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``ok``, or ``mismatch`` when something didn't add up."""
+        return "mismatch" if self.errors else "ok"
+
+
+@dataclass
+class ReconcileReport:
+    """The night's result: ledger lines, SLA breaches per department, and the run ids."""
+
+    since: datetime
+    until: datetime
+    ledgers: dict[tuple[str, str], ChannelLedger] = field(default_factory=dict)
+    breaches: dict[str, list[str]] = field(default_factory=dict)
+    run_ids: list[int] = field(default_factory=list)
+
+    def ledger(self, channel: str, account: str) -> ChannelLedger:
+        """The ledger line of a channel account, created on first use."""
+        key = (channel, account)
+        if key not in self.ledgers:
+            self.ledgers[key] = ChannelLedger(channel, account)
+        return self.ledgers[key]
+
+    @property
+    def ok(self) -> bool:
+        """True when every channel account reconciled without a mismatch."""
+        return all(line.status == "ok" for line in self.ledgers.values())
+
+
+Step = Callable[[str], None]
+
+
+async def reconcile(
+    runtime: Runtime,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    sources: Sequence[SourceLister] = (),
+    channel: str | None = None,
+    step: Step | None = None,
+) -> ReconcileReport:
+    """Run every step for messages received in ``[since, until)`` and write the ledger."""
+    report = ReconcileReport(since=since, until=until or utcnow())
+    announce = step or (lambda _name: None)
+    for source in sources:
+        if channel is None or source.channel == channel:
+            announce(f"gap check {source.channel}/{source.account}")
+            await _gap_check(runtime, report, source)
+    announce("stuck messages")
+    await _requeue_stuck(runtime, report, channel)
+    announce("dead letters")
+    await _retry_transient_dead_letters(runtime, report, channel)
+    announce("SLA")
+    await _escalate_breaches(runtime, report)
+    announce("integrity")
+    await _check_integrity(runtime, report, channel)
+    announce("ledger")
+    await _write_ledger(runtime, report)
+    if not report.ok:
+        log.error("reconciliation found mismatches", extra={"runs": report.run_ids})
+    return report
+
+
+async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLister) -> None:
+    line = report.ledger(source.channel, source.account)
+    try:
+        listed = await source.list_since(report.since)
+    except Exception as exc:  # the source is down: say so, don't stop the night
+        line.errors.append(f"cannot list the source: {type(exc).__name__}: {exc}")
+        return
+    line.source_count = len(listed)
+    async with runtime.db.session() as session:
+        stored = await _stored_ids(session, source.channel, source.account, listed)
+    missing = [external_id for external_id in listed if external_id not in stored]
+    if missing:
+        async for inbound in source.fetch(missing):
+            result = await runtime.intake.save(inbound)
+            line.backfilled += int(result.created)
+    async with runtime.db.session() as session:
+        still = set(listed) - await _stored_ids(session, source.channel, source.account, listed)
+    if still:
+        line.errors.append(f"{len(still)} listed by the source but not stored: {sorted(still)[:5]}")
+
+
+async def _stored_ids(
+    session: AsyncSession, channel: str, account: str, external_ids: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(external_ids), ID_BATCH):
+        rows = await session.execute(
+            select(Message.external_id).where(
+                col(Message.channel) == channel,
+                col(Message.account) == account,
+                col(Message.external_id).in_(external_ids[start : start + ID_BATCH]),
+            )
+        )
+        found.update(rows.scalars())
+    return found
+
+
+async def _requeue_stuck(runtime: Runtime, report: ReconcileReport, channel: str | None) -> None:
+    cutoff = utcnow() - STUCK_GRACE
+    statement = select(Message.id, Message.channel, Message.account, Message.attempts).where(
+        col(Message.state) == "received", col(Message.created_at) < cutoff
+    )
+    if channel:
+        statement = statement.where(col(Message.channel) == channel)
+    async with runtime.db.session() as session:
+        stuck = (await session.execute(statement)).all()
+    night = int(report.until.timestamp())
+    for message_id, message_channel, account, _attempts in stuck:
+        # A job id of its own: the original job id may still be held by arq.
+        await runtime.queue.enqueue_processing(message_id, attempt=night)
+        report.ledger(message_channel, account).reprocessed += 1
+
+
+async def _retry_transient_dead_letters(
+    runtime: Runtime, report: ReconcileReport, channel: str | None
+) -> None:
+    retried: list[int] = []
+    async with runtime.db.writing() as session:
+        statement = select(Message).where(col(Message.state) == "dead_letter")
+        if channel:
+            statement = statement.where(col(Message.channel) == channel)
+        for message in (await session.execute(statement)).scalars():
+            line = report.ledger(message.channel, message.account)
+            line.dead_lettered += 1
+            if not TRANSIENT.search(message.state_reason or ""):
+                continue
+            if await _already_retried(session, message.id or 0):
+                continue
+            message.state, message.attempts = "received", 0
+            await queries.add_event(
+                session,
+                actor="reconcile",
+                type="dead_letter_retried",
+                message_id=message.id,
+                data={"reason": message.state_reason},
+            )
+            retried.append(message.id or 0)
+            line.reprocessed += 1
+    night = int(report.until.timestamp())
+    for message_id in retried:
+        await runtime.queue.enqueue_processing(message_id, attempt=night)
+
+
+async def _already_retried(session: AsyncSession, message_id: int) -> bool:
+    statement = select(func.count()).where(
+        col(Event.message_id) == message_id, col(Event.type) == "dead_letter_retried"
+    )
+    return bool((await session.execute(statement)).scalar_one())
+
+
+async def _escalate_breaches(runtime: Runtime, report: ReconcileReport) -> None:
+    from qanat.store.views import department_codes
+
+    now = utcnow()
+    async with runtime.db.writing() as session:
+        departments = await department_codes(session)
+        escalated = select(Event.ticket_id).where(col(Event.type) == "sla_escalated")
+        overdue = select(Ticket).where(
+            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Ticket.primary_ticket_id).is_(None),
+            col(Ticket.sla_due_at) < now,
+        )
+        for ticket in (await session.execute(overdue)).scalars():
+            department = departments.get(ticket.department_id or -1, "unassigned")
+            report.breaches.setdefault(department, []).append(ticket.reference)
+            already = (
+                await session.execute(escalated.where(col(Event.ticket_id) == ticket.id))
+            ).first()
+            if already is None:
+                await queries.add_event(
+                    session,
+                    actor="reconcile",
+                    type="sla_escalated",
+                    ticket_id=ticket.id,
+                    data={
+                        "due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
+                        "department": department,
+                    },
+                )
+
+
+async def _check_integrity(runtime: Runtime, report: ReconcileReport, channel: str | None) -> None:
+    statement = (
+        sql_select(
+            col(Message.channel),
+            col(Message.account),
+            col(Message.state),
+            col(Message.ticket_id).is_(None),
+            col(Message.state_reason).is_(None),
+            func.count(),
+        )
+        .where(
+            col(Message.direction) == "in",
+            col(Message.received_at) >= report.since,
+            col(Message.received_at) < report.until,
+        )
+        .group_by(
+            Message.channel,
+            Message.account,
+            Message.state,
+            col(Message.ticket_id).is_(None),
+            col(Message.state_reason).is_(None),
+        )
+    )
+    if channel:
+        statement = statement.where(col(Message.channel) == channel)
+    async with runtime.db.session() as session:
+        rows = (await session.execute(statement)).all()
+        orphans = await _tickets_without_department(session)
+    problems: Counter[tuple[str, str, str]] = Counter()
+    for message_channel, account, state, no_ticket, no_reason, count in rows:
+        line = report.ledger(message_channel, account)
+        line.stored_count += count
+        if state == "processed" and no_ticket:
+            problems[(message_channel, account, "processed without a ticket")] += count
+        elif state == "dead_letter" and no_reason:
+            problems[(message_channel, account, "dead letter without a reason")] += count
+        elif state == "received":
+            problems[(message_channel, account, "still waiting to be processed")] += count
+    for (message_channel, account, problem), count in problems.items():
+        report.ledger(message_channel, account).errors.append(f"{count} {problem}")
+    for ticket_channel, reference in orphans:
+        for line in report.ledgers.values():
+            if line.channel == ticket_channel:
+                line.errors.append(f"ticket {reference} has no department")
+                break
+
+
+async def _tickets_without_department(session: AsyncSession) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        select(Ticket.channel, Ticket.reference).where(
+            col(Ticket.department_id).is_(None), col(Ticket.primary_ticket_id).is_(None)
+        )
+    )
+    return [(channel, reference) for channel, reference in rows]
+
+
+async def _write_ledger(runtime: Runtime, report: ReconcileReport) -> None:
+    async with runtime.db.writing() as session:
+        for line in report.ledgers.values():
+            run = ReconcileRun(
+                channel=line.channel,
+                account=line.account,
+                window_start=report.since,
+                window_end=report.until,
+                source_count=line.source_count,
+                stored_count=line.stored_count,
+                backfilled=line.backfilled,
+                reprocessed=line.reprocessed,
+                dead_lettered=line.dead_lettered,
+                late_duplicates=line.late_duplicates,
+                status=line.status,
+                errors=line.errors,
+                finished_at=utcnow(),
+            )
+            session.add(run)
+            await session.flush()
+            report.run_ids.append(run.id or 0)
+
+
+def ledger_rows(report: ReconcileReport) -> list[dict[str, Any]]:
+    """The ledger as plain rows (for the CLI, the API and CSV)."""
+    return [
+        {
+            "channel": line.channel,
+            "account": line.account,
+            "status": line.status,
+            "source_count": line.source_count,
+            "stored_count": line.stored_count,
+            "backfilled": line.backfilled,
+            "reprocessed": line.reprocessed,
+            "dead_lettered": line.dead_lettered,
+            "late_duplicates": line.late_duplicates,
+            "errors": line.errors,
+        }
+        for line in sorted(report.ledgers.values(), key=lambda x: (x.channel, x.account))
+    ]
