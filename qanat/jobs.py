@@ -51,26 +51,39 @@ class InlineQueue:
 
 
 class ArqQueue:
-    """Enqueues jobs on Redis for ``qanat worker`` processes."""
+    """Enqueues jobs on Redis for ``qanat worker`` processes.
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
+    Connects on first use and again after a failure, so a process that starts while
+    Redis is down still saves messages (they wait in ``received`` for the nightly
+    reconciliation or the next enqueue).
+    """
 
-    @classmethod
-    async def connect(cls, redis_url: str) -> ArqQueue:
-        """Open a connection pool to ``redis_url``."""
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        self._pool: Any = None
+
+    async def _connect(self) -> Any:
         from arq import create_pool
         from arq.connections import RedisSettings
 
-        pool = await create_pool(RedisSettings.from_dsn(redis_url))
-        return cls(pool)
+        settings = RedisSettings.from_dsn(self._redis_url)
+        settings.conn_retries = 0  # fail fast: the caller keeps the message and moves on
+        return await create_pool(settings)
 
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
         """Queue the job with the message id as its id, so it is queued once."""
-        await self._pool.enqueue_job(
-            PROCESS_JOB, message_id, _job_id=process_job_id(message_id, attempt)
-        )
+        if self._pool is None:
+            self._pool = await self._connect()
+        try:
+            await self._pool.enqueue_job(
+                PROCESS_JOB, message_id, _job_id=process_job_id(message_id, attempt)
+            )
+        except Exception:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         """Close the Redis pool."""
-        await self._pool.aclose()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.aclose()

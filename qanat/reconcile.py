@@ -112,6 +112,7 @@ async def reconcile(
     sources: Sequence[SourceLister] = (),
     channel: str | None = None,
     step: Step | None = None,
+    grace: timedelta = STUCK_GRACE,
 ) -> ReconcileReport:
     """Run every step for messages received in ``[since, until)`` and write the ledger."""
     report = ReconcileReport(since=since, until=until or utcnow())
@@ -121,7 +122,7 @@ async def reconcile(
             announce(f"gap check {source.channel}/{source.account}")
             await _gap_check(runtime, report, source)
     announce("stuck messages")
-    await _requeue_stuck(runtime, report, channel)
+    await _requeue_stuck(runtime, report, channel, grace)
     announce("dead letters")
     await _retry_transient_dead_letters(runtime, report, channel)
     announce("SLA")
@@ -172,8 +173,10 @@ async def _stored_ids(
     return found
 
 
-async def _requeue_stuck(runtime: Runtime, report: ReconcileReport, channel: str | None) -> None:
-    cutoff = utcnow() - STUCK_GRACE
+async def _requeue_stuck(
+    runtime: Runtime, report: ReconcileReport, channel: str | None, grace: timedelta
+) -> None:
+    cutoff = utcnow() - grace
     statement = select(Message.id, Message.channel, Message.account, Message.attempts).where(
         col(Message.state) == "received", col(Message.created_at) < cutoff
     )
@@ -183,15 +186,25 @@ async def _requeue_stuck(runtime: Runtime, report: ReconcileReport, channel: str
         stuck = (await session.execute(statement)).all()
     night = int(report.until.timestamp())
     for message_id, message_channel, account, _attempts in stuck:
+        line = report.ledger(message_channel, account)
         # A job id of its own: the original job id may still be held by arq.
+        if await _requeue(runtime, line, message_id, night):
+            line.reprocessed += 1
+
+
+async def _requeue(runtime: Runtime, line: ChannelLedger, message_id: int, night: int) -> bool:
+    try:
         await runtime.queue.enqueue_processing(message_id, attempt=night)
-        report.ledger(message_channel, account).reprocessed += 1
+    except Exception as exc:  # the queue is down: the next night tries again
+        line.errors.append(f"message {message_id} could not be queued: {type(exc).__name__}")
+        return False
+    return True
 
 
 async def _retry_transient_dead_letters(
     runtime: Runtime, report: ReconcileReport, channel: str | None
 ) -> None:
-    retried: list[int] = []
+    retried: list[tuple[int, str, str]] = []
     async with runtime.db.writing() as session:
         statement = select(Message).where(col(Message.state) == "dead_letter")
         if channel:
@@ -211,11 +224,11 @@ async def _retry_transient_dead_letters(
                 message_id=message.id,
                 data={"reason": message.state_reason},
             )
-            retried.append(message.id or 0)
+            retried.append((message.id or 0, message.channel, message.account))
             line.reprocessed += 1
     night = int(report.until.timestamp())
-    for message_id in retried:
-        await runtime.queue.enqueue_processing(message_id, attempt=night)
+    for message_id, message_channel, account in retried:
+        await _requeue(runtime, report.ledger(message_channel, account), message_id, night)
 
 
 async def _already_retried(session: AsyncSession, message_id: int) -> bool:

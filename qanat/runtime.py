@@ -58,7 +58,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
         context = runtime.as_job_context()
         runtime.queue = InlineQueue(lambda message_id: process_inline(context, message_id))
     else:
-        runtime.queue = await ArqQueue.connect(settings.redis_url)
+        runtime.queue = ArqQueue(settings.redis_url)
     runtime.intake = StoreIntake(
         runtime.db,
         runtime.queue,

@@ -105,6 +105,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    """The PostgreSQL test database, emptied (for tests that need PostgreSQL itself)."""
+    asyncio.run(_truncate(postgres_url))
+    return postgres_url
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for a test: its own store and attachment folder, jobs inline."""
     return load_settings(
