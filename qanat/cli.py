@@ -25,6 +25,8 @@ app = typer.Typer(help="qanat — one inbox for every channel citizens use.", no
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 export_app = typer.Typer(help="Write tickets or messages as JSON Lines.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for supervisors.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
 app.add_typer(user_app, name="user")
@@ -308,6 +310,48 @@ def reconcile(
             console.print(f"SLA breaches in {department}: {', '.join(references)}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@report_app.command("daily")
+def report_daily(
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD; default: yesterday")
+    ] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write CSV here")] = None,
+    html_file: Annotated[Path | None, typer.Option("--html", help="Write HTML here")] = None,
+) -> None:
+    """Received, resolved, response rate, medians and breaches per department and channel."""
+    from datetime import date, timedelta
+
+    from qanat.reports import daily_lines, day_window, render_csv, render_html, ticket_facts
+    from qanat.store.db import Database
+
+    settings = settings_or_exit()
+    try:
+        chosen = date.fromisoformat(day) if day else date.today() - timedelta(days=1)
+    except ValueError as exc:
+        console.print(f"[red]--date {day!r} is not YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from exc
+    start, end = day_window(chosen, settings.tz)
+
+    async def body() -> Any:
+        database = Database.from_url(settings.database_url)
+        try:
+            async with database.session() as session:
+                return daily_lines(
+                    await ticket_facts(session, start=start, end=end), start=start, end=end
+                )
+        finally:
+            await database.dispose()
+
+    lines = run(body)
+    text = render_csv(lines)
+    if csv_file:
+        csv_file.write_text(text, encoding="utf-8")
+    if html_file:
+        html_file.write_text(render_html(lines, day=chosen), encoding="utf-8")
+    if not csv_file and not html_file:
+        sys.stdout.write(text)
 
 
 def main() -> None:

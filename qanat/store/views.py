@@ -291,3 +291,15 @@ async def export_messages(session: AsyncSession) -> AsyncIterator[dict[str, Any]
                     record["department"] = departments[ticket.department_id]
             yield record
         last_id = rows[-1][0].id or last_id
+
+
+async def reconcile_runs(session: AsyncSession, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Ledger rows, newest first."""
+    from qanat.store.tables import ReconcileRun
+
+    rows = (
+        await session.execute(
+            select(ReconcileRun).order_by(col(ReconcileRun.id).desc()).limit(limit)
+        )
+    ).scalars()
+    return [run.model_dump(mode="json") for run in rows]

@@ -47,3 +47,11 @@ async def get_summary(session: SessionDep) -> dict[str, Any]:
 async def list_dead_letters(session: SessionDep) -> list[dict[str, Any]]:
     """Messages that could not be processed, with their reasons."""
     return await views.dead_letters(session)
+
+
+@router.get("/reconcile-runs")
+async def list_reconcile_runs(
+    session: SessionDep, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[dict[str, Any]]:
+    """The reconciliation ledger, newest first: kept forever, one row per channel account."""
+    return await views.reconcile_runs(session, limit=limit)
