@@ -36,8 +36,14 @@ console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
-def settings_or_exit(**overrides: Any) -> Settings:
-    """Load the settings, or exit with the reason naming the variable at fault."""
+def settings_or_exit(*, log_level: str = "WARNING", **overrides: Any) -> Settings:
+    """Load the settings, or exit with the reason naming the variable at fault.
+
+    Also sets up JSON logging (``QANAT_LOG_LEVEL`` wins over the command's default).
+    """
+    from qanat.logs import configure_logging
+
+    configure_logging(os.environ.get("QANAT_LOG_LEVEL", log_level))
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
@@ -194,7 +200,7 @@ def serve(
     from qanat.store.migrate import upgrade
     from qanat.web.app import create_app
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(log_level="INFO")
     upgrade(settings.database_url)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -208,7 +214,7 @@ def worker(
 
     from qanat.worker import WorkerSettings, redis_settings
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(log_level="INFO")
     run_worker(
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings),
