@@ -13,6 +13,7 @@ from typing import Any
 
 from qanat.config import Settings
 from qanat.ingest.accounts import load_accounts
+from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.jobs import ArqQueue, InlineQueue, JobQueue
 from qanat.router.rules import RoutingRules, load_rules
@@ -31,6 +32,7 @@ class Runtime:
     queue: JobQueue = field(init=False)
     intake: StoreIntake = field(init=False)
     cursors: StoreCursors = field(init=False)
+    health: HealthRecorder = field(init=False)
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _rules: RoutingRules | None = None
 
@@ -66,6 +68,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
         attachment_max_bytes=settings.attachment_max_bytes,
     )
     runtime.cursors = StoreCursors(runtime.db)
+    runtime.health = HealthRecorder(runtime.db)
     runtime.accounts = load_accounts(settings.connectors_file)
     rules = runtime.rules()
     async with runtime.db.writing() as session:

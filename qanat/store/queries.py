@@ -30,8 +30,8 @@ from qanat.store.tables import (
 REFERENCE_PREFIX = "QN"
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    # ON CONFLICT DO NOTHING / DO UPDATE exist in both dialects, under their own module.
+def insert_or(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT DO NOTHING / DO UPDATE on both backends."""
     dialect = session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
@@ -117,7 +117,7 @@ async def save_message(
     """
     values = message_values(inbound) | {"state": state, "state_reason": reason}
     statement = (
-        _insert(session, Message)
+        insert_or(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "account", "external_id"])
         .returning(col(Message.id))
@@ -186,7 +186,7 @@ async def put_cursor(
 ) -> None:
     """Store a channel account's watermark (insert or replace)."""
     statement = (
-        _insert(session, ConnectorCursor)
+        insert_or(session, ConnectorCursor)
         .values(channel=channel, account=account, value=value, updated_at=utcnow())
         .on_conflict_do_update(
             index_elements=["channel", "account"],
@@ -204,7 +204,7 @@ def format_reference(year: int, number: int) -> str:
 async def next_reference(session: AsyncSession, *, year: int) -> str:
     """Hand out the next ticket reference of ``year``, atomically."""
     await session.execute(
-        _insert(session, ReferenceCounter).values(year=year, last=0).on_conflict_do_nothing()
+        insert_or(session, ReferenceCounter).values(year=year, last=0).on_conflict_do_nothing()
     )
     statement = (
         update(ReferenceCounter)
@@ -255,7 +255,7 @@ async def contact_for_identities(
     for identity in identities:
         if (identity.kind, identity.value) not in owners:
             await session.execute(
-                _insert(session, ContactIdentity)
+                insert_or(session, ContactIdentity)
                 .values(
                     contact_id=contact_id,
                     kind=identity.kind,

@@ -248,3 +248,19 @@ class ReconcileRun(SQLModel, table=True):
     late_duplicates: int = 0
     status: str = Field(default="running", max_length=20)
     errors: list[str] = _json(list)
+
+
+class ChannelHealth(SQLModel, table=True):
+    """How a channel account's connector is doing: last success, last error, error count."""
+
+    __tablename__ = "channel_health"
+    __table_args__ = (UniqueConstraint("channel", "account", name="uq_channel_health"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    account: str = Field(max_length=120)
+    last_success_at: datetime | None = _when(nullable=True)
+    last_error_at: datetime | None = _when(nullable=True)
+    last_error: str | None = None
+    error_count: int = 0
+    consecutive_errors: int = 0

@@ -303,3 +303,48 @@ async def reconcile_runs(session: AsyncSession, *, limit: int = 100) -> list[dic
         )
     ).scalars()
     return [run.model_dump(mode="json") for run in rows]
+
+
+async def channel_status(session: AsyncSession) -> list[dict[str, Any]]:
+    """Per channel account: health, watermark, and the newest message received."""
+    from qanat.store.tables import ChannelHealth, ConnectorCursor
+
+    newest = dict(
+        ((channel, account), at)
+        for channel, account, at in (
+            await session.execute(
+                select(Message.channel, Message.account, func.max(Message.received_at))
+                .where(col(Message.direction) == "in")
+                .group_by(col(Message.channel), col(Message.account))
+            )
+        ).all()
+    )
+    health = {
+        (h.channel, h.account): h for h in (await session.execute(select(ChannelHealth))).scalars()
+    }
+    cursors = {
+        (c.channel, c.account): c.value
+        for c in (await session.execute(select(ConnectorCursor))).scalars()
+    }
+    rows = []
+    for channel, account in sorted(set(newest) | set(health) | set(cursors)):
+        state = health.get((channel, account))
+        last = newest.get((channel, account))
+        rows.append(
+            {
+                "channel": channel,
+                "account": account,
+                "last_message_at": last.isoformat() if last else None,
+                "last_success_at": state.last_success_at.isoformat()
+                if state and state.last_success_at
+                else None,
+                "last_error_at": state.last_error_at.isoformat()
+                if state and state.last_error_at
+                else None,
+                "last_error": state.last_error if state else None,
+                "error_count": state.error_count if state else 0,
+                "consecutive_errors": state.consecutive_errors if state else 0,
+                "watermark": cursors.get((channel, account)),
+            }
+        )
+    return rows

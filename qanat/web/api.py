@@ -55,3 +55,9 @@ async def list_reconcile_runs(
 ) -> list[dict[str, Any]]:
     """The reconciliation ledger, newest first: kept forever, one row per channel account."""
     return await views.reconcile_runs(session, limit=limit)
+
+
+@router.get("/channels")
+async def list_channels(session: SessionDep) -> list[dict[str, Any]]:
+    """Channel health: last message, last success, errors and watermark per account."""
+    return await views.channel_status(session)

@@ -95,6 +95,26 @@ async def _reconciliation(session: AsyncSession) -> Metric:
     return family
 
 
+async def _channel_health(session: AsyncSession) -> list[Metric]:
+    from qanat.store.tables import ChannelHealth
+
+    errors = GaugeMetricFamily(
+        "qanat_channel_errors",
+        "Errors a channel account's connector reported",
+        labels=["channel", "account"],
+    )
+    success = GaugeMetricFamily(
+        "qanat_channel_last_success_timestamp_seconds",
+        "When a channel account last polled or delivered successfully",
+        labels=["channel", "account"],
+    )
+    for row in (await session.execute(select(ChannelHealth))).scalars():
+        errors.add_metric([row.channel, row.account], row.error_count)
+        if row.last_success_at:
+            success.add_metric([row.channel, row.account], row.last_success_at.timestamp())
+    return [errors, success]
+
+
 async def _queue_depth(redis_url: str | None) -> list[Metric]:
     if not redis_url:
         return []
@@ -119,6 +139,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
             await _messages(session),
             await _latency(session),
             await _reconciliation(session),
+            *await _channel_health(session),
         ]
     families += await _queue_depth(runtime.settings.redis_url)
     registry = CollectorRegistry(auto_describe=False)
