@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = 10 * 1024 * 1024
     rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
+    sms_followup_hours: float = Field(
+        default=48, ge=0, description="An SMS from a number with an open ticket joins it."
+    )
     smtp_domains: str = ""
     connectors_file: Path | None = None
 

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
-from qanat.model import Inbound, Normalized
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from qanat.model import OPEN_STATUSES, Inbound, Normalized
 from qanat.store import queries
 from qanat.store.tables import Ticket
 
+#: Channels where a citizen's next message, soon after, continues their open ticket:
+#: an SMS has no reply threading, so the number and the time are all there is.
+SAME_SENDER_CHANNELS = frozenset({"sms"})
+
 
 async def find_thread(
-    session: AsyncSession, *, inbound: Inbound, normalized: Normalized, contact_id: int | None
+    session: AsyncSession,
+    *,
+    inbound: Inbound,
+    normalized: Normalized,
+    contact_id: int | None,
+    same_sender_window: timedelta = timedelta(hours=48),
 ) -> Ticket | None:
     """The ticket this message continues, or None when it starts a new one.
 
     A reply to one of a ticket's messages joins it (email In-Reply-To/References, a
     Telegram reply, an X conversation). A quoted reference number joins only when the
-    sender is that ticket's contact: anyone can quote a number they saw.
+    sender is that ticket's contact: anyone can quote a number they saw. On SMS, a
+    message from a number with an open ticket on that channel, within the window, joins.
     """
     replied = await queries.ticket_of_messages(
         session, channel=inbound.channel, external_ids=normalized.thread.in_reply_to
@@ -29,4 +42,25 @@ async def find_thread(
         ticket = await queries.ticket_by_reference(session, reference=reference)
         if ticket is not None and ticket.contact_id == contact_id:
             return ticket
+    if inbound.channel in SAME_SENDER_CHANNELS:
+        return await _recent_open_ticket(
+            session, inbound=inbound, contact_id=contact_id, window=same_sender_window
+        )
     return None
+
+
+async def _recent_open_ticket(
+    session: AsyncSession, *, inbound: Inbound, contact_id: int, window: timedelta
+) -> Ticket | None:
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.contact_id) == contact_id,
+            col(Ticket.channel) == inbound.channel,
+            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Ticket.updated_at) >= inbound.received_at - window,
+        )
+        .order_by(col(Ticket.updated_at).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,7 +81,11 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
     )
     message.contact_id = contact_id
     ticket = await followups.find_thread(
-        session, inbound=inbound, normalized=normalized, contact_id=contact_id
+        session,
+        inbound=inbound,
+        normalized=normalized,
+        contact_id=contact_id,
+        same_sender_window=timedelta(hours=runtime.settings.sms_followup_hours),
     )
     if ticket is not None:
         outcome = await _add_to_ticket(session, message, ticket)

@@ -15,12 +15,12 @@ from qanat.store.tables import Message, Ticket
 from qanat.worker import WorkerSettings
 
 
-def sms(external_id: str, text: str) -> Inbound:
+def sms(external_id: str, text: str, phone: str = "+97333123456") -> Inbound:
     return Inbound(
         channel="sms",
         external_id=external_id,
         received_at=datetime(2026, 11, 2, 5, 0, tzinfo=UTC),
-        sender=Sender(handle="+97333123456", phone="+97333123456"),
+        sender=Sender(handle=phone, phone=phone),
         text=text,
     )
 
@@ -46,7 +46,7 @@ async def test_saved_messages_are_processed_by_an_arq_worker(
     try:
         first = await runtime.intake.save(sms("SM1", "طفح مجاري في مجمع 305"))
         await runtime.intake.save(sms("SM1", "طفح مجاري في مجمع 305"))  # a webhook retry
-        await runtime.intake.save(sms("SM2", "حفرة في طريق 12"))
+        await runtime.intake.save(sms("SM2", "حفرة في طريق 12", phone="+97336001122"))
         # Queued, not yet processed: nothing runs inline when Redis is configured.
         async with runtime.db.session() as session:
             states = (await session.execute(select(Message.state))).scalars().all()

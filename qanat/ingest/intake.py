@@ -69,6 +69,14 @@ class StoreIntake:
         """Commit a message that cannot be processed, visibly, with its reason."""
         return await self._commit(inbound, state="dead_letter", reason=reason)
 
+    async def hold(self, inbound: Inbound, reason: str) -> SaveResult:
+        """Commit a message that is not processed on its own (e.g. one part of a long SMS).
+
+        It is kept raw, marked ``ignored`` with the reason, and accounted for by the
+        nightly integrity check.
+        """
+        return await self._commit(inbound, state="ignored", reason=reason)
+
     async def _commit(self, inbound: Inbound, *, state: str, reason: str | None) -> SaveResult:
         stored = inbound.model_copy(
             update={

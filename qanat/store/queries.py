@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -163,6 +163,18 @@ async def message_id_for(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def messages_by_external_ids(
+    session: AsyncSession, *, channel: str, account: str, external_ids: Sequence[str]
+) -> list[Message]:
+    """The stored messages of a channel account with these external ids."""
+    statement = select(Message).where(
+        col(Message.channel) == channel,
+        col(Message.account) == account,
+        col(Message.external_id).in_(external_ids),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def load_message_for_update(session: AsyncSession, *, message_id: int) -> Message | None:
     """Load a message and lock its row (PostgreSQL) so one worker processes it at a time."""
     statement = select(Message).where(col(Message.id) == message_id)
@@ -240,7 +252,8 @@ async def contact_for_identities(
     """The contact owning any of ``identities`` (created if none), with all of them attached.
 
     An identity already owned by another contact is left where it is: joining two
-    contacts is a merge, which staff decide.
+    contacts is a merge, which staff decide. Safe against a concurrent worker creating
+    the same contact: the identity's unique key decides, and the loser adopts the winner.
     """
     if not identities:
         return None
@@ -252,19 +265,36 @@ async def contact_for_identities(
         await session.flush()
         assert contact.id is not None
         contact_id = contact.id
-    for identity in identities:
-        if (identity.kind, identity.value) not in owners:
-            await session.execute(
-                insert_or(session, ContactIdentity)
-                .values(
-                    contact_id=contact_id,
-                    kind=identity.kind,
-                    value=identity.value,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["kind", "value"])
+    # One order for every worker: two workers inserting the same identities in different
+    # orders would wait on each other (a deadlock on PostgreSQL).
+    for identity in sorted(identities, key=lambda i: (i.kind, i.value)):
+        if (identity.kind, identity.value) in owners:
+            continue
+        statement = (
+            insert_or(session, ContactIdentity)
+            .values(
+                contact_id=contact_id, kind=identity.kind, value=identity.value, created_at=utcnow()
+            )
+            .on_conflict_do_nothing(index_elements=["kind", "value"])
+            .returning(col(ContactIdentity.id))
+        )
+        if (await session.execute(statement)).scalar_one_or_none() is None and not owners:
+            # Another worker created this citizen a moment ago: use theirs, drop ours.
+            winner = await _identity_owners(session, identities=[identity])
+            return await _adopt(
+                session, orphan=contact_id, owner=winner[(identity.kind, identity.value)]
             )
     return contact_id
+
+
+async def _adopt(session: AsyncSession, *, orphan: int, owner: int) -> int:
+    await session.execute(
+        update(ContactIdentity)
+        .where(col(ContactIdentity.contact_id) == orphan)
+        .values(contact_id=owner)
+    )
+    await session.execute(delete(Contact).where(col(Contact.id) == orphan))
+    return owner
 
 
 async def _identity_owners(

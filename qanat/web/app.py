@@ -12,7 +12,7 @@ from qanat import __version__
 from qanat.config import Settings, load_settings
 from qanat.errors import BadPayload, ChannelUnavailable, ForgedRequest, NotFound
 from qanat.runtime import Runtime, start_runtime, stop_runtime
-from qanat.web import api, health, metrics
+from qanat.web import api, health, metrics, webhooks_sms
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(webhooks_sms.router)
     app.include_router(api.router, prefix="/api")
     _map_errors(app)
     return app

@@ -136,3 +136,24 @@ async def test_no_identity_means_no_contact(database_url: str) -> None:
             await queries.contact_for_identities(session, identities=[], display_name="x") is None
         )
     await db.dispose()
+
+
+async def test_two_workers_creating_the_same_citizen_end_with_one_contact(
+    database_url: str,
+) -> None:
+    db = Database.from_url(database_url)
+    phone = Identity(kind="phone", value="+97333123456")
+    email = Identity(kind="email", value="ali@example.bh")
+
+    async def worker(identities: list[Identity]) -> int | None:
+        async with db.writing() as session:
+            return await queries.contact_for_identities(
+                session, identities=identities, display_name=None
+            )
+
+    got = await asyncio.gather(worker([phone, email]), worker([phone]), worker([email, phone]))
+    async with db.session() as session:
+        contacts = (await session.execute(select(func.count()).select_from(Contact))).scalar_one()
+        owners = set((await session.execute(select(ContactIdentity.contact_id))).scalars())
+    await db.dispose()
+    assert len(set(got)) == 1 and contacts == 1 and owners == set(got)
