@@ -39,8 +39,10 @@ class TwilioAccount(BaseModel):
     auth_token: str = Field(repr=False)
     from_number: str | None = None
     messaging_service_sid: str | None = None
-    webhook_url: str | None = Field(
-        default=None, description="The URL exactly as Twilio calls it (signatures cover it)."
+    public_url: str | None = Field(
+        default=None,
+        description="qanat's base URL as Twilio calls it (behind a proxy it differs from "
+        "what qanat sees, and signatures cover the full URL).",
     )
     api_base: str = "https://api.twilio.com"
 

@@ -56,7 +56,10 @@ def _twilio_checked(
 ) -> dict[str, list[str]]:
     params = _form(body)
     pairs = [(key, value) for key, values in params.items() for value in values]
-    url = account.webhook_url or str(request.url)
+    url = str(request.url)
+    if account.public_url:
+        query = f"?{request.url.query}" if request.url.query else ""
+        url = account.public_url.rstrip("/") + request.url.path + query
     if not sms.twilio_signature_ok(
         account.auth_token, url, pairs, request.headers.get("X-Twilio-Signature")
     ):
