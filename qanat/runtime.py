@@ -11,14 +11,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from qanat.config import Settings
 from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
+from qanat.ingest.registry import Connectors, discover
 from qanat.jobs import ArqQueue, InlineQueue, JobQueue
 from qanat.router.rules import RoutingRules, load_rules
 from qanat.store import queries
 from qanat.store.db import Database
+from qanat.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class Runtime:
     intake: StoreIntake = field(init=False)
     cursors: StoreCursors = field(init=False)
     health: HealthRecorder = field(init=False)
+    connectors: Connectors = field(init=False)
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _rules: RoutingRules | None = None
 
@@ -70,6 +75,16 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     runtime.cursors = StoreCursors(runtime.db)
     runtime.health = HealthRecorder(runtime.db)
     runtime.accounts = load_accounts(settings.connectors_file)
+    specs, _refused = discover()  # refusals are logged; `qanat connectors list` shows them
+    runtime.connectors = Connectors(
+        specs=specs,
+        accounts=runtime.accounts,
+        intake=runtime.intake,
+        cursors=runtime.cursors,
+        health=runtime.health,
+        http=httpx.AsyncClient(timeout=httpx.Timeout(30.0)),
+        clock=utcnow,
+    )
     rules = runtime.rules()
     async with runtime.db.writing() as session:
         await queries.sync_departments(
@@ -93,4 +108,5 @@ async def process_inline(context: dict[str, Any], message_id: int) -> None:
 async def stop_runtime(runtime: Runtime) -> None:
     """Close the queue and the store's connections."""
     await runtime.queue.close()
+    await runtime.connectors.http.aclose()
     await runtime.db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,38 @@ class StoreIntake:
         nightly integrity check.
         """
         return await self._commit(inbound, state="ignored", reason=reason)
+
+    async def stored_texts(
+        self, channel: str, account: str, external_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """External id → text of the messages already stored."""
+        async with self._db.session() as session:
+            found = await queries.messages_by_external_ids(
+                session, channel=channel, account=account, external_ids=external_ids
+            )
+        return {message.external_id: message.text for message in found}
+
+    async def record_delivery(
+        self, channel: str, account: str, external_id: str, status: str, detail: str | None
+    ) -> bool:
+        """Record a delivery receipt (status, error) on the sent message and its ticket."""
+        async with self._db.writing() as session:
+            found = await queries.messages_by_external_ids(
+                session, channel=channel, account=account, external_ids=[external_id]
+            )
+            if not found:
+                return False
+            message = found[0]
+            message.channel_metadata = {**message.channel_metadata, "delivery": status}
+            await queries.add_event(
+                session,
+                actor=channel,
+                type="delivery_status",
+                ticket_id=message.ticket_id,
+                message_id=message.id,
+                data={"status": status, "detail": detail},
+            )
+        return True
 
     async def _commit(self, inbound: Inbound, *, state: str, reason: str | None) -> SaveResult:
         stored = inbound.model_copy(

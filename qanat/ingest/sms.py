@@ -280,15 +280,3 @@ class GatewaySender:
             raw=response.content,
             metadata={"encoding": encoding, "segments": segments},
         )
-
-
-def sms_account(
-    accounts: Sequence[Mapping[str, Any]], name: str
-) -> TwilioAccount | GatewayAccount | None:
-    """The configured SMS account called ``name``, validated, or None."""
-    for entry in accounts:
-        if entry.get("account") == name:
-            if entry.get("provider", "twilio") == "twilio":
-                return TwilioAccount.model_validate(entry)
-            return GatewayAccount.model_validate(entry)
-    return None

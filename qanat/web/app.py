@@ -10,9 +10,15 @@ from fastapi.responses import JSONResponse
 
 from qanat import __version__
 from qanat.config import Settings, load_settings
-from qanat.errors import BadPayload, ChannelUnavailable, ForgedRequest, NotFound
+from qanat.errors import (
+    BadPayload,
+    ChannelUnavailable,
+    ForgedRequest,
+    NotFound,
+    UnsupportedEvent,
+)
 from qanat.runtime import Runtime, start_runtime, stop_runtime
-from qanat.web import api, health, metrics, webhooks_sms
+from qanat.web import api, health, metrics, webhooks
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -34,7 +40,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(webhooks_sms.router)
+    app.include_router(webhooks.router)
     app.include_router(api.router, prefix="/api")
     _map_errors(app)
     return app
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 def _map_errors(app: FastAPI) -> None:
     # The one place qanat's errors become HTTP status codes.
     codes: dict[type[Exception], int] = {
+        UnsupportedEvent: 200,  # acknowledged (and logged) so the source stops retrying
         BadPayload: 400,
         ForgedRequest: 403,
         NotFound: 404,

@@ -21,7 +21,7 @@ from qanat.web.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "sms"
 TOKEN = "12345"
-URL = "https://qanat.example.bh/webhooks/sms/twilio/main"
+URL = "https://qanat.example.bh/webhooks/sms/main"
 ACCOUNTS = [
     {
         "account": "main",
@@ -102,7 +102,7 @@ def signed(body: bytes, url: str = URL) -> dict[str, str]:
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    runtime.accounts = {"sms": ACCOUNTS}
+    runtime.connectors.accounts = {"sms": ACCOUNTS}
     transport = httpx.ASGITransport(app=create_app(runtime=runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://qanat.test") as client:
         yield client
@@ -118,7 +118,7 @@ async def test_a_signed_twilio_message_becomes_a_ticket_once(
 ) -> None:
     body = (FIXTURES / "twilio_inbound_arabic.form").read_bytes()
     for _ in range(2):  # Twilio retries after a timeout: stored once
-        response = await http.post("/webhooks/sms/twilio/main", content=body, headers=signed(body))
+        response = await http.post("/webhooks/sms/main", content=body, headers=signed(body))
         assert response.status_code == 200 and "<Response>" in response.text
     [message] = await rows(runtime, Message)
     assert message.external_id == "SM5f0e2b7c9a1d4e3f8b6a2c1d0e9f8a7b"
@@ -134,15 +134,15 @@ async def test_a_forged_twilio_request_is_refused_and_nothing_stored(
     body = (FIXTURES / "twilio_inbound_arabic.form").read_bytes()
     headers = signed(body)
     tampered = body.replace(b"From=%2B97333445566", b"From=%2B97333000000")
-    response = await http.post("/webhooks/sms/twilio/main", content=tampered, headers=headers)
+    response = await http.post("/webhooks/sms/main", content=tampered, headers=headers)
     assert response.status_code == 403
     missing = await http.post(
-        "/webhooks/sms/twilio/main",
+        "/webhooks/sms/main",
         content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert missing.status_code == 403
-    unknown = await http.post("/webhooks/sms/twilio/nope", content=body, headers=headers)
+    unknown = await http.post("/webhooks/sms/nope", content=body, headers=headers)
     assert unknown.status_code == 404
     assert await rows(runtime, Message) == []
 
@@ -151,7 +151,7 @@ async def test_media_is_kept_as_a_noted_attachment(
     http: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     body = (FIXTURES / "twilio_inbound_mms_english.form").read_bytes()
-    await http.post("/webhooks/sms/twilio/main", content=body, headers=signed(body))
+    await http.post("/webhooks/sms/main", content=body, headers=signed(body))
     from qanat.store.tables import Attachment
 
     [attachment] = await rows(runtime, Attachment)
@@ -167,7 +167,7 @@ async def test_the_store_down_answers_503(
 
     monkeypatch.setattr(runtime.intake, "save", down)
     body = (FIXTURES / "twilio_inbound_arabic.form").read_bytes()
-    response = await http.post("/webhooks/sms/twilio/main", content=body, headers=signed(body))
+    response = await http.post("/webhooks/sms/main", content=body, headers=signed(body))
     assert response.status_code == 503
 
 
@@ -191,7 +191,7 @@ async def test_a_delivery_receipt_is_recorded_on_our_reply(
         await queries.save_message(session, inbound=reply, state="processed")
     body = (FIXTURES / "twilio_status_delivered.form").read_bytes()
     response = await http.post(
-        "/webhooks/sms/twilio/main/status",
+        "/webhooks/sms/main/status",
         content=body,
         headers=signed(body, URL + "/status"),
     )
@@ -206,12 +206,10 @@ async def test_jasmin_gets_its_ack_and_a_wrong_secret_is_refused(
 ) -> None:
     body = (FIXTURES / "jasmin_deliver_arabic.form").read_bytes()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    forged = await http.post(
-        "/webhooks/sms/gateway/jasmin?secret=guess", content=body, headers=headers
-    )
+    forged = await http.post("/webhooks/sms/jasmin?secret=guess", content=body, headers=headers)
     assert forged.status_code == 403 and await rows(runtime, Message) == []
     response = await http.post(
-        "/webhooks/sms/gateway/jasmin?secret=gw-secret", content=body, headers=headers
+        "/webhooks/sms/jasmin?secret=gw-secret", content=body, headers=headers
     )
     assert response.status_code == 200 and response.text == "ACK/Jasmin"
     [message] = await rows(runtime, Message)
@@ -231,9 +229,7 @@ async def test_concatenated_parts_become_one_message(
     second = (FIXTURES / "generic_json_part2.json").read_bytes()
     first = (FIXTURES / "generic_json_part1.json").read_bytes()
     for body in (second, first, second):  # out of order, and one delivered twice
-        response = await http.post(
-            "/webhooks/sms/gateway/json", content=body, headers=hmac_headers(body)
-        )
+        response = await http.post("/webhooks/sms/json", content=body, headers=hmac_headers(body))
         assert response.status_code == 200
     messages = {m.external_id: m for m in await rows(runtime, Message)}
     whole = messages["concat:+97333221100:42:2"]
@@ -248,9 +244,7 @@ async def test_a_truncated_json_body_is_400_with_the_reason(
     http: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     body = (FIXTURES / "generic_json_truncated.json").read_bytes()
-    response = await http.post(
-        "/webhooks/sms/gateway/json", content=body, headers=hmac_headers(body)
-    )
+    response = await http.post("/webhooks/sms/json", content=body, headers=hmac_headers(body))
     assert response.status_code == 400 and response.json()["detail"].startswith("not JSON")
     assert await rows(runtime, Message) == []
 
@@ -260,9 +254,9 @@ async def test_an_sms_soon_after_joins_the_open_ticket_of_that_number(
 ) -> None:
     for name in ("generic_json_part1.json",):
         body = (FIXTURES / name).read_bytes().replace(b'"udh_total": "2"', b'"udh_total": "1"')
-        await http.post("/webhooks/sms/gateway/json", content=body, headers=hmac_headers(body))
+        await http.post("/webhooks/sms/json", content=body, headers=hmac_headers(body))
     later = b'{"id": "kn-2", "from": "+97333221100", "content": "any update?"}'
-    await http.post("/webhooks/sms/gateway/json", content=later, headers=hmac_headers(later))
+    await http.post("/webhooks/sms/json", content=later, headers=hmac_headers(later))
     assert len(await rows(runtime, Ticket)) == 1
     assert {m.ticket_id for m in await rows(runtime, Message)} == {
         (await rows(runtime, Ticket))[0].id

@@ -1,0 +1,152 @@
+"""Discovering connectors (entry-point group ``qanat.connectors``) and building them.
+
+qanat's own connectors are registered the same way as third-party ones, in its
+pyproject.toml, so there is one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from qanat.errors import ConfigError
+from qanat.ingest.base import (
+    CAPABILITIES,
+    CONTRACT_VERSION,
+    Connector,
+    ConnectorContext,
+    ConnectorSpec,
+    CursorStore,
+    HealthReporter,
+    Intake,
+)
+
+log = logging.getLogger(__name__)
+
+GROUP = "qanat.connectors"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An installed connector qanat will not load, and why."""
+
+    name: str
+    reason: str
+
+
+def check_spec(spec: object, *, entry_name: str) -> ConnectorSpec:
+    """Validate what an entry point loaded; raise :class:`ConfigError` saying what's wrong."""
+    if not isinstance(spec, ConnectorSpec):
+        raise ConfigError(f"connector {entry_name!r}: the entry point must name a ConnectorSpec")
+    if spec.contract_version != CONTRACT_VERSION:
+        raise ConfigError(
+            f"connector {spec.name!r} {spec.version} was built for connector contract "
+            f"{spec.contract_version}; this qanat speaks contract {CONTRACT_VERSION}"
+        )
+    unknown = spec.capabilities - CAPABILITIES
+    if unknown:
+        raise ConfigError(
+            f"connector {spec.name!r} declares unknown capabilities {sorted(unknown)}"
+        )
+    return spec
+
+
+def discover(
+    points: Iterable[EntryPoint] | None = None,
+) -> tuple[dict[str, ConnectorSpec], list[Refused]]:
+    """Every installed connector that qanat can use, and those it refused (with reasons)."""
+    found: dict[str, ConnectorSpec] = {}
+    refused: list[Refused] = []
+    for point in points if points is not None else entry_points(group=GROUP):
+        try:
+            spec = check_spec(point.load(), entry_name=point.name)
+        except Exception as exc:  # a broken plugin must not stop qanat
+            refused.append(Refused(point.name, str(exc)))
+            log.error("connector %s refused: %s", point.name, exc)
+            continue
+        found[spec.name] = spec
+    return found, refused
+
+
+def account_config(spec: ConnectorSpec, entry: Mapping[str, Any]) -> Any:
+    """An account's settings validated by the connector's model (errors name the account)."""
+    try:
+        return spec.config_model.model_validate(dict(entry))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        name = entry.get("account", "?")
+        raise ConfigError(f"{spec.name} account {name!r}: {problems}") from exc
+
+
+def redacted(spec: ConnectorSpec, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An account's settings with its secrets hidden, for listings and logs."""
+    return {key: "********" if key in spec.secret_fields else value for key, value in entry.items()}
+
+
+@dataclass
+class Connectors:
+    """The connectors of this process: specs, configured accounts, and built instances."""
+
+    specs: dict[str, ConnectorSpec]
+    accounts: Mapping[str, list[dict[str, Any]]]
+    intake: Intake
+    cursors: CursorStore
+    health: HealthReporter
+    http: httpx.AsyncClient
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self._built: dict[tuple[str, str], Connector] = {}
+
+    def configured(self) -> list[tuple[str, str]]:
+        """(connector name, account) of every configured account of an installed connector."""
+        return [
+            (name, str(entry.get("account", "default")))
+            for name, entries in self.accounts.items()
+            if name in self.specs
+            for entry in entries
+        ]
+
+    def get(self, name: str, account: str) -> Connector | None:
+        """The connector instance for an account (built once), or None if not configured."""
+        key = (name, account)
+        if key in self._built:
+            return self._built[key]
+        spec = self.specs.get(name)
+        entry = next(
+            (e for e in self.accounts.get(name, []) if str(e.get("account", "default")) == account),
+            None,
+        )
+        if spec is None or entry is None:
+            return None
+        context = ConnectorContext(
+            channel=name,
+            account=account,
+            config=account_config(spec, entry),
+            intake=self.intake,
+            cursors=self.cursors,
+            health=self.health,
+            http=self.http,
+            clock=self.clock,
+        )
+        self._built[key] = spec.build(context)
+        return self._built[key]
+
+    def with_capability(self, capability: str) -> list[tuple[str, str, Connector]]:
+        """Every configured account whose connector declares ``capability``."""
+        found = []
+        for name, account in self.configured():
+            if capability in self.specs[name].capabilities:
+                connector = self.get(name, account)
+                if connector is not None:
+                    found.append((name, account, connector))
+        return found
