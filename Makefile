@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev]'
+	$(BIN)/pip install --quiet -e '.[test,dev]' ./examples/qanat-whatsapp
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +21,8 @@ serve: install
 	$(BIN)/qanat serve
 
 lint: install
-	$(BIN)/ruff check qanat tests bench
-	$(BIN)/ruff format --check qanat tests bench
+	$(BIN)/ruff check qanat tests bench examples
+	$(BIN)/ruff format --check qanat tests bench examples
 	$(BIN)/mypy --strict qanat
 
 test: install

@@ -57,6 +57,25 @@ async def nightly_reconcile(ctx: dict[str, Any]) -> bool:
     return report.ok
 
 
+async def poll_connectors(ctx: dict[str, Any]) -> int:
+    """arq cron job: poll every configured account whose connector polls; saved count."""
+    from qanat.ingest.polling import poll_account
+
+    runtime = ctx["runtime"]
+    saved = 0
+    for name, account, connector in runtime.connectors.with_capability("poll"):
+        report = await poll_account(
+            connector,
+            channel=name,
+            account=account,
+            intake=runtime.intake,
+            cursors=runtime.cursors,
+            health=runtime.health,
+        )
+        saved += report.saved
+    return saved
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     """arq's connection settings for ``QANAT_REDIS_URL``."""
     if not settings.redis_url:
@@ -72,7 +91,9 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = [func(process_message, name="process_message", max_tries=10)]
     # 02:00 in the worker's timezone (`qanat worker` passes QANAT_TIMEZONE to arq).
     cron_jobs: ClassVar[list[Any]] = [
-        cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False)
+        cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False),
+        # Every minute; `unique` keeps one poll per account running across all workers.
+        cron(poll_connectors, second={0}, unique=True, timeout=55),
     ]
     on_startup = startup
     on_shutdown = shutdown
