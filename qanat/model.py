@@ -187,6 +187,9 @@ class Normalized(BaseModel):
     language: str
     kind: Kind
     location: Location | None = None
+    location_confidence: dict[str, float] = Field(
+        default_factory=dict, description="Confidence (0–1) of each location part found."
+    )
     identities: list[Identity] = Field(default_factory=list)
     claimed: list[Identity] = Field(
         default_factory=list, description="Phones / emails written in the text: shown, not trusted."

@@ -1,0 +1,154 @@
+"""Kind: complaint, suggestion, inquiry, request or compliment, from Arabic and English cues.
+
+Each kind's cues are counted in the match form; problem words count for complaint, so
+a "شكراً" closing a complaint stays a complaint. Ties and silence mean complaint: that
+is what most citizens write, and staff correct the rest (corrections are kept).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qanat.model import Kind
+
+_CUES: dict[Kind, tuple[str, ...]] = {
+    Kind.suggestion: (
+        "اقتراح",
+        "اقترح",
+        "نقترح",
+        "مقترح",
+        "اقتراحي",
+        "فكره",
+        "يا ريت",
+        "ياريت",
+        "لو يتم",
+        "suggest",
+        "suggestion",
+        "proposal",
+        "propose",
+        "idea",
+        "recommend",
+        "would be great",
+    ),
+    Kind.inquiry: (
+        "استفسار",
+        "استفسر",
+        "ممكن اعرف",
+        "ابي اعرف",
+        "ابغي اعرف",
+        "اود الاستفسار",
+        "متي",
+        "كيف",
+        "شلون",
+        "هل",
+        "وين",
+        "شنو",
+        "ايش",
+        "كم",
+        "how",
+        "when",
+        "what",
+        "where",
+        "which",
+        "is there",
+        "could you tell",
+        "can i",
+        "do i need",
+        "asks",
+        "inquiry",
+    ),
+    Kind.request: (
+        "طلب",
+        "اطلب",
+        "نطلب",
+        "يطلب",
+        "تطلب",
+        "نبي",
+        "ابي",
+        "نبغي",
+        "نرجو تركيب",
+        "نرجو ازاله",
+        "تركيب",
+        "تقليم",
+        "استبدال",
+        "ازاله",
+        "request",
+        "requests",
+        "please install",
+        "replace",
+        "replacement",
+        "need a new",
+        "trim",
+        "repaint",
+        "add",
+    ),
+    Kind.compliment: (
+        "شكر",
+        "شكرا",
+        "مشكورين",
+        "مشكور",
+        "يعطيكم العافيه",
+        "الله يعطيكم",
+        "تقدير",
+        "ممتاز",
+        "thank",
+        "thanks",
+        "appreciated",
+        "shout out",
+        "great job",
+        "well done",
+        "shukran",
+    ),
+}
+_PROBLEM = (
+    "مشكله",
+    "خراب",
+    "خربان",
+    "خربانه",
+    "مكسور",
+    "مكسوره",
+    "طافح",
+    "طفح",
+    "حفره",
+    "حفر",
+    "للحين",
+    "لين الحين",
+    "ما تصلح",
+    "ما احد",
+    "محد",
+    "خطر",
+    "خطير",
+    "متراكمه",
+    "شكوي",
+    "still",
+    "broken",
+    "not working",
+    "dangerous",
+    "no one",
+    "complaint",
+    "overflow",
+    "again",
+)
+
+
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:[وبلف]|ال)?(?:{alternatives})(?!\w)")
+
+
+_KIND_PATTERNS = {kind: _pattern(words) for kind, words in _CUES.items()}
+_PROBLEM_PATTERN = _pattern(_PROBLEM)
+
+
+def kind_of(match_text: str, raw_text: str = "") -> Kind:
+    """The kind of a message from its match form (``raw_text`` is used for '?')."""
+    scores = {kind: len(pattern.findall(match_text)) for kind, pattern in _KIND_PATTERNS.items()}
+    if "?" in raw_text or "؟" in raw_text:
+        scores[Kind.inquiry] += 1
+    problem = len(_PROBLEM_PATTERN.findall(match_text))
+    scores[Kind.compliment] -= 2 * problem  # thanks that close a complaint are politeness
+    scores[Kind.inquiry] -= problem
+    best = max(scores, key=lambda kind: scores[kind])
+    if scores[best] <= 0 or scores[best] <= problem:
+        return Kind.complaint
+    return best
