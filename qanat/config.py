@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     attachments_dir: Path = Path("./qanat-files")
     attachment_max_bytes: int = 10 * 1024 * 1024
     rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
+    router_model_file: Path | None = Field(
+        default=None, description="Learned routing model (`qanat router train` writes it)."
+    )
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
     sms_followup_hours: float = Field(
         default=48, ge=0, description="An SMS from a number with an open ticket joins it."

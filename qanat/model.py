@@ -225,7 +225,9 @@ class RoutingDecision(BaseModel):
     department: str
     category: str | None = None
     priority: Priority = Priority.normal
-    sla_hours: float | None = None
+    sla_hours: float | None = Field(default=None, description="Hours to resolve.")
+    first_response_hours: float | None = None
+    sla_clock: str = Field(default="business", description="business or continuous")
     confidence: float = 1.0
     needs_triage: bool = False
     reason: str

@@ -20,6 +20,7 @@ from qanat.dedupe import service as dedupe
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
 from qanat.router.decide import route
+from qanat.router.sla import due_times
 from qanat.store import queries
 from qanat.store.tables import Message, Ticket, utcnow
 
@@ -145,6 +146,7 @@ async def _open_ticket(
             rules=runtime.rules(),
             category=inbound.category,
             given_department=inbound.department,
+            model=runtime.router_model,
         )
         ticket = await _create_ticket(
             session, runtime, message, inbound, normalized, contact_id, decision
@@ -177,6 +179,9 @@ async def _create_ticket(
 ) -> Ticket:
     departments = await queries.department_ids(session)
     department_id = departments.get(decision.department)
+    first_due, resolution_due = due_times(
+        decision, runtime.rules(), start=inbound.received_at, tz=runtime.settings.tz
+    )
     year = inbound.received_at.astimezone(runtime.settings.tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
@@ -204,6 +209,8 @@ async def _create_ticket(
         created_at=inbound.received_at,
         updated_at=utcnow(),
         resolved_at=inbound.received_at if status in _DONE else None,
+        first_response_due_at=first_due,
+        sla_due_at=resolution_due,
     )
     session.add(ticket)
     await session.flush()

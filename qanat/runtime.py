@@ -19,7 +19,8 @@ from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
 from qanat.jobs import ArqQueue, InlineQueue, JobQueue
-from qanat.router.rules import RoutingRules, load_rules
+from qanat.router.learned import LearnedRouter
+from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
 from qanat.store.db import Database
 from qanat.store.tables import utcnow
@@ -39,13 +40,14 @@ class Runtime:
     health: HealthRecorder = field(init=False)
     connectors: Connectors = field(init=False)
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    _rules: RoutingRules | None = None
+    rules_source: RulesSource | None = None
+    router_model: LearnedRouter | None = None
 
     def rules(self) -> RoutingRules:
-        """The routing rules in force."""
-        if self._rules is None:
-            self._rules = load_rules(self.settings.rules_file)
-        return self._rules
+        """The routing rules in force (reloaded when the file changes)."""
+        if self.rules_source is None:
+            self.rules_source = RulesSource(self.settings.rules_file)
+        return self.rules_source.current()
 
     def as_job_context(self) -> dict[str, Any]:
         """The ``ctx`` dict jobs receive (arq's shape, also used inline)."""
@@ -86,6 +88,9 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
         clock=utcnow,
     )
     rules = runtime.rules()
+    model_file = settings.router_model_file
+    if model_file is not None and model_file.exists():
+        runtime.router_model = LearnedRouter.from_json(model_file.read_text(encoding="utf-8"))
     async with runtime.db.writing() as session:
         await queries.sync_departments(
             session,

@@ -1,10 +1,182 @@
-"""The routing decision: pure, from a normalized message and the rules."""
+"""The routing decision: pure, from a normalized message, the rules and the learned model.
+
+Order: a department given by the source (archives) → the sender's category → kind rules
+→ keyword rules → place rules → the learned model (above its confidence threshold) →
+the default department, flagged for triage. Priority and SLA come after, from their own
+rules. Every decision carries a reason staff can read.
+"""
 
 from __future__ import annotations
 
-from qanat.model import Normalized, RoutingDecision
-from qanat.normalize.text import match_form
-from qanat.router.rules import RoutingRules
+from collections import Counter
+from dataclasses import dataclass
+
+from qanat.model import Kind, Location, Normalized, Priority, RoutingDecision
+from qanat.normalize.text import match_form, strip_prefix
+from qanat.router.learned import LearnedRouter
+from qanat.router.rules import RoutingRules, SlaRule
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    department: str
+    category: str | None
+    word: str
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    single: dict[str, list[_Keyword]]
+    phrases: list[tuple[str, _Keyword]]
+    priority_words: list[tuple[set[str], list[str], Priority]]
+
+
+_COMPILED: dict[str, _Compiled] = {}
+
+
+def _forms(word: str) -> str:
+    return " ".join(strip_prefix(t) for t in match_form(word).split())
+
+
+def _compile(rules: RoutingRules) -> _Compiled:
+    cached = _COMPILED.get(rules.version)
+    if cached is not None and rules.version:
+        return cached
+    single: dict[str, list[_Keyword]] = {}
+    phrases: list[tuple[str, _Keyword]] = []
+    for department in rules.departments:
+        for rule in department.keywords:
+            for word in rule.words:
+                form = _forms(word)
+                keyword = _Keyword(department.code, rule.category, word)
+                if " " in form:
+                    phrases.append((form, keyword))
+                else:
+                    single.setdefault(form, []).append(keyword)
+    priority_words = []
+    for priority_rule in rules.priorities:
+        forms = [_forms(w) for w in priority_rule.words]
+        priority_words.append(
+            (
+                {f for f in forms if " " not in f},
+                [f for f in forms if " " in f],
+                priority_rule.priority,
+            )
+        )
+    compiled = _Compiled(single, phrases, priority_words)
+    if rules.version:
+        _COMPILED[rules.version] = compiled
+    return compiled
+
+
+def _text_forms(match_text: str) -> tuple[set[str], str]:
+    tokens = [strip_prefix(t) for t in match_text.split()]
+    return set(tokens) | set(match_text.split()), f" {' '.join(tokens)} "
+
+
+def keyword_hits(normalized: Normalized, rules: RoutingRules) -> list[_Keyword]:
+    """Every keyword rule the text matches (whole words and phrases, in match form)."""
+    compiled = _compile(rules)
+    words, joined = _text_forms(normalized.match_text)
+    hits = [k for word in words for k in compiled.single.get(word, [])]
+    hits += [k for phrase, k in compiled.phrases if f" {phrase} " in joined]
+    return hits
+
+
+def _by_keywords(normalized: Normalized, rules: RoutingRules) -> tuple[str, str | None, str] | None:
+    hits = keyword_hits(normalized, rules)
+    if not hits:
+        return None
+    order = {d.code: i for i, d in enumerate(rules.departments)}
+    votes = Counter(hit.department for hit in hits)
+    department = min(votes, key=lambda d: (-votes[d], order[d]))
+    chosen = [h for h in hits if h.department == department]
+    categories = Counter(h.category for h in chosen if h.category)
+    words = ", ".join(sorted({h.word for h in chosen}))
+    name = (rules.department(department) or rules.departments[0]).name_en
+    category = categories.most_common(1)[0][0] if categories else None
+    return department, category, f"keyword {words} → {name}"
+
+
+def _by_place(location: Location | None, rules: RoutingRules) -> tuple[str, str] | None:
+    if location is None:
+        return None
+    for rule in rules.places:
+        for part in ("block", "area", "governorate"):
+            wanted = getattr(rule, part)
+            if wanted and getattr(location, part) == wanted:
+                name = (rules.department(rule.department) or rules.departments[0]).name_en
+                return rule.department, f"{part} {wanted} → {name}"
+    return None
+
+
+def priority_of(
+    normalized: Normalized, category: str | None, kind: Kind, rules: RoutingRules
+) -> tuple[Priority, str | None]:
+    """The first priority rule that applies (by category, kind or words), else normal."""
+    words, joined = _text_forms(normalized.match_text)
+    compiled = _compile(rules)
+    for rule, (singles, phrases, _p) in zip(rules.priorities, compiled.priority_words, strict=True):
+        if category and category in rule.categories:
+            return rule.priority, f"category {category} → {rule.priority.value}"
+        if kind in rule.kinds:
+            return rule.priority, f"{kind.value} → {rule.priority.value}"
+        found = (singles & words) or {p for p in phrases if f" {p} " in joined}
+        if found:
+            return rule.priority, f"words {', '.join(sorted(found))} → {rule.priority.value}"
+    return Priority.normal, None
+
+
+def sla_of(rules: RoutingRules, department: str, kind: Kind, priority: Priority) -> SlaRule | None:
+    """The most specific SLA row for department × kind × priority."""
+
+    def fits(row: SlaRule) -> bool:
+        return (
+            row.department in ("*", department)
+            and row.kind in ("*", kind.value)
+            and row.priority in ("*", priority.value)
+        )
+
+    rows = [row for row in rules.sla if fits(row)]
+    specificity = [sum(v != "*" for v in (r.department, r.kind, r.priority)) for r in rows]
+    return max(zip(specificity, range(len(rows)), rows, strict=True))[2] if rows else None
+
+
+def _department(
+    normalized: Normalized,
+    rules: RoutingRules,
+    category: str | None,
+    model: LearnedRouter | None,
+) -> tuple[str, str | None, float, bool, list[str]]:
+    owner = rules.category_owner(category) if category else None
+    if owner:
+        return owner, category, 1.0, False, [f"category {category} → {owner}"]
+    for rule in rules.kinds:
+        if rule.kind == normalized.kind:
+            return (
+                rule.department,
+                rule.category,
+                1.0,
+                False,
+                [f"{rule.kind.value} → {rule.department}"],
+            )
+    keyword = _by_keywords(normalized, rules)
+    if keyword:
+        return keyword[0], keyword[1], 1.0, False, [keyword[2]]
+    place = _by_place(normalized.location, rules)
+    if place:
+        return place[0], None, 0.9, False, [place[1]]
+    guess = model.predict(normalized.match_text) if model else None
+    if guess and model and guess[1] >= model.threshold:
+        return guess[0], None, guess[1], False, [f"learned from past tickets ({guess[1]:.0%})"]
+    reason = "no rule matched" if not guess else f"learned guess {guess[0]} only {guess[1]:.0%}"
+    return (
+        rules.default_department,
+        None,
+        guess[1] if guess else 0.0,
+        True,
+        [f"{reason} → {rules.default_department}, needs triage"],
+    )
 
 
 def route(
@@ -13,33 +185,37 @@ def route(
     rules: RoutingRules,
     category: str | None = None,
     given_department: str | None = None,
+    model: LearnedRouter | None = None,
 ) -> RoutingDecision:
-    """Pick the department whose keyword appears in the text; else the default (triage)."""
-    codes = {d.code for d in rules.departments}
+    """Decide department, category, priority and SLA for a new ticket, with the reason."""
     if given_department:
-        return RoutingDecision(
-            department=given_department,
-            category=category,
-            reason=f"department given by the source: {given_department}",
-            rules_version=rules.version,
-            needs_triage=given_department not in codes,
+        known = rules.department(given_department) is not None
+        department, found_category, confidence, triage = given_department, category, 1.0, not known
+        reasons = [f"department given by the source: {given_department}"]
+    else:
+        department, found_category, confidence, triage, reasons = _department(
+            normalized, rules, category, model
         )
-    words = set(normalized.match_text.split())
-    for department in rules.departments:
-        for keyword in department.keywords:
-            form = match_form(keyword)
-            if (form in words) or (" " in form and form in normalized.match_text):
-                return RoutingDecision(
-                    department=department.code,
-                    category=category,
-                    reason=f"keyword {keyword} → {department.name_en}",
-                    rules_version=rules.version,
-                )
+    if category and rules.category_owner(category) is None:
+        triage = True  # kept as the sender gave it, never rejected
+        reasons.append(f"unknown category {category!r} kept, needs triage")
+    final_category = category or found_category
+    place = _by_place(normalized.location, rules)
+    if place and place[0] != department and not triage:
+        reasons.append(place[1].replace("→", "→ area office"))
+    priority, why = priority_of(normalized, final_category, normalized.kind, rules)
+    if why:
+        reasons.append(why)
+    sla = sla_of(rules, department, normalized.kind, priority)
     return RoutingDecision(
-        department=rules.default_department,
-        category=category,
-        confidence=0.0,
-        needs_triage=True,
-        reason="no rule matched → default department, needs triage",
+        department=department,
+        category=final_category,
+        priority=priority,
+        sla_hours=sla.resolution_hours if sla else None,
+        first_response_hours=sla.first_response_hours if sla else None,
+        sla_clock=sla.clock if sla else "business",
+        confidence=round(confidence, 3),
+        needs_triage=triage,
+        reason="; ".join(reasons),
         rules_version=rules.version,
     )

@@ -134,6 +134,7 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = _when()
     first_response_at: datetime | None = _when(nullable=True)
     resolved_at: datetime | None = _when(nullable=True)
+    first_response_due_at: datetime | None = _when(nullable=True)
     sla_due_at: datetime | None = _when(nullable=True)
 
 

@@ -287,6 +287,8 @@ async def export_messages(session: AsyncSession) -> AsyncIterator[dict[str, Any]
             if ticket is not None and ticket.id not in first_of_ticket:
                 first_of_ticket.add(ticket.id or 0)
                 record |= {"kind": ticket.kind, "status": ticket.status}
+                if ticket.category:
+                    record["category"] = ticket.category
                 if ticket.department_id is not None:
                     record["department"] = departments[ticket.department_id]
             yield record

@@ -132,6 +132,9 @@ def upgrade() -> None:
             "first_response_at", qanat.store.tables.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("resolved_at", qanat.store.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "first_response_due_at", qanat.store.tables.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("sla_due_at", qanat.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["assignee_id"],
