@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qanat import followups
 from qanat.dedupe import service as dedupe
+from qanat.dedupe.similarity import Report
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
 from qanat.router.decide import route
@@ -105,7 +106,9 @@ def _mark_processed(message: Message, normalized: Normalized) -> None:
     message.normalized = normalized.model_dump(mode="json", exclude={"match_text"})
 
 
-async def _add_to_ticket(session: AsyncSession, message: Message, ticket: Ticket) -> Outcome:
+async def _add_to_ticket(
+    session: AsyncSession, message: Message, ticket: Ticket, *, reason: str = "follow-up"
+) -> Outcome:
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
     if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
@@ -125,7 +128,7 @@ async def _add_to_ticket(session: AsyncSession, message: Message, ticket: Ticket
         type="message_added",
         ticket_id=ticket.id,
         message_id=message.id,
-        data={"channel": message.channel, "reason": "follow-up"},
+        data={"channel": message.channel, "reason": reason},
     )
     return Outcome(message.id, "follow_up", ticket.id)
 
@@ -139,24 +142,29 @@ async def _open_ticket(
     contact_id: int | None,
 ) -> Outcome:
     assert message.id is not None
+    decision = route(
+        normalized,
+        rules=runtime.rules(),
+        category=inbound.category,
+        given_department=inbound.department,
+        model=runtime.router_model,
+    )
+    report = _report(inbound, normalized, decision, contact_id)
     async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):
-        duplicate = await dedupe.find_duplicate(session, normalized=normalized)
-        decision = route(
-            normalized,
-            rules=runtime.rules(),
-            category=inbound.category,
-            given_department=inbound.department,
-            model=runtime.router_model,
-        )
-        ticket = await _create_ticket(
-            session, runtime, message, inbound, normalized, contact_id, decision
-        )
-        assert ticket.id is not None
+        duplicate = await dedupe.find_duplicate(session, new=report)
         primary = None
         if duplicate.primary_ticket_id is not None:
             primary = await session.get(Ticket, duplicate.primary_ticket_id)
+        if primary is not None and duplicate.features.get("same_contact"):
+            # The same citizen about the same problem: a follow-up, not a second ticket.
+            return await _add_to_ticket(session, message, primary, reason="same problem")
+        ticket = await _create_ticket(
+            session, runtime, message, inbound, normalized, contact_id, decision
+        )
         if primary is not None:
             await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
+        elif history := await dedupe.find_recurrence(session, new=report):
+            await dedupe.mark_recurring(session, ticket=ticket, history=history)
     await queries.add_event(
         session,
         actor=PIPELINE,
@@ -166,6 +174,25 @@ async def _open_ticket(
         data={"channel": message.channel, "reason": "first message"},
     )
     return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
+
+
+def _report(
+    inbound: Inbound, normalized: Normalized, decision: RoutingDecision, contact_id: int | None
+) -> Report:
+    place = normalized.location or Location()
+    return Report(
+        match_text=normalized.match_text,
+        created_at=inbound.received_at,
+        block=place.block,
+        road=place.road,
+        building=place.building,
+        category=decision.category,
+        # A department says what the problem is only when a category named it.
+        department=decision.department if decision.category else None,
+        lat=place.lat,
+        lon=place.lon,
+        contact_id=contact_id,
+    )
 
 
 async def _create_ticket(

@@ -44,10 +44,14 @@ def _compile(rules: RoutingRules) -> _Compiled:
         return cached
     single: dict[str, list[_Keyword]] = {}
     phrases: list[tuple[str, _Keyword]] = []
+    seen: set[tuple[str, str]] = set()
     for department in rules.departments:
         for rule in department.keywords:
             for word in rule.words:
                 form = _forms(word)
+                if (department.code, form) in seen:
+                    continue  # "رصيف" and "الرصيف" are one form: one vote
+                seen.add((department.code, form))
                 keyword = _Keyword(department.code, rule.category, word)
                 if " " in form:
                     phrases.append((form, keyword))
@@ -88,7 +92,9 @@ def _by_keywords(normalized: Normalized, rules: RoutingRules) -> tuple[str, str 
     if not hits:
         return None
     order = {d.code: i for i, d in enumerate(rules.departments)}
-    votes = Counter(hit.department for hit in hits)
+    votes: Counter[str] = Counter()
+    for hit in hits:  # a phrase says more than a single word
+        votes[hit.department] += 2 if " " in _forms(hit.word) else 1
     department = min(votes, key=lambda d: (-votes[d], order[d]))
     chosen = [h for h in hits if h.department == department]
     categories = Counter(h.category for h in chosen if h.category)
@@ -151,8 +157,9 @@ def _department(
     owner = rules.category_owner(category) if category else None
     if owner:
         return owner, category, 1.0, False, [f"category {category} → {owner}"]
+    keyword = _by_keywords(normalized, rules)
     for rule in rules.kinds:
-        if rule.kind == normalized.kind:
+        if rule.kind == normalized.kind and (rule.before_keywords or keyword is None):
             return (
                 rule.department,
                 rule.category,
@@ -160,7 +167,6 @@ def _department(
                 False,
                 [f"{rule.kind.value} → {rule.department}"],
             )
-    keyword = _by_keywords(normalized, rules)
     if keyword:
         return keyword[0], keyword[1], 1.0, False, [keyword[2]]
     place = _by_place(normalized.location, rules)

@@ -72,6 +72,11 @@ class KindRule(_Strict):
     kind: Kind
     department: str
     category: str | None = None
+    before_keywords: bool = Field(
+        default=True,
+        description="False: only when no keyword names the work (a complaint with a "
+        "question mark is still a complaint about that work).",
+    )
 
 
 class PlaceRule(_Strict):

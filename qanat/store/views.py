@@ -166,7 +166,7 @@ async def summary(session: AsyncSession) -> dict[str, Any]:
             session,
             select(func.count()).where(
                 col(Event.type) == "message_added",
-                col(Event.data)["reason"].as_string() == "follow-up",
+                col(Event.data)["reason"].as_string().in_(["follow-up", "same problem"]),
             ),
         ),
         "needs_triage": await _scalar(
