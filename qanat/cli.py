@@ -27,6 +27,20 @@ export_app = typer.Typer(help="Write tickets or messages as JSON Lines.", no_arg
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for supervisors.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+
+
+def _register_stage_commands() -> None:
+    # Each stage owns its commands; the CLI only mounts them.
+    from qanat.dedupe.commands import app as dedupe_app
+    from qanat.normalize.commands import normalize_command
+    from qanat.router.commands import app as router_app
+
+    app.command("normalize")(normalize_command)
+    app.add_typer(router_app, name="router")
+    app.add_typer(dedupe_app, name="dedupe")
+
+
+_register_stage_commands()
 connectors_app = typer.Typer(
     help="Channel connectors (built-in and plugins).", no_args_is_help=True
 )

@@ -89,7 +89,8 @@ async def candidates(
             col(Ticket.primary_ticket_id).is_(None),
             col(Ticket.status).in_(statuses),
             col(Ticket.created_at) >= since,
-            col(Ticket.created_at) <= new.created_at + timedelta(hours=1),
+            # Messages are not always processed in the order they were sent.
+            col(Ticket.created_at) <= new.created_at + WINDOW,
         )
         .order_by(col(Ticket.created_at).desc())
         .limit(CANDIDATE_LIMIT)

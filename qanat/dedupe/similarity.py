@@ -34,6 +34,14 @@ def text_score(a: str, b: str) -> float:
     return float(fuzz.token_set_ratio(left, right))
 
 
+def whole_text_score(a: str, b: str) -> float:
+    """Similarity of all the words (order-free): a short text inside a long one isn't enough."""
+    left, right = " ".join(match_tokens(a)), " ".join(match_tokens(b))
+    if not left or not right:
+        return 0.0
+    return float(fuzz.token_sort_ratio(left, right))
+
+
 def pair_score(text_a: str, text_b: str) -> float:
     """Text similarity (0–100) of two raw texts: what ``qanat dedupe score`` prints."""
     return round(text_score(match_form(text_a), match_form(text_b)), 1)
@@ -76,6 +84,7 @@ def features(new: Report, old: Report) -> dict[str, Any]:
     distance = metres_between(new, old)
     return {
         "text": round(text_score(new.match_text, old.match_text), 1),
+        "text_whole": round(whole_text_score(new.match_text, old.match_text), 1),
         "same_block": _same(new.block, old.block),
         "same_road": _same(new.road, old.road),
         "same_building": _same(new.building, old.building),
@@ -106,6 +115,6 @@ def combined_score(evidence: dict[str, Any]) -> float:
     score += 15 if near else 0
     score -= min(10.0, evidence["hours_apart"] / 24)  # a day apart costs one point
     shared_place = evidence["same_block"] or evidence["same_road"] or near
-    if not shared_place and text < TEXT_ONLY_MINIMUM:
+    if not shared_place and float(evidence["text_whole"]) < TEXT_ONLY_MINIMUM:
         score = min(score, DEFAULT_THRESHOLD - 1)
     return float(round(max(0.0, min(100.0, score)), 1))

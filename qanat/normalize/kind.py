@@ -80,6 +80,8 @@ _CUES: dict[Kind, tuple[str, ...]] = {
         "need a new",
         "trim",
         "repaint",
+        "requesting",
+        "removal",
         "add",
     ),
     Kind.compliment: (
@@ -91,6 +93,8 @@ _CUES: dict[Kind, tuple[str, ...]] = {
         "الله يعطيكم",
         "تقدير",
         "ممتاز",
+        "الله يعطي",
+        "نظيفه ومرتبه",
         "thank",
         "thanks",
         "appreciated",
@@ -102,6 +106,8 @@ _CUES: dict[Kind, tuple[str, ...]] = {
 }
 _PROBLEM = (
     "مشكله",
+    "طافحه",
+    "مكشوفه",
     "خراب",
     "خربان",
     "خربانه",
@@ -149,6 +155,11 @@ def kind_of(match_text: str, raw_text: str = "") -> Kind:
     scores[Kind.compliment] -= 2 * problem  # thanks that close a complaint are politeness
     scores[Kind.inquiry] -= problem
     best = max(scores, key=lambda kind: scores[kind])
-    if scores[best] <= 0 or scores[best] <= problem:
+    if scores[best] <= 0:
+        return Kind.complaint
+    # Asking for a new bin because the old one is broken is still a request; a question
+    # or thanks next to a problem is a complaint.
+    asks_for_work = best in (Kind.request, Kind.suggestion)
+    if scores[best] < problem or (not asks_for_work and scores[best] <= problem):
         return Kind.complaint
     return best

@@ -249,8 +249,13 @@ def strip_prefix(word: str) -> str:
 
 def match_tokens(match_text: str) -> list[str]:
     """The words of a match form that carry meaning: prefixes stripped, stop words gone."""
-    tokens = (strip_prefix(word) for word in match_text.split())
-    return [token for token in tokens if token not in STOP_WORDS and len(token) > 1]
+    return [
+        token
+        for word in match_text.split()
+        if word not in STOP_WORDS
+        and (token := strip_prefix(word)) not in STOP_WORDS
+        and len(token) > 1
+    ]
 
 
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")

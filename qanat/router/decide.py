@@ -97,11 +97,18 @@ def _by_keywords(normalized: Normalized, rules: RoutingRules) -> tuple[str, str 
         votes[hit.department] += 2 if " " in _forms(hit.word) else 1
     department = min(votes, key=lambda d: (-votes[d], order[d]))
     chosen = [h for h in hits if h.department == department]
-    categories = Counter(h.category for h in chosen if h.category)
+    owner = rules.department(department) or rules.departments[0]
+    rank = {c.code: i for i, c in enumerate(owner.categories)}
+    categories: Counter[str] = Counter()
+    for hit in chosen:
+        if hit.category:
+            categories[hit.category] += 2 if " " in _forms(hit.word) else 1
+    # The best-supported category; a tie goes to the one listed first in the file.
+    category = (
+        min(categories, key=lambda c: (-categories[c], rank.get(c, 99))) if categories else None
+    )
     words = ", ".join(sorted({h.word for h in chosen}))
-    name = (rules.department(department) or rules.departments[0]).name_en
-    category = categories.most_common(1)[0][0] if categories else None
-    return department, category, f"keyword {words} → {name}"
+    return department, category, f"keyword {words} → {owner.name_en}"
 
 
 def _by_place(location: Location | None, rules: RoutingRules) -> tuple[str, str] | None:

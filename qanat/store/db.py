@@ -51,6 +51,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_SQLITE_LOCKS: dict[tuple[str, int], asyncio.Lock] = {}
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True when ``engine`` talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -68,7 +71,6 @@ class Database:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self.is_sqlite = is_sqlite(engine)
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     def from_url(cls, database_url: str, **kwargs: Any) -> Database:
@@ -85,7 +87,10 @@ class Database:
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction that commits on success, serialized on SQLite."""
         if self.is_sqlite:
-            async with self._write_lock, self.sessions() as session, session.begin():
+            # One lock per SQLite file (and event loop), however many Database objects.
+            key = (str(self.engine.url), id(asyncio.get_running_loop()))
+            lock = _SQLITE_LOCKS.setdefault(key, asyncio.Lock())
+            async with lock, self.sessions() as session, session.begin():
                 yield session
         else:
             async with self.sessions() as session, session.begin():

@@ -1,0 +1,107 @@
+"""Dedupe's scores: text, place, category and time, and calibration."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qanat.cli import app
+from qanat.dedupe.calibrate import calibrate
+from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features, pair_score
+from qanat.normalize.text import match_form
+
+PAIRS = Path(__file__).parent.parent / "fixtures" / "dedupe" / "pairs.jsonl"
+T0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+
+def report(text: str, hours: float = 0, **place: object) -> Report:
+    return Report(match_text=match_form(text), created_at=T0 + timedelta(hours=hours), **place)  # type: ignore[arg-type]
+
+
+def test_text_score_is_symmetric_and_spelling_blind() -> None:
+    a, b = "طفح مجاري في مجمع 305", "طَفْحُ المجاري في مُجمّع ٣٠٥"
+    assert pair_score(a, b) == pair_score(b, a) == 100.0
+    assert pair_score("حفرة في الشارع", "الإنارة طافية") < 50
+
+
+def test_the_same_problem_in_two_languages_links_on_place_and_category() -> None:
+    arabic = report(
+        "عمود الإنارة طايح في طريق 2811",
+        block="1208",
+        road="2811",
+        category="fallen_pole",
+        department="street_lighting",
+    )
+    english = report(
+        "Light pole down on road 2811",
+        2,
+        block="1208",
+        road="2811",
+        category="fallen_pole",
+        department="street_lighting",
+    )
+    evidence = features(english, arabic)
+    assert evidence["text"] < 40 and evidence["same_category"] and evidence["same_road"]
+    assert combined_score(evidence) >= DEFAULT_THRESHOLD
+
+
+def test_a_different_problem_on_the_same_road_does_not_link() -> None:
+    sewage = report(
+        "طفح مجاري في طريق 45",
+        block="305",
+        road="45",
+        category="sewage_overflow",
+        department="sewage",
+    )
+    lights = report(
+        "الإنارة طافية في طريق 45",
+        1,
+        block="305",
+        road="45",
+        category="street_light_out",
+        department="street_lighting",
+    )
+    assert combined_score(features(lights, sewage)) < DEFAULT_THRESHOLD
+
+
+def test_another_block_or_far_coordinates_never_link() -> None:
+    a = report("حفرة كبيرة", block="904", lat=26.13, lon=50.56, category="pothole")
+    b = report("حفرة كبيرة", 1, block="905", lat=26.13, lon=50.56, category="pothole")
+    far = report("حفرة كبيرة", 1, lat=26.20, lon=50.60, category="pothole")
+    assert combined_score(features(b, a)) <= 30
+    assert combined_score(features(far, a)) <= 30
+    assert features(far, a)["metres"] > 5000
+
+
+def test_without_a_shared_place_text_alone_must_be_nearly_identical() -> None:
+    a = report("الإنارة طافية", category="street_light_out")
+    b = report("الانارة طافيه", 1, category="street_light_out")
+    c = report("الإنارة طافية من أسبوع في الحي كله", 1, category="street_light_out")
+    assert combined_score(features(b, a)) >= DEFAULT_THRESHOLD
+    assert combined_score(features(c, a)) < DEFAULT_THRESHOLD
+
+
+def test_calibration_picks_the_best_f1_threshold() -> None:
+    rows, best = calibrate([(90, 1), (80, 1), (70, 0), (60, 1), (40, 0)], thresholds=[50, 65, 75])
+    table = {row.threshold: (row.precision, row.recall) for row in rows}
+    assert table[75.0] == (1.0, round(2 / 3, 3)) and table[50.0] == (0.75, 1.0)
+    assert best == 50.0
+
+
+def test_score_and_calibrate_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    scored = runner.invoke(app, ["dedupe", "score", str(PAIRS)])
+    lines = [json.loads(line) for line in scored.stdout.splitlines()]
+    assert scored.exit_code == 0 and len(lines) == len(PAIRS.read_text().splitlines())
+    assert all(0 <= line["score"] <= 100 for line in lines)
+    calibrated = runner.invoke(app, ["dedupe", "calibrate", str(PAIRS), "--json"])
+    result = json.loads(calibrated.stdout)
+    assert result["n"] == 40 and result["recommended"] is not None
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text_a": "x"}\n{"text_a": "a", "text_b": "a"}\n')
+    mixed = runner.invoke(app, ["dedupe", "score", str(broken)])
+    first, second = (json.loads(line) for line in mixed.stdout.splitlines())
+    assert mixed.exit_code == 1 and first["line"] == 1 and second["score"] == 0.0

@@ -1,0 +1,118 @@
+"""The routing decision: each rule type, its reason, the learned fallback, triage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from qanat.model import Inbound, Priority, Sender
+from qanat.normalize import normalize
+from qanat.router.decide import route
+from qanat.router.learned import LearnedRouter
+from qanat.router.rules import load_rules
+
+RULES = load_rules()
+LEARNED_ONLY = load_rules(
+    Path(__file__).parent.parent / "fixtures" / "router" / "learned_only.yaml"
+)
+
+
+def read(text: str, **extra: object) -> object:
+    inbound = Inbound(
+        channel="sms",
+        external_id="1",
+        received_at=datetime(2026, 11, 2, tzinfo=UTC),
+        sender=Sender(handle="+97333445566"),
+        text=text,
+        **extra,
+    )  # type: ignore[arg-type]
+    return normalize(inbound)
+
+
+@pytest.mark.parametrize(
+    ("text", "department", "category", "priority"),
+    [
+        ("طفح مجاري في مجمع 305 طريق 45", "sewage", "sewage_overflow", Priority.high),
+        ("الطفح في المجاري واصل للبيوت", "sewage", "sewage_overflow", Priority.high),
+        ("فتحة مجاري مكشوفة بدون غطاء المنهول", "sewage", "open_manhole", Priority.urgent),
+        ("حفرة كبيرة في الشارع", "roads", "pothole", Priority.normal),
+        ("Huge pothole on Road 915", "roads", "pothole", Priority.normal),
+        ("عمود الإنارة طايح والأسلاك مكشوفة", "street_lighting", "fallen_pole", Priority.urgent),
+        ("الزبالة متراكمة عند الحاويات", "cleanliness", "garbage", Priority.normal),
+        ("بيت مهجور آيل للسقوط", "buildings", "dangerous_building", Priority.urgent),
+    ],
+)
+def test_keywords_pick_department_category_and_priority(
+    text: str, department: str, category: str, priority: Priority
+) -> None:
+    decision = route(read(text), rules=RULES)  # type: ignore[arg-type]
+    assert (decision.department, decision.category, decision.priority) == (
+        department,
+        category,
+        priority,
+    )
+    assert "keyword" in decision.reason and decision.rules_version == RULES.version
+
+
+def test_the_sender_s_category_decides_first() -> None:
+    decision = route(read("مشكلة عند البيت"), rules=RULES, category="open_manhole")  # type: ignore[arg-type]
+    assert decision.department == "sewage" and decision.priority == Priority.urgent
+    assert decision.reason.startswith("category open_manhole → sewage")
+
+
+def test_an_unknown_category_is_kept_and_flagged_for_triage() -> None:
+    decision = route(read("حفرة في الشارع"), rules=RULES, category="legacy_77")  # type: ignore[arg-type]
+    assert decision.category == "legacy_77" and decision.needs_triage
+    assert decision.department == "roads" and "unknown category 'legacy_77'" in decision.reason
+
+
+def test_kind_rules_send_suggestions_to_planning_but_not_questions_about_work() -> None:
+    suggestion = route(read("أقترح إنشاء ممشى رياضي"), rules=RULES)  # type: ignore[arg-type]
+    question = route(read("المجاري طافحة من يومين، متى بتصلحونها؟"), rules=RULES)  # type: ignore[arg-type]
+    inquiry = route(read("كيف أقدم على رخصة؟"), rules=RULES)  # type: ignore[arg-type]
+    assert suggestion.department == "planning" and suggestion.priority == Priority.low
+    assert question.department == "sewage"
+    assert inquiry.department in ("call_centre", "buildings")
+
+
+def test_a_place_routes_general_matters_to_the_area_office() -> None:
+    normalized = read("يا جماعة في مشكلة عند البيت في مجمع 228")
+    decision = route(normalized, rules=RULES)  # type: ignore[arg-type]
+    assert decision.department == "muharraq_office"
+    assert "governorate Muharraq → Muharraq municipal office" in decision.reason
+
+
+def test_nothing_matches_goes_to_the_default_department_for_triage() -> None:
+    decision = route(read("مرحبا"), rules=RULES)  # type: ignore[arg-type]
+    assert decision.department == "call_centre" and decision.needs_triage
+    assert decision.confidence == 0.0
+
+
+def test_the_learned_model_decides_when_no_rule_fires_above_its_threshold() -> None:
+    model = LearnedRouter.train(
+        [
+            ("الرصيف مكسور عند المدرسة", "roads"),
+            ("الرصيف متكسر وخطر", "roads"),
+            ("رصيف مكسر قدام البيت", "roads"),
+            ("ماي طالع من الأرض", "water"),
+            ("تسرب ماي من الأنبوب", "water"),
+            ("الماي يتسرب من أمس", "water"),
+        ],
+        threshold=0.7,
+    )
+    sure = route(read("رصيف مكسور"), rules=LEARNED_ONLY, model=model)  # type: ignore[arg-type]
+    unsure = route(read("شي غريب"), rules=LEARNED_ONLY, model=model)  # type: ignore[arg-type]
+    assert sure.department == "roads" and not sure.needs_triage and sure.confidence >= 0.7
+    assert unsure.department == "triage" and unsure.needs_triage
+    assert LearnedRouter.from_json(model.to_json()).predict("رصيف مكسور") == model.predict(
+        "رصيف مكسور"
+    )
+
+
+def test_sla_hours_follow_the_most_specific_row() -> None:
+    sewage = route(read("طفح مجاري"), rules=RULES)  # type: ignore[arg-type]
+    urgent = route(read("فتحة مجاري مكشوفة"), rules=RULES)  # type: ignore[arg-type]
+    assert (sewage.first_response_hours, sewage.sla_hours, sewage.sla_clock) == (2, 8, "business")
+    assert (urgent.sla_hours, urgent.sla_clock) == (12, "continuous")

@@ -1,0 +1,69 @@
+"""The rules file: the shipped sample is valid, and problems name their line."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qanat.cli import app
+from qanat.errors import ConfigError
+from qanat.router.rules import SAMPLE_RULES, RulesSource, load_rules
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "router"
+
+
+def test_the_sample_covers_a_bahraini_works_ministry() -> None:
+    rules = load_rules()
+    codes = {d.code for d in rules.departments}
+    assert {
+        "roads",
+        "sewage",
+        "buildings",
+        "street_lighting",
+        "cleanliness",
+        "parks",
+        "planning",
+        "call_centre",
+    } <= codes
+    assert all(d.name_ar and d.name_en for d in rules.departments)
+    assert len(rules.holidays) >= 20 and rules.version
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("unknown_department.yaml", "unknown_department.yaml:7: unknown department 'planing'"),
+        ("bad_hours.yaml", "bad_hours.yaml:6: departments.0.working_hours"),
+        ("broken_yaml.yaml", "broken_yaml.yaml:5: not valid YAML"),
+    ],
+)
+def test_problems_name_the_file_and_line(name: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_rules(FIXTURES / name)
+    assert message in str(caught.value)
+
+
+def test_router_check_prints_the_line_and_fails() -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["router", "check", str(FIXTURES / "unknown_department.yaml")])
+    good = runner.invoke(app, ["router", "check", str(SAMPLE_RULES)])
+    assert bad.exit_code == 1 and ":7: unknown department 'planing'" in bad.stderr
+    assert good.exit_code == 0 and "valid" in good.stdout
+
+
+def test_edits_are_picked_up_without_a_restart_and_versions_kept(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    shutil.copy(FIXTURES / "learned_only.yaml", path)
+    source = RulesSource(path)
+    first = source.current()
+    time.sleep(0.01)
+    path.write_text(path.read_text() + "  - {code: roads, name_en: Roads, name_ar: الطرق}\n")
+    second = source.current()
+    assert second.version != first.version and second.department("roads") is not None
+    assert set(source.versions) == {first.version, second.version}
+    path.write_text("departments: [")  # a broken edit keeps the last good rules
+    assert source.current().version == second.version
