@@ -15,7 +15,13 @@ from qanat.normalize.identity import (
 )
 from qanat.normalize.kind import kind_of
 from qanat.normalize.location import extract_location
-from qanat.normalize.text import clean_for_matching, language_of, match_form, match_tokens
+from qanat.normalize.text import (
+    clean_for_matching,
+    language_of,
+    language_of_match,
+    match_form,
+    match_tokens,
+)
 from qanat.normalize.thread import thread_hints, ticket_references
 
 __all__ = [
@@ -45,7 +51,7 @@ def normalize(inbound: Inbound, *, region: str = "BH") -> Normalized:
     location, confidence = extract_location(full_text, inbound.location)
     return Normalized(
         match_text=cleaned.text,
-        language=language_of(inbound.text or full_text),
+        language=language_of_match(cleaned.text),
         kind=inbound.kind or kind_of(cleaned.text, full_text),
         location=location,
         location_confidence=confidence,

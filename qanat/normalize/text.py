@@ -25,10 +25,8 @@ _CONTROLS = (
     "\u2066\u2067\u2068\u2069"  # isolates
     "\ufeff\u00ad\u061c"  # BOM, soft hyphen, Arabic letter mark
 )
-_CONTROL_RE = re.compile(f"[{_CONTROLS}]")
 _CONTROL_IN_WORD = re.compile(rf"\w[{_CONTROLS}]+\w")
-# Tashkeel, Quranic annotation marks, superscript alef, and tatweel.
-_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
 _LETTER_FORMS = str.maketrans(
     {
         "أ": "ا",
@@ -48,9 +46,10 @@ _LETTER_FORMS = str.maketrans(
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _HANDLE = re.compile(r"(?<![\w@])@\w{2,30}")
-_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d{2,4}(?:[\s-]?\d{2,4}){1,3}(?!\w)")
-#: A run of digits is a phone number only from this many digits (blocks have 3–4).
-PHONE_MIN_DIGITS = 8
+# Phones are found after punctuation became spaces, so a second pass finds nothing new:
+# a Bahraini number (8 digits, starting 1/3/6/8/9, maybe after 973 or 00973), or any
+# unbroken run of 9–15 digits. Blocks (3–4 digits) and dates never match.
+_PHONE = re.compile(r"(?<!\d)(?:(?:00 ?)?973 ?)?[13689]\d{3} ?\d{4}(?!\d)|(?<!\d)\d{9,15}(?!\d)")
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"(\D)\1{2,}")
 _SPACES = re.compile(r"\s+")
@@ -76,19 +75,25 @@ def fold(text: str) -> str:
     return _unified(text).casefold()
 
 
+# One translate pass removes controls, marks and tatweel and unifies letters and digits.
+_UNIFY = {
+    **_LETTER_FORMS,
+    **{ord(ch): None for ch in _CONTROLS},
+    **{code: None for code in range(0x0610, 0x061B)},
+    **{code: None for code in range(0x064B, 0x0660)},
+    **{code: None for code in range(0x06D6, 0x06EE)},
+    0x0670: None,
+    0x0640: None,
+}
+
+
 def _unified(text: str) -> str:
-    text = unicodedata.normalize("NFKC", _SURROGATES.sub("\ufffd", text))
-    return _ARABIC_MARKS.sub("", _CONTROL_RE.sub("", text)).translate(_LETTER_FORMS)
-
-
-def _take_phones(text: str, found: list[str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if sum(ch.isdigit() for ch in match.group()) < PHONE_MIN_DIGITS:
-            return match.group()
-        found.append(match.group())
-        return " phone "
-
-    return _PHONE.sub(replace, text)
+    if not text.isascii():
+        if _SURROGATES.search(text):
+            text = _SURROGATES.sub("\ufffd", text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+    return text.translate(_UNIFY)
 
 
 def clean_for_matching(text: str) -> MatchText:
@@ -96,20 +101,26 @@ def clean_for_matching(text: str) -> MatchText:
     flags: list[str] = []
     if len(text) > MAX_MATCH_CHARS:
         text, flags = text[:MAX_MATCH_CHARS], ["truncated_for_matching"]
-    if _CONTROL_IN_WORD.search(text):
-        flags.append("disguised_text")
     unified = _unified(text)
-    urls = _URL.findall(unified)
-    unified = _URL.sub(" url ", unified)
-    emails = _EMAIL.findall(unified)
-    unified = _EMAIL.sub(" email ", unified)
-    handles = _HANDLE.findall(unified)
-    unified = _HANDLE.sub(" mention ", unified)
-    phones: list[str] = []
-    unified = _take_phones(unified, phones)
+    if len(unified) < len(text) and _CONTROL_IN_WORD.search(text):
+        flags.append("disguised_text")
+    urls = emails = handles = []
+    lowered = unified.lower()
+    if "http" in lowered or "www." in lowered:
+        urls = _URL.findall(unified)
+        unified = _URL.sub(" url ", unified)
+    if "@" in unified:
+        emails = _EMAIL.findall(unified)
+        unified = _EMAIL.sub(" email ", unified)
+        handles = _HANDLE.findall(unified)
+        unified = _HANDLE.sub(" mention ", unified)
+    # Whitespace is \W too: this one pass also leaves single spaces between words.
     folded = _NOT_WORD.sub(" ", unified.casefold())
-    folded = _REPEATS.sub(r"\1", folded)
-    return MatchText(_SPACES.sub(" ", folded).strip(), urls, emails, phones, handles, flags)
+    phones = _PHONE.findall(folded)
+    if phones:
+        folded = _SPACES.sub(" ", _PHONE.sub(" phone ", folded))
+    folded = _REPEATS.sub(r"\1", folded).strip()
+    return MatchText(folded, urls, emails, phones, handles, flags)
 
 
 def match_form(text: str) -> str:
@@ -258,8 +269,8 @@ def match_tokens(match_text: str) -> list[str]:
     ]
 
 
-_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
-_LATIN_LETTER = re.compile("[a-zA-Z]")
+#: Words the match form puts in place of URLs, emails, handles and phones.
+_PLACEHOLDERS = frozenset({"url", "email", "mention", "phone"})
 _ARABIZI_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[235679])[a-z0-9']{2,}\b", re.IGNORECASE)
 _ARABIZI_LEXICON = frozenset(
     [
@@ -294,8 +305,18 @@ def language_of(text: str) -> str:
     Arabizi — Arabic written in Latin letters with digits for the letters Latin lacks
     ("3ndna mushkila fi al share3") — is recognised as ``ar-Latn``.
     """
-    arabic = len(_ARABIC_LETTER.findall(text))
-    latin = len(_LATIN_LETTER.findall(text))
+    return language_of_match(match_form(text))
+
+
+def language_of_match(match_text: str) -> str:
+    """:func:`language_of` for a text already in match form (what the pipeline has)."""
+    arabic = latin = 0
+    for word in match_text.split():
+        if not word.isascii():
+            arabic += len(word)
+        elif not word.isdigit() and word not in _PLACEHOLDERS:
+            latin += len(word)
+    text = match_text
     if arabic == 0 and latin == 0:
         return "ar"
     if arabic and latin and min(arabic, latin) / (arabic + latin) >= 0.2:

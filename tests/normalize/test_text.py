@@ -33,7 +33,7 @@ def test_match_form_cases(case: dict[str, str]) -> None:
 
 def test_what_was_replaced_is_kept_separately() -> None:
     found = clean_for_matching("اتصلوا على +973 3344 5566 أو a.b@x.bh https://x.bh/a @MoW")
-    assert found.phones == ["+973 3344 5566"] and found.emails == ["a.b@x.bh"]
+    assert found.phones == ["973 3344 5566"] and found.emails == ["a.b@x.bh"]
     assert found.urls == ["https://x.bh/a"] and found.handles == ["@MoW"]
 
 
