@@ -378,6 +378,36 @@ def report_daily(
         sys.stdout.write(text)
 
 
+@app.command("import-calls")
+def import_calls(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Asterisk Master.csv")],
+) -> None:
+    """Import call records: calls join their caller's contact; missed calls await a call back."""
+    from qanat.ingest.call_centre import import_cdr
+    from qanat.store.db import Database
+    from qanat.store.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+
+    async def body() -> Any:
+        database = Database.from_url(settings.database_url)
+        try:
+            return await import_cdr(database, file, tz=settings.tz, region=settings.default_region)
+        finally:
+            await database.dispose()
+
+    report = run(body)
+    for line, reason in report.bad_rows:
+        console.print(f"[red]{file}:{line}:[/red] {reason}")
+    console.print(
+        f"{report.imported} calls imported ({report.missed} missed, to call back), "
+        f"{report.already_known} already imported, {len(report.bad_rows)} bad rows."
+    )
+    if report.bad_rows:
+        raise typer.Exit(1)
+
+
 @connectors_app.command("list")
 def connectors_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,

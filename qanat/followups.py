@@ -29,7 +29,7 @@ async def find_thread(
     A reply to one of a ticket's messages joins it (email In-Reply-To/References, a
     Telegram reply, an X conversation). A quoted reference number joins only when the
     sender is that ticket's contact: anyone can quote a number they saw. On SMS, a
-    message from a number with an open ticket on that channel, within the window, joins.
+    message from a number with an open ticket (on any channel), within the window, joins.
     """
     replied = await queries.ticket_of_messages(
         session, channel=inbound.channel, external_ids=normalized.thread.in_reply_to
@@ -56,7 +56,6 @@ async def _recent_open_ticket(
         select(Ticket)
         .where(
             col(Ticket.contact_id) == contact_id,
-            col(Ticket.channel) == inbound.channel,
             col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
             col(Ticket.updated_at) >= inbound.received_at - window,
         )

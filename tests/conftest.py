@@ -78,7 +78,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 TABLES = (
     "event, attachment, message, ticket, contact_identity, contact, staff_user, "
-    "department, connector_cursor, reference_counter, reconcile_run, channel_health"
+    "department, connector_cursor, reference_counter, reconcile_run, channel_health, call_record"
 )
 
 

@@ -265,3 +265,24 @@ class ChannelHealth(SQLModel, table=True):
     last_error: str | None = None
     error_count: int = 0
     consecutive_errors: int = 0
+
+
+class CallRecord(SQLModel, table=True):
+    """A call-centre call from the telephone system's records (Asterisk CDR)."""
+
+    __tablename__ = "call_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=150, unique=True, index=True)
+    caller: str = Field(max_length=80)
+    caller_e164: str | None = Field(default=None, max_length=20, index=True)
+    destination: str = Field(max_length=80)
+    started_at: datetime = _when(index=True)
+    answered_at: datetime | None = _when(nullable=True)
+    ended_at: datetime | None = _when(nullable=True)
+    duration_s: int = 0
+    billsec_s: int = 0
+    disposition: str = Field(max_length=20)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    called_back_at: datetime | None = _when(nullable=True)
