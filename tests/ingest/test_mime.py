@@ -16,8 +16,8 @@ from qanat.ingest import mime
 from qanat.ingest.email_text import decode_text, html_to_text, strip_quoted_reply
 from qanat.ingest.mime import parse_email
 from qanat.model import Inbound
-from tests.ingest.conftest import EMAIL_FIXTURES
 
+EMAIL_FIXTURES = Path(__file__).parents[1] / "fixtures" / "email"
 CPYTHON_SAMPLES = Path(email.__file__).parent.parent / "test" / "test_email" / "data"
 RECEIVED = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
 
