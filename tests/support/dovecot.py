@@ -117,6 +117,8 @@ info_log_path = {root}/dovecot.log
 ssl = no
 {cleartext}
 auth_mechanisms = plain login
+# A test logs in with a wrong password on purpose: no delays or penalties after it.
+auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {login_user}
@@ -142,6 +144,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot = {chroot and "empty"}
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   chroot = {chroot}
