@@ -101,6 +101,7 @@ class ImapPoller:
         idle_timeout: float = 600.0,
         backoff_initial: float = 5.0,
         backoff_cap: float = 300.0,
+        use_idle: bool = True,
     ) -> None:
         self.mailbox = mailbox
         self.intake = intake
@@ -113,6 +114,7 @@ class ImapPoller:
         self.idle_timeout = idle_timeout
         self.backoff_initial = backoff_initial
         self.backoff_cap = backoff_cap
+        self.use_idle = use_idle  # off for servers whose IDLE misbehaves: poll instead
         self.health: dict[str, Any] = {
             "last_success": None,
             "last_error": None,
@@ -241,7 +243,7 @@ class ImapPoller:
     async def _idle(self, stop: asyncio.Event) -> bool:
         """Wait in IDLE until the server reports a change; False when IDLE is not offered."""
         client = self._client
-        if client is None or not client.has_capability("IDLE"):
+        if not self.use_idle or client is None or not client.has_capability("IDLE"):
             return False
         deadline = time.monotonic() + self.idle_timeout
         try:

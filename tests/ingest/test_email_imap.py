@@ -253,6 +253,28 @@ async def test_idle_picks_up_new_mail_promptly(
     assert [m.subject for m in intake.messages] == ["حفرة خطيرة - صورة وتقرير"]
 
 
+async def test_without_idle_the_poller_polls_at_its_interval(
+    dovecot: Dovecot, admin: IMAPClient, folder: str, intake: MemoryIntake, cursors: MemoryCursors
+) -> None:
+    imap = ImapPoller(
+        mailbox(dovecot, folder), intake, cursors, lambda: NOW, poll_interval=0.1, use_idle=False
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(imap.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(append, admin, folder, MESSAGES[4])
+        for _ in range(60):
+            if intake.messages:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    assert [m.subject for m in intake.messages] == ["Re: [QN-2025-000131] إنارة الشارع"]
+    assert cursors.puts == 1
+
+
 def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff_delay(n, 5, 60) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qanat.ingest.email_smtp import serve_smtp, start_smtp_server, tls_context
+from qanat.ingest.email_smtp import run_smtp, serve_smtp, start_smtp_server, tls_context
+from qanat.model import Inbound
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import MemoryIntake
@@ -197,7 +198,7 @@ MALFORMED: dict[str, Callable[[MemoryIntake, bytes], bool]] = {
 }
 
 
-def stored(intake: MemoryIntake, raw: bytes) -> object:
+def stored(intake: MemoryIntake, raw: bytes) -> Inbound:
     """The one stored message with exactly these bytes."""
     [found] = [inbound for inbound in intake.messages if inbound.raw == raw]
     return found
@@ -234,6 +235,24 @@ def test_threaded_listener_saves_on_the_applications_loop(intake: MemoryIntake) 
     assert outcome.data is not None and outcome.data[0] == 250
     assert intake.threads == [app_thread.ident]
     assert intake.messages[0].subject == "حفرة في الطريق"
+
+
+async def test_run_smtp_serves_until_cancelled(intake: MemoryIntake) -> None:
+    port = free_port()
+    task = asyncio.create_task(run_smtp(intake, "127.0.0.1", port, domains={"qanat.example"}))
+    for _ in range(100):  # until it listens
+        await asyncio.sleep(0.02)
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+    [outcome] = await deliver(port, [(mail("arabic_utf8_base64.eml"), [OURS])])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert outcome.data is not None and outcome.data[0] == 250
+    assert len(intake.messages) == 1
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.to_thread(send, port, [])
 
 
 def free_port() -> int:

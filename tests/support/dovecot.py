@@ -56,12 +56,16 @@ class Dovecot:
 
 
 def _binary() -> str:
-    found = shutil.which("dovecot") or (
-        "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+    # QANAT_DOVECOT_BINARY points at another build (or, unset, the installed one).
+    wanted = os.environ.get("QANAT_DOVECOT_BINARY")
+    candidates = [wanted] if wanted else [shutil.which("dovecot"), "/usr/sbin/dovecot"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise DovecotMissing(
+        f"dovecot is not installed at {wanted or 'PATH or /usr/sbin/dovecot'} "
+        "(Debian: apt-get install dovecot-imapd)"
     )
-    if not found:
-        raise DovecotMissing("dovecot is not installed (Debian: apt-get install dovecot-imapd)")
-    return found
 
 
 def _version(binary: str) -> tuple[int, ...]:
