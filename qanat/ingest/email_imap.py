@@ -97,6 +97,7 @@ class ImapPoller:
         *,
         attachment_max_bytes: int | None = None,
         batch_size: int = 50,
+        batch_bytes: int = 16 * 1024 * 1024,
         poll_interval: float = 60.0,
         idle_timeout: float = 600.0,
         backoff_initial: float = 5.0,
@@ -110,6 +111,7 @@ class ImapPoller:
         self.account = mailbox.account_name
         self.attachment_max_bytes = attachment_max_bytes
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.poll_interval = poll_interval
         self.idle_timeout = idle_timeout
         self.backoff_initial = backoff_initial
@@ -153,9 +155,8 @@ class ImapPoller:
         elif cursor:
             report.rescanned = True
             log.info("imap %s: UIDVALIDITY changed, scanning again", self.account)
-        uids = await self._call(self._uids_after, last_uid)
-        for start in range(0, len(uids), self.batch_size):
-            batch = uids[start : start + self.batch_size]
+        sizes = await self._call(self._sizes_after, last_uid)
+        for batch in batches(sizes, self.batch_size, self.batch_bytes):
             fetched = await self._call(self._fetch, batch)
             for uid in batch:
                 if uid not in fetched:
@@ -171,7 +172,8 @@ class ImapPoller:
         self, uid: int, uidvalidity: int, raw: bytes, arrived: datetime, report: PollReport
     ) -> bool:
         try:
-            inbound = parse_email(
+            inbound = await asyncio.to_thread(  # parsing a large message takes a while
+                parse_email,
                 raw,
                 account=self.account,
                 received_at=arrived,
@@ -302,11 +304,18 @@ class ImapPoller:
             raise
         return client
 
-    def _uids_after(self, last_uid: int) -> list[int]:
+    def _sizes_after(self, last_uid: int) -> dict[int, int]:
+        """UID → size of every message above ``last_uid``, in UID order."""
         assert self._client is not None
         # "n:*" always matches the highest UID, even below n: filter.
-        found = self._client.search(["UID", f"{last_uid + 1}:*"])
-        return sorted(uid for uid in found if uid > last_uid)
+        uids = sorted(
+            uid for uid in self._client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid
+        )
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), 500):
+            response = self._client.fetch(uids[start : start + 500], ["RFC822.SIZE"])
+            sizes.update({uid: int(response[uid].get(b"RFC822.SIZE", 0)) for uid in response})
+        return dict(sorted(sizes.items()))
 
     def _fetch(self, uids: list[int]) -> dict[int, tuple[bytes, datetime]]:
         assert self._client is not None
@@ -358,6 +367,21 @@ class ImapPoller:
             bodies = self._client.fetch(without_id, ["BODY.PEEK[]"])
             ids.extend(raw_external_id(bytes(bodies[uid][b"BODY[]"])) for uid in sorted(bodies))
         return ids
+
+
+def batches(sizes: dict[int, int], most: int, most_bytes: int) -> list[list[int]]:
+    """UIDs in order, grouped so a FETCH carries at most ``most`` messages and about
+    ``most_bytes`` (a message larger than that travels alone)."""
+    grouped: list[list[int]] = []
+    current: list[int] = []
+    weight = 0
+    for uid, size in sizes.items():
+        if current and (len(current) >= most or weight + size > most_bytes):
+            grouped.append(current)
+            current, weight = [], 0
+        current.append(uid)
+        weight += size
+    return [*grouped, current] if current else grouped
 
 
 def _aware(value: object) -> datetime | None:

@@ -83,7 +83,8 @@ class SmtpIntakeHandler:
         """Parse, commit, and only then answer 250; 451 when the store cannot commit."""
         raw = envelope.original_content or b""
         try:
-            inbound = parse_email(
+            inbound = await asyncio.to_thread(  # parsing 25 MB must not stall the loop
+                parse_email,
                 raw,
                 account=self.account,
                 received_at=self.clock(),

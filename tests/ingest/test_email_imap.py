@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from imapclient import IMAPClient
 
-from qanat.ingest.email_imap import ImapMailbox, ImapPoller, backoff_delay
+from qanat.ingest.email_imap import ImapMailbox, ImapPoller, backoff_delay, batches
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import MemoryCursors, MemoryIntake
@@ -71,8 +71,10 @@ def mailbox(dovecot: Dovecot, folder: str, **options: object) -> ImapMailbox:
 
 
 def poller(box: ImapMailbox, intake: MemoryIntake, cursors: MemoryCursors) -> ImapPoller:
-    """A poller with a fixed clock."""
-    return ImapPoller(box, intake, cursors, lambda: NOW, backoff_initial=0.01, backoff_cap=0.05)
+    """A poller with a fixed clock, fetching two messages at a time."""
+    return ImapPoller(
+        box, intake, cursors, lambda: NOW, batch_size=2, backoff_initial=0.01, backoff_cap=0.05
+    )
 
 
 def append(admin: IMAPClient, folder: str, *names: str, when: datetime | None = None) -> None:
@@ -273,6 +275,12 @@ async def test_without_idle_the_poller_polls_at_its_interval(
         await asyncio.wait_for(task, timeout=5)
     assert [m.subject for m in intake.messages] == ["Re: [QN-2025-000131] إنارة الشارع"]
     assert cursors.puts == 1
+
+
+def test_fetches_are_bounded_by_count_and_bytes() -> None:
+    sizes = {1: 10, 2: 10, 3: 90, 4: 500, 5: 5, 6: 5, 7: 5}
+    assert batches(sizes, 3, 100) == [[1, 2], [3], [4], [5, 6, 7]]
+    assert batches({}, 3, 100) == []
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
