@@ -96,46 +96,11 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
+#: Tags that start a new line of text (the split list reads better than a literal).
 _BLOCK_TAGS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    }
+    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer "  # noqa: SIM905
+    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th "
+    "thead tr ul".split()
 )
 #: Blocks followed by an empty line, as a reader sees them.
 _PARAGRAPH_TAGS = frozenset(
@@ -164,6 +129,7 @@ class _TextExtractor(HTMLParser):
         self.current = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Open a block (new line), a quote, or a part to skip."""
         if tag in _SKIPPED_TAGS:
             self.skipping += 1
         elif tag == "br":
@@ -175,6 +141,7 @@ class _TextExtractor(HTMLParser):
             self.current.append("- " if tag == "li" else "")
 
     def handle_endtag(self, tag: str) -> None:
+        """Close a block, a quote, or a skipped part."""
         if tag in _SKIPPED_TAGS:
             self.skipping = max(0, self.skipping - 1)
         elif tag in _BLOCK_TAGS:
@@ -183,6 +150,7 @@ class _TextExtractor(HTMLParser):
                 self.quote_depth = max(0, self.quote_depth - 1)
 
     def handle_data(self, data: str) -> None:
+        """Keep visible text."""
         if not self.skipping:
             self.current.append(data)
 

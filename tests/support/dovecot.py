@@ -45,8 +45,6 @@ class Dovecot:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
-        if self.process.stdout:
-            self.process.stdout.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
@@ -184,14 +182,16 @@ def start_dovecot(root: Path, *, timeout: float = 15.0) -> Dovecot:
     port = _free_port()
     config = root / "dovecot.conf"
     config.write_text(_config(root, port, _version(binary)))
-    process = subprocess.Popen(
-        [binary, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    # Its own output goes to a file: a pipe nobody reads could fill up and stall it.
+    with (root / "console.log").open("wb") as console:
+        process = subprocess.Popen(
+            [binary, "-F", "-c", str(config)], stdout=console, stderr=subprocess.STDOUT
+        )
     server = Dovecot("127.0.0.1", port, USER, PASSWORD, root, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            output = (root / "console.log").read_text(errors="replace")
             raise DovecotMissing(f"dovecot exited at start: {output} {server.log()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
