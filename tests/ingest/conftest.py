@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +13,6 @@ from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound
 from tests.support.dovecot import Dovecot, DovecotMissing, start_dovecot
-
-EMAIL_FIXTURES = Path(__file__).parents[1] / "fixtures" / "email"
-
-
-def email_fixture(name: str) -> bytes:
-    """A fixture message with CRLF line endings, as an MTA sends it."""
-    return re.sub(rb"\r?\n", b"\r\n", (EMAIL_FIXTURES / name).read_bytes())
 
 
 class MemoryIntake:
