@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/mypy --strict qanat
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/python -m pytest
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

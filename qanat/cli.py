@@ -378,6 +378,36 @@ def report_daily(
         sys.stdout.write(text)
 
 
+@app.command()
+def smtp(
+    host: Annotated[str | None, typer.Option(help="Address (default QANAT_SMTP_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default QANAT_SMTP_PORT)")] = None,
+) -> None:
+    """Receive mail for QANAT_SMTP_DOMAINS over SMTP until stopped (250 only after commit)."""
+    from qanat.ingest.email_connector import smtp_options
+    from qanat.ingest.email_smtp import run_smtp
+    from qanat.store.migrate import upgrade
+
+    settings = settings_or_exit(log_level="INFO")
+    if not settings.smtp_domain_set():
+        console.print("[red]Set QANAT_SMTP_DOMAINS: qanat is not an open relay.[/red]")
+        raise typer.Exit(2)
+    upgrade(settings.database_url)
+
+    async def body(runtime: Any) -> None:
+        await run_smtp(
+            runtime.intake,
+            host or settings.smtp_host,
+            port or settings.smtp_port,
+            **smtp_options(settings),
+        )
+
+    try:
+        run(lambda: _with_runtime(settings, body))
+    except KeyboardInterrupt:
+        console.print("SMTP listener stopped.")
+
+
 @app.command("import-calls")
 def import_calls(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Asterisk Master.csv")],

@@ -60,7 +60,19 @@ class Settings(BaseSettings):
     sms_followup_hours: float = Field(
         default=48, ge=0, description="An SMS from a number with an open ticket joins it."
     )
-    smtp_domains: str = ""
+    smtp_domains: str = Field(
+        default="", description="Comma-separated domains qanat's SMTP listener accepts mail for."
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_max_bytes: int = 25 * 1024 * 1024
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+
+    def smtp_domain_set(self) -> set[str]:
+        """The domains in ``QANAT_SMTP_DOMAINS``, lower-cased."""
+        return {d.strip().lower() for d in self.smtp_domains.split(",") if d.strip()}
+
     connectors_file: Path | None = None
 
     @field_validator("database_url")

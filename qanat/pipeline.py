@@ -89,12 +89,61 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
         contact_id=contact_id,
         same_sender_window=timedelta(hours=runtime.settings.sms_followup_hours),
     )
+    automatic = _automatic(inbound)
+    if automatic is not None:
+        return await _set_aside(session, message, ticket, normalized, automatic)
+    if not (normalized.match_text or inbound.attachments or inbound.location):
+        return await _set_aside(session, message, ticket, normalized, "empty message")
     if ticket is not None:
         outcome = await _add_to_ticket(session, message, ticket)
     else:
         outcome = await _open_ticket(session, runtime, message, inbound, normalized, contact_id)
     _mark_processed(message, normalized)
     return outcome
+
+
+def _automatic(inbound: Inbound) -> str | None:
+    """Why a message was sent by a machine (bounce, out-of-office), if it was."""
+    if inbound.metadata.get("bounce"):
+        return "delivery failure"
+    if inbound.metadata.get("auto_reply"):
+        return "automatic reply"
+    return None
+
+
+async def _set_aside(
+    session: AsyncSession,
+    message: Message,
+    ticket: Ticket | None,
+    normalized: Normalized,
+    reason: str,
+) -> Outcome:
+    """Keep a message that opens no ticket: a bounce or auto-reply joins its ticket's
+    timeline as an event; an empty message is dead-lettered for staff to look at."""
+    assert message.id is not None
+    _mark_processed(message, normalized)
+    if reason == "empty message":
+        message.state, message.state_reason = "dead_letter", "empty message: no text, file or place"
+        await queries.add_event(
+            session,
+            actor=PIPELINE,
+            type="dead_lettered",
+            message_id=message.id,
+            data={"reason": message.state_reason},
+        )
+        return Outcome(message.id, "dead_letter", detail=message.state_reason)
+    message.state, message.state_reason = "ignored", reason
+    if ticket is not None:
+        message.ticket_id = ticket.id
+        await queries.add_event(
+            session,
+            actor=PIPELINE,
+            type="delivery_failed" if "failure" in reason else "auto_reply",
+            ticket_id=ticket.id,
+            message_id=message.id,
+            data={"reason": reason},
+        )
+    return Outcome(message.id, "ignored", ticket.id if ticket else None, detail=reason)
 
 
 def _mark_processed(message: Message, normalized: Normalized) -> None:

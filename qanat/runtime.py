@@ -113,5 +113,5 @@ async def process_inline(context: dict[str, Any], message_id: int) -> None:
 async def stop_runtime(runtime: Runtime) -> None:
     """Close the queue and the store's connections."""
     await runtime.queue.close()
-    await runtime.connectors.http.aclose()
+    await runtime.connectors.close()
     await runtime.db.dispose()

@@ -64,7 +64,12 @@ async def poll_connectors(ctx: dict[str, Any]) -> int:
     runtime = ctx["runtime"]
     saved = 0
     for name, account, connector in runtime.connectors.with_capability("poll"):
-        report = await poll_account(
+        poll_once = getattr(connector, "poll_once", None)
+        if poll_once is not None:  # sources acknowledged after commit poll themselves (IMAP)
+            report = await poll_once()
+            saved += getattr(report, "saved", 0)
+            continue
+        pulled = await poll_account(
             connector,
             channel=name,
             account=account,
@@ -72,7 +77,7 @@ async def poll_connectors(ctx: dict[str, Any]) -> int:
             cursors=runtime.cursors,
             health=runtime.health,
         )
-        saved += report.saved
+        saved += pulled.saved
     return saved
 
 

@@ -141,6 +141,15 @@ class Connectors:
         self._built[key] = spec.build(context)
         return self._built[key]
 
+    async def close(self) -> None:
+        """Close every built connector that holds a connection (an IMAP login, …)."""
+        for connector in self._built.values():
+            close = getattr(connector, "close", None)
+            if close is not None:
+                await close()
+        self._built.clear()
+        await self.http.aclose()
+
     def with_capability(self, capability: str) -> list[tuple[str, str, Connector]]:
         """Every configured account whose connector declares ``capability``."""
         found = []

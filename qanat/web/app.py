@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,9 +31,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             yield
             return
         app.state.runtime = await start_runtime(settings or load_settings())
+        listener = await _start_smtp(app.state.runtime)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.close()
             await stop_runtime(app.state.runtime)
 
     app = FastAPI(title="qanat", version=__version__, lifespan=lifespan)
@@ -44,6 +48,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(api.router, prefix="/api")
     _map_errors(app)
     return app
+
+
+async def _start_smtp(runtime: Runtime) -> asyncio.Server | None:
+    """The SMTP listener, in this process, when ``QANAT_SMTP_DOMAINS`` is set."""
+    if not runtime.settings.smtp_domain_set():
+        return None
+    from qanat.ingest.email_connector import smtp_options
+    from qanat.ingest.email_smtp import serve_smtp
+
+    return await serve_smtp(
+        runtime.intake,
+        runtime.settings.smtp_host,
+        runtime.settings.smtp_port,
+        **smtp_options(runtime.settings),
+    )
 
 
 def _map_errors(app: FastAPI) -> None:
