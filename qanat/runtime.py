@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qanat.config import Settings
 from qanat.ingest.accounts import load_accounts
@@ -18,6 +18,9 @@ from qanat.jobs import ArqQueue, InlineQueue, JobQueue
 from qanat.router.rules import RoutingRules, load_rules
 from qanat.store import queries
 from qanat.store.db import Database
+
+if TYPE_CHECKING:
+    from qanat.replies import ReplySender
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class Runtime:
     intake: StoreIntake = field(init=False)
     cursors: StoreCursors = field(init=False)
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Channel name → what sends staff replies on it; a channel without one is by hand.
+    senders: dict[str, ReplySender] = field(default_factory=dict)
     _rules: RoutingRules | None = None
 
     def rules(self) -> RoutingRules:
