@@ -44,10 +44,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports": frozenset({"supervisor", "admin"}),
     "dead_letters": frozenset({"admin"}),
     "admin": frozenset({"admin"}),
+    "accounts": frozenset({"admin"}),
     "submit": frozenset({"representative", "admin"}),
 }
 #: Permissions never exercised through an API token (managing tokens and accounts).
-SESSION_ONLY = frozenset({"admin"})
+SESSION_ONLY = frozenset({"accounts"})
 
 
 def may(viewer: Viewer, permission: str, *, method: str = "GET") -> bool:
@@ -134,6 +135,8 @@ def require(permission: str) -> Any:
 Reader = Annotated[Viewer, require("tickets.read")]
 ReportReader = Annotated[Viewer, require("reports")]
 Admin = Annotated[Viewer, require("admin")]
+AccountKeeper = Annotated[Viewer, require("accounts")]
+Worker = Annotated[Viewer, require("tickets.work")]
 DeadLetterKeeper = Annotated[Viewer, require("dead_letters")]
 Submitter = Annotated[Viewer, require("submit")]
 
