@@ -59,4 +59,3 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(docs.router)
     problems.install(app)
     return app
-

@@ -30,6 +30,9 @@ router = APIRouter(tags=["live"])
 #: Seconds between polls of the event table, and between keep-alive comments.
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
+#: A connection ends after this long; browsers reconnect on their own with Last-Event-ID,
+#: so nothing is missed, and proxies and replicas never hold a stream forever.
+STREAM_SECONDS = 600.0
 #: Events a representative is told about (the rest is internal work).
 PUBLIC_EVENTS = frozenset({"created", "status_changed", "reply_sent", "message_added"})
 BATCH = 200
@@ -86,11 +89,12 @@ async def stream(
     after: int,
     gone: Callable[[], Awaitable[bool]],
     poll: float = POLL_SECONDS,
+    lasting: float = STREAM_SECONDS,
 ) -> AsyncIterator[str]:
-    """Yield events as they are written, until ``gone()`` says the client left."""
+    """Yield events as they are written, until the client leaves or ``lasting`` runs out."""
     yield "retry: 3000\n\n"
-    quiet = 0.0
-    while not await gone():
+    quiet, elapsed = 0.0, 0.0
+    while elapsed < lasting and not await gone():
         # A fresh session per poll: no transaction is held open between polls.
         async with runtime.db.session() as session:
             batch = await events_after(session, viewer=viewer, after=after)
@@ -102,6 +106,7 @@ async def stream(
             quiet = 0.0
             yield ": keep-alive\n\n"
         await asyncio.sleep(poll)
+        elapsed += poll
 
 
 @router.get("/events/stream")
@@ -115,9 +120,13 @@ async def event_stream(
     if after is None:
         async with runtime.db.session() as session:
             after = await latest_event_id(session)
-    poll = float(getattr(request.app.state, "sse_poll_seconds", POLL_SECONDS))
+    state = request.app.state
+    poll = float(getattr(state, "sse_poll_seconds", POLL_SECONDS))
+    lasting = float(getattr(state, "sse_stream_seconds", STREAM_SECONDS))
     return StreamingResponse(
-        stream(runtime, viewer, after=after, gone=request.is_disconnected, poll=poll),
+        stream(
+            runtime, viewer, after=after, gone=request.is_disconnected, poll=poll, lasting=lasting
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
