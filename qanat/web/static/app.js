@@ -158,7 +158,7 @@
     }
     if (location.hash === "#reply" && reply) { reply.focus(); }
     if (location.hash === "#note" && note) { note.focus(); }
-    listen("", function (name, data) {
+    listen(document.body.dataset.lastEvent, function (name, data) {
       if (data.reference === reference && data.actor !== me) {
         document.getElementById("changed").hidden = false;
       }
