@@ -212,6 +212,7 @@ VALUE_TEXTS: dict[str, tuple[str, str]] = {
     "normal": ("عادية", "Normal"),
     "high": ("عالية", "High"),
     "urgent": ("عاجلة", "Urgent"),
+    "phone": ("هاتف", "Phone"),
     "x": ("إكس", "X"),
     "telegram": ("تيليجرام", "Telegram"),
     "email": ("بريد إلكتروني", "Email"),

@@ -83,7 +83,7 @@ def has_remote_images(html: str | None) -> bool:
 def security_headers(path: str, query: str) -> list[tuple[bytes, bytes]]:
     """CSP and the other protective headers for a response to ``path``."""
     remote_images = "images=1" in query.split("&")
-    return [
+    headers = [
         (
             b"content-security-policy",
             CSP.format(images=" https:" if remote_images else "").encode(),
@@ -93,6 +93,10 @@ def security_headers(path: str, query: str) -> list[tuple[bytes, bytes]]:
         (b"referrer-policy", b"same-origin"),
         (b"cross-origin-opener-policy", b"same-origin"),
     ]
+    if not path.startswith("/static/"):
+        # Pages and API answers hold citizens' personal data: never kept by any cache.
+        headers.append((b"cache-control", b"no-store"))
+    return headers
 
 
 class SecurityHeaders:

@@ -132,3 +132,18 @@ def test_a_change_by_someone_else_is_announced(page: Any, server: Server) -> Non
     assert page.locator("#changed").is_hidden()  # nothing has happened since the page loaded
     server.act_as("sup_sewage", lambda runtime, who: work.note(runtime, who, "QN-2026-000005", "x"))
     page.locator("#changed").wait_for(state="visible", timeout=10_000)
+
+
+def test_take_and_resolve_from_the_inbox_keyboard(page: Any, server: Server) -> None:
+    log_in(page, server, "agent_sewage")
+    page.goto(f"{server.url}/inbox?queue=all")
+    page.keyboard.press("j")
+    row = page.locator("#rows tr.selected")
+    reference = row.get_attribute("data-reference")
+    page.keyboard.press("a")
+    taken = page.locator(f'#rows tr[data-reference="{reference}"] td.assignee')
+    taken.filter(has_text="agent sewage").wait_for()
+    page.keyboard.press("e")
+    status = page.locator(f'#rows tr[data-reference="{reference}"] .status')
+    status.filter(has_text="محلولة").wait_for()
+    assert page.locator("#rows tr.selected").get_attribute("data-reference") == reference

@@ -214,6 +214,7 @@ async def test_pages_carry_a_strict_policy_and_no_inline_script(login: Login) ->
         assert "script-src 'self';" in policy and "unsafe-inline" not in policy
         assert "frame-ancestors 'none'" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"  # personal data
         assert re.search(r"<script(?![^>]*\bsrc=)", response.text) is None, path
         assert re.search(r"\son[a-z]+\s*=", response.text) is None, path
 

@@ -62,17 +62,17 @@
     function take() {
       var row = current();
       if (!row) { return; }
-      api("POST", "/api/tickets/" + encodeURIComponent(row.dataset.reference) + "/take").then(function (done) {
-        row.querySelector(".assignee").textContent = done.assignee;
+      var reference = row.dataset.reference;
+      api("POST", "/api/tickets/" + encodeURIComponent(reference) + "/take").then(function () {
+        refresh([reference], true);
       });
     }
     function resolve() {
       var row = current();
       if (!row) { return; }
-      api("PATCH", "/api/tickets/" + encodeURIComponent(row.dataset.reference), { status: "resolved" }).then(function (done) {
-        var cell = row.querySelector(".status");
-        cell.className = "status s-" + done.status;
-        cell.textContent = done.status;
+      var reference = row.dataset.reference;
+      api("PATCH", "/api/tickets/" + encodeURIComponent(reference), { status: "resolved" }).then(function () {
+        refresh([reference], true);
       });
     }
     function refresh(references, replace) {
@@ -85,7 +85,12 @@
           holder.innerHTML = html;
           Array.prototype.slice.call(holder.querySelectorAll("tr[data-reference]")).reverse().forEach(function (row) {
             var old = body.querySelector('tr[data-reference="' + CSS.escape(row.dataset.reference) + '"]');
-            if (old) { old.replaceWith(row); return; }
+            if (old) {
+              row.classList.remove("fresh");
+              row.classList.toggle("selected", old.classList.contains("selected"));
+              old.replaceWith(row);
+              return;
+            }
             body.insertBefore(row, body.firstChild);
             arrived += 1;
             if (selected >= 0) { selected += 1; }
