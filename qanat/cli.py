@@ -263,13 +263,19 @@ def demo(
         overrides["attachments_dir"] = folder / "files"
     settings = settings_or_exit(**overrides)
     upgrade(settings.database_url)
-    run(lambda: _with_runtime(settings, lambda runtime: run_demo(runtime, console=console)))
+    own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
+    run(
+        lambda: _with_runtime(
+            settings,
+            lambda runtime: run_demo(runtime, console=console, with_staff=own_database),
+        )
+    )
     if serve_after:
         import uvicorn
 
         from qanat.web.app import create_app
 
-        console.print(f"Serving on http://127.0.0.1:{port}/ (API docs at /docs). Ctrl-C stops.")
+        console.print(f"The inbox: http://127.0.0.1:{port}/ (API docs at /docs). Ctrl-C stops.")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,9 @@ from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
 from qanat.store.db import Database
 from qanat.store.tables import utcnow
+
+if TYPE_CHECKING:
+    from qanat.replies import ReplySender
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +45,24 @@ class Runtime:
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rules_source: RulesSource | None = None
     router_model: LearnedRouter | None = None
+    #: Channel name → what sends staff replies on it (overrides the channel's connector).
+    senders: dict[str, ReplySender] = field(default_factory=dict)
 
     def rules(self) -> RoutingRules:
         """The routing rules in force (reloaded when the file changes)."""
         if self.rules_source is None:
             self.rules_source = RulesSource(self.settings.rules_file)
         return self.rules_source.current()
+
+    def sender_for(self, channel: str, account: str) -> ReplySender | None:
+        """What delivers a reply on a channel account: a registered sender, else the
+        account's connector when it can send; None means staff deliver it by hand."""
+        if channel in self.senders:
+            return self.senders[channel]
+        spec = self.connectors.specs.get(channel)
+        if spec is None or "send" not in spec.capabilities:
+            return None
+        return self.connectors.get(channel, account)
 
     def as_job_context(self) -> dict[str, Any]:
         """The ``ctx`` dict jobs receive (arq's shape, also used inline)."""

@@ -76,18 +76,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = (
-    "event, attachment, message, ticket, contact_identity, contact, staff_user, "
-    "department, connector_cursor, reference_counter, reconcile_run, channel_health, call_record"
-)
-
-
 async def _truncate(url: str) -> None:
+    """Empty every qanat table (whatever migrations added), keeping the schema."""
     import asyncpg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
-    await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    tables = [
+        row["tablename"]
+        for row in await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version'"
+        )
+    ]
+    await connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     await connection.close()
 
 

@@ -123,6 +123,13 @@ def clean_for_matching(text: str) -> MatchText:
     return MatchText(folded, urls, emails, phones, handles, flags)
 
 
+def search_form(text: str) -> str:
+    """What staff type in the search box, in match form but keeping numbers as typed:
+    a phone number searched for stays a number (the match form would say ``phone``)."""
+    folded = _NOT_WORD.sub(" ", _unified(text[:MAX_MATCH_CHARS]).casefold())
+    return _REPEATS.sub(r"\1", folded).strip()
+
+
 def match_form(text: str) -> str:
     """The match form of ``text`` (idempotent: applying it twice changes nothing)."""
     return clean_for_matching(text).text

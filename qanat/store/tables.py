@@ -286,3 +286,92 @@ class CallRecord(SQLModel, table=True):
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     called_back_at: datetime | None = _when(nullable=True)
+
+
+# --- The shared inbox: staff sessions, API tokens, log-in attempts, audit log, notes ---
+
+
+class StaffSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds a random token, the table only its sha256."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+    expires_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for the app, Open311 clients and integrations; acts as its user, within scopes."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    scopes: list[str] = _json(list)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = _when()
+    last_used_at: datetime | None = _when(nullable=True)
+    expires_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One try at logging in; repeated failures lock the account for a while."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=120)
+    at: datetime = _when()
+    succeeded: bool = False
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who looked at a ticket's personal data or changed something, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_ticket_at", "ticket_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    actor: str = Field(max_length=160)
+    action: str = Field(max_length=40)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    detail: dict[str, Any] = _json(dict)
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class Note(SQLModel, table=True):
+    """An internal note on a ticket: staff see it, citizens never do."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    text: str
+    created_at: datetime = _when()
+
+
+class StaffTotp(SQLModel, table=True):
+    """A staff member's second factor (RFC 6238 time-based codes), once confirmed."""
+
+    __tablename__ = "staff_totp"
+
+    user_id: int = Field(
+        foreign_key="staff_user.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    secret: str = Field(max_length=64)
+    confirmed_at: datetime | None = _when(nullable=True)
+    last_step: int = 0

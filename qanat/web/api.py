@@ -1,63 +1,240 @@
-"""The REST API under ``/api``: tickets, their timelines, the summary and dead letters."""
+"""The REST API under ``/api``: tickets as each viewer may see them, and what staff do to them.
+
+Every route needs a logged-in session (with the CSRF header for changes) or an
+``Authorization: Bearer`` API token; every ticket route goes through
+:func:`qanat.store.access.visible_ticket`, so another department's ticket is a 404.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
-from qanat.errors import NotFound
-from qanat.store import views
-from qanat.web.deps import SessionDep
+from qanat.errors import BadPayload
+from qanat.store import audit, inbox, views
+from qanat.store.access import Viewer, visible_ticket
+from qanat.store.tables import Note, User, utcnow
+from qanat.web import work
+from qanat.web.auth import Reader, client_ip
+from qanat.web.deps import RuntimeDep
 
 router = APIRouter(tags=["tickets"])
 
 
+class ReplyIn(BaseModel):
+    """A reply to the citizen; ``{reference}`` and ``{name}`` are filled in."""
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class NoteIn(BaseModel):
+    """An internal note."""
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class AssignIn(BaseModel):
+    """Who gets the ticket (null: nobody)."""
+
+    username: str | None = None
+
+
+class TransferIn(BaseModel):
+    """The department a ticket moves to, and why."""
+
+    department: str
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TicketUpdate(BaseModel):
+    """Corrections to a ticket; a resolving status can carry the message citizens get."""
+
+    kind: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    resolution_text: str | None = Field(default=None, max_length=10_000)
+
+
+class LinkIn(BaseModel):
+    """The primary ticket this one repeats."""
+
+    primary_reference: str
+
+
+def who(request: Request, viewer: Viewer) -> work.Request:
+    """The acting viewer and their address."""
+    return work.Request(viewer=viewer, ip=client_ip(request))
+
+
+@router.get("/me")
+async def me(viewer: Reader) -> dict[str, Any]:
+    """Who the request is authenticated as."""
+    return {
+        "username": viewer.username,
+        "display_name": viewer.display_name,
+        "role": viewer.role,
+        "language": viewer.language,
+        "via": viewer.via,
+        "scopes": sorted(viewer.scopes) if viewer.scopes is not None else None,
+    }
+
+
 @router.get("/tickets")
 async def list_tickets(
-    session: SessionDep,
+    runtime: RuntimeDep,
+    viewer: Reader,
+    queue: str = "all",
     status: str | None = None,
     department: str | None = None,
     channel: str | None = None,
+    kind: str | None = None,
+    priority: str | None = None,
+    block: str | None = None,
+    representative: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str | None = None,
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> list[dict[str, Any]]:
-    """Tickets, newest first, with the inbox's filters."""
-    return await views.list_tickets(
-        session, status=status, department=department, channel=channel, limit=limit, offset=offset
+    """Tickets the viewer may see, newest first, with the inbox's queues, filters and search."""
+    if queue not in inbox.QUEUES:
+        raise BadPayload(f"unknown queue {queue!r}; choose one of {', '.join(inbox.QUEUES)}")
+    filters = inbox.InboxFilters(
+        queue=queue,
+        status=status,
+        department=department,
+        channel=channel,
+        kind=kind,
+        priority=priority,
+        block=block,
+        representative=representative,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        limit=limit,
+        offset=offset,
     )
+    async with runtime.db.session() as session:
+        rows = await inbox.inbox_rows(
+            session, filters=filters, viewer=viewer, now=utcnow(), tz=runtime.settings.tz
+        )
+        departments = await views.department_codes(session)
+        primaries = await views.references_by_id(
+            session, {r.ticket.primary_ticket_id for r in rows if r.ticket.primary_ticket_id}
+        )
+    return [
+        views.ticket_public(r.ticket, departments=departments, primaries=primaries)
+        | {"assignee": r.assignee_name, "duplicates": r.duplicates, "excerpt": r.excerpt}
+        for r in rows
+    ]
 
 
 @router.get("/tickets/{reference}")
-async def get_ticket(session: SessionDep, reference: str) -> dict[str, Any]:
-    """One ticket's timeline: messages, events (routing reason, duplicate links), duplicates."""
-    detail = await views.ticket_detail(session, reference=reference)
-    if detail is None:
-        raise NotFound(f"no ticket {reference}")
+async def get_ticket(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
+) -> dict[str, Any]:
+    """One ticket's timeline: messages, notes, events (routing reason, duplicate links)."""
+    async with runtime.db.writing() as session:
+        ticket = await visible_ticket(session, viewer=viewer, reference=reference)
+        detail = await views.ticket_detail(session, reference=reference)
+        assert detail is not None and ticket.id is not None
+        await audit.record(
+            session, viewer=viewer, action="view_ticket", ticket_id=ticket.id, ip=client_ip(request)
+        )
+        if viewer.role == "representative":
+            # A representative follows their own report: no internal history or others' reports.
+            return {k: v for k, v in detail.items() if k not in ("events", "duplicates")}
+        notes = await session.execute(
+            select(Note, User.username)
+            .outerjoin(User, col(User.id) == col(Note.author_id))
+            .where(col(Note.ticket_id) == ticket.id)
+            .order_by(col(Note.id))
+        )
+        detail["notes"] = [
+            {"at": n.created_at.isoformat(), "author": name, "text": n.text} for n, name in notes
+        ]
     return detail
 
 
-@router.get("/summary")
-async def get_summary(session: SessionDep) -> dict[str, Any]:
-    """Counts per department and channel, duplicates, follow-ups, triage and dead letters."""
-    return await views.summary(session)
+@router.patch("/tickets/{reference}")
+async def update_ticket(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: TicketUpdate
+) -> dict[str, Any]:
+    """Change kind, priority or status (resolving a primary resolves and tells its duplicates)."""
+    return await work.update(runtime, who(request, viewer), reference, **body.model_dump())
 
 
-@router.get("/dead-letters")
-async def list_dead_letters(session: SessionDep) -> list[dict[str, Any]]:
-    """Messages that could not be processed, with their reasons."""
-    return await views.dead_letters(session)
+@router.post("/tickets/{reference}/replies", status_code=201)
+async def post_reply(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: ReplyIn
+) -> dict[str, Any]:
+    """Reply on the citizen's channel: ``sent``, ``failed``, or ``by_hand`` (no connector)."""
+    result = await work.reply(runtime, who(request, viewer), reference, body.text)
+    return dict(result.__dict__)
 
 
-@router.get("/reconcile-runs")
-async def list_reconcile_runs(
-    session: SessionDep, limit: int = Query(default=100, ge=1, le=1000)
-) -> list[dict[str, Any]]:
-    """The reconciliation ledger, newest first: kept forever, one row per channel account."""
-    return await views.reconcile_runs(session, limit=limit)
+@router.post("/tickets/{reference}/replies/{message_id}/delivered")
+async def post_delivered(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: int
+) -> dict[str, str]:
+    """Mark a reply staff delivered by hand (call centre, majlis) as sent."""
+    await work.delivered(runtime, who(request, viewer), reference, message_id)
+    return {"state": "sent"}
 
 
-@router.get("/channels")
-async def list_channels(session: SessionDep) -> list[dict[str, Any]]:
-    """Channel health: last message, last success, errors and watermark per account."""
-    return await views.channel_status(session)
+@router.post("/tickets/{reference}/notes", status_code=201)
+async def post_note(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: NoteIn
+) -> dict[str, int]:
+    """Add an internal note."""
+    return {"id": await work.note(runtime, who(request, viewer), reference, body.text)}
+
+
+@router.post("/tickets/{reference}/take")
+async def post_take(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
+) -> dict[str, str]:
+    """Assign the ticket to oneself."""
+    await work.take(runtime, who(request, viewer), reference)
+    return {"assignee": viewer.username}
+
+
+@router.post("/tickets/{reference}/assign")
+async def post_assign(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: AssignIn
+) -> dict[str, str | None]:
+    """Give the ticket to a member of its department (supervisors and admins)."""
+    await work.assign(runtime, who(request, viewer), reference, body.username)
+    return {"assignee": body.username}
+
+
+@router.post("/tickets/{reference}/transfer")
+async def post_transfer(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: TransferIn
+) -> dict[str, str]:
+    """Move the ticket (and its duplicates) to another department, with the reason."""
+    await work.transfer(runtime, who(request, viewer), reference, body.department, body.reason)
+    return {"department": body.department}
+
+
+@router.put("/tickets/{reference}/primary")
+async def put_primary(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: LinkIn
+) -> dict[str, str]:
+    """Link the ticket as a duplicate of another (its primary carries the work)."""
+    primary = await work.link(runtime, who(request, viewer), reference, body.primary_reference)
+    return {"primary_reference": primary}
+
+
+@router.delete("/tickets/{reference}/primary")
+async def delete_primary(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
+) -> dict[str, None]:
+    """Unlink a duplicate: it becomes an independent ticket again."""
+    await work.unlink(runtime, who(request, viewer), reference)
+    return {"primary_reference": None}

@@ -1,4 +1,4 @@
-"""The FastAPI application: health, the REST API, and (as they land) inbox pages and webhooks."""
+"""The FastAPI application: health, metrics, webhooks, the REST API, the inbox's pages."""
 
 from __future__ import annotations
 
@@ -6,20 +6,30 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from qanat import __version__
 from qanat.config import Settings, load_settings
-from qanat.errors import (
-    BadPayload,
-    ChannelUnavailable,
-    ForgedRequest,
-    NotFound,
-    UnsupportedEvent,
-)
 from qanat.runtime import Runtime, start_runtime, stop_runtime
-from qanat.web import api, health, metrics, webhooks
+from qanat.web import (
+    admin_pages,
+    api,
+    api_admin,
+    dashboard,
+    docs,
+    health,
+    inbox_pages,
+    live,
+    login,
+    metrics,
+    problems,
+    ticket_forms,
+    ticket_pages,
+    webhooks,
+)
+from qanat.web.safety import SecurityHeaders
+from qanat.web.templating import STATIC
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -39,14 +49,23 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 listener.close()
             await stop_runtime(app.state.runtime)
 
-    app = FastAPI(title="qanat", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="qanat", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     if runtime is not None:
         app.state.runtime = runtime
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
-    app.include_router(api.router, prefix="/api")
-    _map_errors(app)
+    for api_router in (api.router, api_admin.router, dashboard.api_router):
+        app.include_router(api_router, prefix="/api")
+    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages):
+        app.include_router(pages.router)
+    app.include_router(live.router)
+    app.include_router(docs.router)
+    problems.install(app)
     return app
 
 
@@ -63,20 +82,3 @@ async def _start_smtp(runtime: Runtime) -> asyncio.Server | None:
         runtime.settings.smtp_port,
         **smtp_options(runtime.settings),
     )
-
-
-def _map_errors(app: FastAPI) -> None:
-    # The one place qanat's errors become HTTP status codes.
-    codes: dict[type[Exception], int] = {
-        UnsupportedEvent: 200,  # acknowledged (and logged) so the source stops retrying
-        BadPayload: 400,
-        ForgedRequest: 403,
-        NotFound: 404,
-        ChannelUnavailable: 503,
-    }
-    for error, code in codes.items():
-
-        async def handler(_request: Request, exc: Exception, code: int = code) -> JSONResponse:
-            return JSONResponse({"detail": str(exc)}, status_code=code)
-
-        app.add_exception_handler(error, handler)

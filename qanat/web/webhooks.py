@@ -19,8 +19,11 @@ router = APIRouter(tags=["webhooks"])
 MAX_BODY = 1024 * 1024
 
 
-@router.api_route("/webhooks/{name}/{account}", methods=["GET", "POST"])
-@router.api_route("/webhooks/{name}/{account}/{path:path}", methods=["GET", "POST"])
+# Not in the OpenAPI document: these are for the channels' servers, not API clients.
+@router.api_route("/webhooks/{name}/{account}", methods=["GET", "POST"], include_in_schema=False)
+@router.api_route(
+    "/webhooks/{name}/{account}/{path:path}", methods=["GET", "POST"], include_in_schema=False
+)
 async def webhook(
     name: str, account: str, request: Request, runtime: RuntimeDep, path: str = ""
 ) -> Response:

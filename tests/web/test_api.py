@@ -1,4 +1,4 @@
-"""The REST API and health endpoint, over HTTP against the real app."""
+"""The REST API and health endpoint, over HTTP against the real app, as an admin's token."""
 
 from __future__ import annotations
 
@@ -10,18 +10,45 @@ import pytest
 
 from qanat.interchange import import_file
 from qanat.runtime import Runtime
+from qanat.store import staff
+from qanat.store.tables import User
 from qanat.web.app import create_app
 
 IMPORTS = Path(__file__).parent.parent / "fixtures" / "import"
 
 
 @pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+async def client(runtime: Runtime, password_hash: str) -> AsyncIterator[httpx.AsyncClient]:
     await import_file(runtime, IMPORTS / "sewage_block_305.jsonl")
+    async with runtime.db.writing() as session:
+        admin = User(
+            username="root", display_name="Root", password_hash=password_hash, role="admin"
+        )
+        session.add(admin)
+        await session.flush()
+        assert admin.id is not None
+        _token, secret = await staff.create_api_token(
+            session, name="tests", user_id=admin.id, scopes=["read"], created_by_id=None
+        )
+    app = create_app(runtime=runtime)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://qanat.test", headers=headers
+    ) as http:
+        yield http
+
+
+async def test_the_api_refuses_requests_without_credentials(runtime: Runtime) -> None:
     app = create_app(runtime=runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://qanat.test") as http:
-        yield http
+        for path in ("/api/tickets", "/api/tickets/QN-2026-000001", "/api/summary"):
+            response = await http.get(path)
+            assert response.status_code == 401, path
+            assert response.headers["www-authenticate"] == "Bearer"
+        forged = await http.get("/api/tickets", headers={"Authorization": "Bearer qanat_nope"})
+        assert forged.status_code == 401
 
 
 async def test_health_reports_the_store(client: httpx.AsyncClient) -> None:

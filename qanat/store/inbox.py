@@ -1,0 +1,287 @@
+"""The inbox's lists: queues, filters and search over the tickets a viewer may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from qanat.model import OPEN_STATUSES
+from qanat.normalize.text import search_form
+from qanat.store.access import Viewer, submissions_of, visible_tickets
+from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User
+
+#: Every queue, in the order the inbox lists them.
+QUEUES = (
+    "open",
+    "mine",
+    "department",
+    "unassigned",
+    "overdue",
+    "duplicates",
+    "recurring",
+    "triage",
+    "submitted",
+    "all",
+)
+#: How close to its due time an open ticket counts as "about to breach".
+ABOUT_TO_BREACH = timedelta(hours=4)
+#: A place is recurring when it had this many tickets within :data:`RECURRING_WINDOW`.
+RECURRING_TICKETS = 3
+RECURRING_WINDOW = timedelta(days=90)
+#: At most this many search words are used (each is a LIKE over the text).
+SEARCH_WORDS = 8
+
+_OPEN = [s.value for s in OPEN_STATUSES]
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox is asked to show: a queue, filters, a search, and a page."""
+
+    queue: str = "open"
+    channel: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    block: str | None = None
+    representative: str | None = None
+    department: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class InboxRow:
+    """One line of the inbox: the ticket and what is shown beside it."""
+
+    ticket: Ticket
+    excerpt: str = ""
+    contact_name: str | None = None
+    department_code: str | None = None
+    assignee_name: str | None = None
+    duplicates: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_queue(viewer: Viewer) -> str:
+    """The queue a viewer sees first."""
+    return {"representative": "submitted", "admin": "open"}.get(viewer.role, "department")
+
+
+def queues_for(viewer: Viewer) -> list[str]:
+    """The queues that make sense for ``viewer``'s role."""
+    if viewer.role == "representative":
+        return ["submitted"]
+    hidden = {"submitted"} | ({"department"} if viewer.role == "admin" else set())
+    return [q for q in QUEUES if q not in hidden]
+
+
+def _recurring_blocks(now: datetime) -> Any:
+    return (
+        select(col(Ticket.block))
+        .where(col(Ticket.block).is_not(None), col(Ticket.created_at) >= now - RECURRING_WINDOW)
+        .group_by(col(Ticket.block))
+        .having(func.count() >= RECURRING_TICKETS)
+    )
+
+
+def queue_condition(queue: str, *, viewer: Viewer, now: datetime) -> ColumnElement[bool]:
+    """The condition of ``queue`` (within what the viewer sees; that is applied separately)."""
+    is_open = col(Ticket.status).in_(_OPEN)
+    conditions: dict[str, ColumnElement[bool]] = {
+        "open": is_open,
+        "mine": and_(is_open, col(Ticket.assignee_id) == viewer.user_id),
+        "department": and_(is_open, col(Ticket.department_id) == viewer.department_id),
+        "unassigned": and_(is_open, col(Ticket.assignee_id).is_(None)),
+        "overdue": and_(
+            is_open,
+            col(Ticket.sla_due_at).is_not(None),
+            col(Ticket.sla_due_at) <= now + ABOUT_TO_BREACH,
+        ),
+        "duplicates": col(Ticket.id).in_(
+            select(col(Ticket.primary_ticket_id)).where(col(Ticket.primary_ticket_id).is_not(None))
+        ),
+        "recurring": and_(is_open, col(Ticket.block).in_(_recurring_blocks(now))),
+        "triage": and_(is_open, col(Ticket.needs_triage).is_(True)),
+        "submitted": submissions_of(viewer.username),
+        "all": true(),
+    }
+    if queue not in conditions:
+        raise ValueError(f"unknown queue {queue!r}; choose one of {', '.join(QUEUES)}")
+    return conditions[queue]
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(query: str) -> ColumnElement[bool] | None:
+    """Every word of ``query`` (in match form, so Arabic spelling variants match) must occur
+    in the ticket's text, one of its messages, its reference, or its citizen's identities."""
+    words = search_form(query).split()[:SEARCH_WORDS]
+    if not words:
+        return None
+    conditions = []
+    for word in words:
+        pattern = _like(word)
+        in_messages = exists().where(
+            col(Message.ticket_id) == col(Ticket.id),
+            col(Message.match_text).like(pattern, escape="\\"),
+        )
+        in_identities = exists().where(
+            col(ContactIdentity.contact_id) == col(Ticket.contact_id),
+            func.lower(col(ContactIdentity.value)).like(pattern, escape="\\"),
+        )
+        conditions.append(
+            or_(
+                col(Ticket.match_text).like(pattern, escape="\\"),
+                func.lower(col(Ticket.reference)).like(pattern, escape="\\"),
+                in_messages,
+                in_identities,
+            )
+        )
+    return and_(*conditions)
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def filter_conditions(filters: InboxFilters, *, tz: ZoneInfo) -> list[ColumnElement[bool]]:
+    """The conditions of the filter bar (channel, kind, status, …, dates in local days)."""
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (Ticket.channel, filters.channel),
+        (Ticket.kind, filters.kind),
+        (Ticket.status, filters.status),
+        (Ticket.priority, filters.priority),
+        (Ticket.block, filters.block),
+    ):
+        if value:
+            conditions.append(col(column) == value)
+    if filters.representative:
+        conditions.append(submissions_of(filters.representative))
+    if filters.department:
+        department = select(col(Department.id)).where(col(Department.code) == filters.department)
+        conditions.append(col(Ticket.department_id).in_(department))
+    if filters.date_from:
+        conditions.append(col(Ticket.created_at) >= _day_start(filters.date_from, tz))
+    if filters.date_to:
+        end = _day_start(filters.date_to + timedelta(days=1), tz)
+        conditions.append(col(Ticket.created_at) < end)
+    if filters.q and (found := search_condition(filters.q)) is not None:
+        conditions.append(found)
+    return conditions
+
+
+def inbox_conditions(
+    filters: InboxFilters, *, viewer: Viewer, now: datetime, tz: ZoneInfo
+) -> list[ColumnElement[bool]]:
+    """Everything that decides which tickets a page of the inbox holds."""
+    return [
+        visible_tickets(viewer),
+        queue_condition(filters.queue, viewer=viewer, now=now),
+        *filter_conditions(filters, tz=tz),
+    ]
+
+
+async def inbox_rows(
+    session: AsyncSession, *, filters: InboxFilters, viewer: Viewer, now: datetime, tz: ZoneInfo
+) -> list[InboxRow]:
+    """One page of the inbox, newest first (the overdue queue: soonest due first)."""
+    order = (
+        [col(Ticket.sla_due_at).asc(), col(Ticket.id)]
+        if filters.queue == "overdue"
+        else [col(Ticket.id).desc()]
+    )
+    statement = (
+        select(Ticket)
+        .where(*inbox_conditions(filters, viewer=viewer, now=now, tz=tz))
+        .order_by(*order)
+        .limit(filters.limit)
+        .offset(filters.offset)
+    )
+    tickets = list((await session.execute(statement)).scalars())
+    return await describe(session, tickets)
+
+
+async def describe(session: AsyncSession, tickets: list[Ticket]) -> list[InboxRow]:
+    """Inbox rows for ``tickets``: first message excerpt, names, duplicate counts."""
+    ids = [t.id for t in tickets if t.id is not None]
+    if not ids:
+        return []
+    excerpts = await _first_texts(session, ids)
+    contacts = await _names(session, Contact, [t.contact_id for t in tickets])
+    assignees = await _names(session, User, [t.assignee_id for t in tickets])
+    departments: dict[int, str] = dict(
+        (await session.execute(select(Department.id, Department.code))).all()
+    )
+    counts: dict[int, int] = dict(
+        (
+            await session.execute(
+                select(Ticket.primary_ticket_id, func.count())
+                .where(col(Ticket.primary_ticket_id).in_(ids))
+                .group_by(col(Ticket.primary_ticket_id))
+            )
+        ).all()
+    )
+    return [
+        InboxRow(
+            ticket=t,
+            excerpt=excerpts.get(t.id or 0, ""),
+            contact_name=contacts.get(t.contact_id or 0),
+            department_code=departments.get(t.department_id or 0),
+            assignee_name=assignees.get(t.assignee_id or 0),
+            duplicates=counts.get(t.id or 0, 0),
+        )
+        for t in tickets
+    ]
+
+
+async def _first_texts(session: AsyncSession, ticket_ids: list[int]) -> dict[int, str]:
+    first = (
+        select(func.min(col(Message.id)))
+        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.direction) == "in")
+        .group_by(col(Message.ticket_id))
+    )
+    rows = await session.execute(
+        select(Message.ticket_id, Message.subject, Message.text).where(col(Message.id).in_(first))
+    )
+    return {
+        ticket_id: (text or subject or "")[:240] for ticket_id, subject, text in rows if ticket_id
+    }
+
+
+async def _names(session: AsyncSession, table: Any, ids: list[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(table.id, table.display_name).where(col(table.id).in_(wanted))
+    )
+    return {id_: name for id_, name in rows if name}
+
+
+async def queue_counts(
+    session: AsyncSession, *, viewer: Viewer, queues: list[str], now: datetime
+) -> dict[str, int]:
+    """How many tickets each queue holds for ``viewer``, in one query."""
+    if not queues:
+        return {}
+    columns = [
+        func.coalesce(func.sum(case((queue_condition(q, viewer=viewer, now=now), 1), else_=0)), 0)
+        for q in queues
+    ]
+    statement = select(*columns).select_from(Ticket).where(visible_tickets(viewer))
+    row = (await session.execute(statement)).one()
+    return {queue: int(count) for queue, count in zip(queues, row, strict=True)}

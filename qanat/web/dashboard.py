@@ -1,0 +1,204 @@
+"""The dashboard page, its JSON, and CSV exports of its tables and of the tickets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import col, select
+
+from qanat.errors import NotFound
+from qanat.runtime import Runtime
+from qanat.store import dashboard
+from qanat.store.access import Viewer, visible_tickets
+from qanat.store.tables import Department, Ticket, User, utcnow
+from qanat.web import charts, i18n
+from qanat.web.auth import ReportReader
+from qanat.web.deps import RuntimeDep
+from qanat.web.templating import page
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(tags=["reports"])
+
+Days = Query(default=30, ge=1, le=366)
+#: Characters that make a spreadsheet treat a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_BATCH = 500
+
+
+async def figures_for(runtime: Runtime, viewer: Viewer, days: int) -> dashboard.Figures:
+    """The dashboard figures for the last ``days`` local days (today included)."""
+    tz = runtime.settings.tz
+    now = utcnow()
+    first_day = now.astimezone(tz).date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min, tzinfo=tz)
+    async with runtime.db.session() as session:
+        facts = await dashboard.ticket_facts(session, viewer=viewer, since=since)
+    return dashboard.measure(facts, first_day=first_day, days=days, now=now, tz=tz)
+
+
+def chart_set(figures: dashboard.Figures, language: str) -> dict[str, Any]:
+    """The dashboard's charts, labelled in ``language``."""
+    t = i18n.translator(language)
+    channels = {i18n.value_name(language, k): v for k, v in figures.per_channel.items()}
+    rows = figures.departments
+    return {
+        "channels": charts.stacked_daily(figures.days, channels, title=t("volume_per_channel")),
+        "departments": charts.stacked_daily(
+            figures.days, figures.per_department, title=t("volume_per_department")
+        ),
+        "response": charts.horizontal_bars(
+            [(r["department"], r["response_rate"] or 0) for r in rows],
+            title=t("response_rate"),
+            unit="%",
+        ),
+        "first_response": charts.against_target(
+            [(r["department"], r["first_response_hours"], r["sla_hours"]) for r in rows],
+            title=t("first_response"),
+            names=(t("first_response"), t("sla_target")),
+        ),
+        "resolution": charts.against_target(
+            [(r["department"], r["resolution_hours"], r["sla_hours"]) for r in rows],
+            title=t("resolution_time"),
+            names=(t("resolution_time"), t("sla_target")),
+        ),
+    }
+
+
+@router.get("/dashboard")
+async def dashboard_page(
+    request: Request, runtime: RuntimeDep, viewer: ReportReader, days: int = Days
+) -> Response:
+    """Volume, response, times against SLA, breaches and recurring places, as charts."""
+    figures = await figures_for(runtime, viewer, days)
+    return page(
+        request,
+        "dashboard.html",
+        viewer=viewer,
+        figures=figures,
+        charts=chart_set(figures, i18n.language_of(viewer.language)),
+        days=days,
+        tables=list(dashboard.tables(figures)),
+    )
+
+
+@api_router.get("/dashboard")
+async def dashboard_json(runtime: RuntimeDep, viewer: ReportReader, days: int = Days) -> Any:
+    """The dashboard's figures as JSON."""
+    figures = await figures_for(runtime, viewer, days)
+    return {
+        "days": [d.isoformat() for d in figures.days],
+        "per_channel": figures.per_channel,
+        "per_department": figures.per_department,
+        "departments": figures.departments,
+        "overall": figures.overall,
+        "places": figures.places,
+    }
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell that a spreadsheet will not run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_lines(rows: Iterable[list[Any]]) -> str:
+    """Rows as CSV lines, each cell made formula-safe."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([csv_cell(v) for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    """CSV with a byte-order mark, so spreadsheet programs read the Arabic right."""
+    return "\ufeff" + csv_lines([header]) + csv_lines(rows)
+
+
+def csv_response(body: str | AsyncIterator[str], name: str) -> Response:
+    """A CSV download."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    if isinstance(body, str):
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/dashboard/{table}.csv")
+async def dashboard_csv(
+    runtime: RuntimeDep, viewer: ReportReader, table: str, days: int = Days
+) -> Response:
+    """One of the dashboard's tables as CSV."""
+    tables = dashboard.tables(await figures_for(runtime, viewer, days))
+    if table not in tables:
+        raise NotFound(f"no dashboard table {table!r}; there are {', '.join(tables)}")
+    header, rows = tables[table]
+    return csv_response(csv_text(header, rows), f"qanat-{table}-{days}d")
+
+
+TICKET_COLUMNS = [
+    "reference", "created_at", "channel", "kind", "status", "priority", "department",
+    "assignee", "block", "road", "primary_reference", "first_response_at", "resolved_at",
+    "sla_due_at",
+]  # fmt: skip
+
+
+async def _ticket_lines(runtime: Runtime, viewer: Viewer) -> AsyncIterator[str]:
+    yield csv_text(TICKET_COLUMNS, [])
+    last_id = 0
+    while True:
+        async with runtime.db.session() as session:
+            departments: dict[int, str] = dict(
+                (await session.execute(select(Department.id, Department.code))).all()
+            )
+            users: dict[int, str] = dict(
+                (await session.execute(select(User.id, User.username))).all()
+            )
+            batch = list(
+                (
+                    await session.execute(
+                        select(Ticket)
+                        .where(col(Ticket.id) > last_id, visible_tickets(viewer))
+                        .order_by(col(Ticket.id))
+                        .limit(EXPORT_BATCH)
+                    )
+                ).scalars()
+            )
+            primaries: dict[int, str] = dict(
+                (
+                    await session.execute(
+                        select(Ticket.id, Ticket.reference).where(
+                            col(Ticket.id).in_({t.primary_ticket_id for t in batch})
+                        )
+                    )
+                ).all()
+            )
+        if not batch:
+            return
+        yield csv_lines(_ticket_row(t, departments, users, primaries) for t in batch)
+        last_id = batch[-1].id or last_id
+
+
+def _ticket_row(
+    ticket: Ticket, departments: dict[int, str], users: dict[int, str], primaries: dict[int, str]
+) -> list[Any]:
+    def stamp(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return [
+        ticket.reference, stamp(ticket.created_at), ticket.channel, ticket.kind, ticket.status,
+        ticket.priority, departments.get(ticket.department_id or 0),
+        users.get(ticket.assignee_id or 0), ticket.block, ticket.road,
+        primaries.get(ticket.primary_ticket_id or 0), stamp(ticket.first_response_at),
+        stamp(ticket.resolved_at), stamp(ticket.sla_due_at),
+    ]  # fmt: skip
+
+
+@router.get("/export/tickets.csv")
+async def tickets_csv(runtime: RuntimeDep, viewer: ReportReader) -> Response:
+    """Every ticket the viewer may see, as CSV."""
+    return csv_response(_ticket_lines(runtime, viewer), "qanat-tickets")

@@ -1,0 +1,263 @@
+"""The inbox's words in Arabic (the default) and English, and the layout direction of each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("ar", "en")
+DEFAULT_LANGUAGE = "ar"
+
+#: key → (Arabic, English). Enum values (status, kind, …) are keys too.
+TEXTS: dict[str, tuple[str, str]] = {
+    "app_name": ("قناة", "qanat"),
+    "inbox": ("صندوق الوارد", "Inbox"),
+    "dashboard": ("لوحة المتابعة", "Dashboard"),
+    "admin": ("الإدارة", "Admin"),
+    "audit_log": ("سجل التدقيق", "Audit log"),
+    "api_tokens": ("مفاتيح الواجهة البرمجية", "API tokens"),
+    "account": ("حسابي", "My account"),
+    "log_in": ("تسجيل الدخول", "Log in"),
+    "log_out": ("تسجيل الخروج", "Log out"),
+    "username": ("اسم المستخدم", "Username"),
+    "password": ("كلمة المرور", "Password"),
+    "totp_code": ("رمز التحقق (إن وُجد)", "Verification code (if enrolled)"),
+    "login_wrong": ("اسم المستخدم أو كلمة المرور غير صحيحة.", "Wrong username or password."),
+    "login_locked": (
+        "تم إيقاف الحساب مؤقتًا بعد محاولات فاشلة متكررة. حاول بعد {minutes} دقيقة.",
+        "Too many failed attempts: the account is locked. Try again in {minutes} minutes.",
+    ),
+    "login_expired": ("انتهت صلاحية النموذج، أعد المحاولة.", "The form expired; try again."),
+    "language": ("اللغة", "Language"),
+    "lang_ar": ("العربية", "العربية"),
+    "lang_en": ("English", "English"),
+    "save": ("حفظ", "Save"),
+    "search": ("بحث", "Search"),
+    "search_hint": ("ابحث في النصوص أو الرقم المرجعي أو الهاتف", "Search text, reference or phone"),
+    "filter": ("تصفية", "Filter"),
+    "clear": ("مسح", "Clear"),
+    "any": ("الكل", "Any"),
+    "from": ("من", "From"),
+    "to": ("إلى", "To"),
+    "next_page": ("التالي", "Next"),
+    "previous_page": ("السابق", "Previous"),
+    "no_tickets": ("لا توجد تذاكر هنا.", "No tickets here."),
+    "new_tickets": ("تذاكر جديدة وصلت", "New tickets arrived"),
+    "ticket_changed": (
+        "غيّر شخص آخر هذه التذكرة. أعد التحميل لرؤية التغيير.",
+        "Someone else changed this ticket. Reload to see it.",
+    ),
+    "reload": ("إعادة التحميل", "Reload"),
+    "shortcuts": (
+        "اختصارات: j/k تنقل، Enter فتح، r رد، n ملاحظة، a استلام، e حل",
+        "Shortcuts: j/k move, Enter open, r reply, n note, a take, e resolve",
+    ),
+    # Queues.
+    "queue_open": ("كل المفتوحة", "All open"),
+    "queue_mine": ("المسندة إليّ", "Mine"),
+    "queue_department": ("قسمي", "My department"),
+    "queue_unassigned": ("غير مسندة", "Unassigned"),
+    "queue_overdue": ("متأخرة أو على وشك", "Overdue / about to breach"),
+    "queue_duplicates": ("مجموعات مكررة", "Duplicate clusters"),
+    "queue_recurring": ("مشاكل متكررة", "Recurring"),
+    "queue_triage": ("بحاجة إلى فرز", "Triage"),
+    "queue_dead_letters": ("رسائل متعثرة", "Dead letters"),
+    "queue_submitted": ("ما أرسلته", "My submissions"),
+    "queue_all": ("الكل", "Everything"),
+    # Columns and fields.
+    "reference": ("الرقم المرجعي", "Reference"),
+    "subject": ("الموضوع", "Subject"),
+    "message": ("الرسالة", "Message"),
+    "channel": ("القناة", "Channel"),
+    "kind": ("النوع", "Kind"),
+    "status": ("الحالة", "Status"),
+    "priority": ("الأولوية", "Priority"),
+    "department": ("القسم", "Department"),
+    "assignee": ("المسؤول", "Assignee"),
+    "block": ("المجمع", "Block"),
+    "road": ("الطريق", "Road"),
+    "building": ("المبنى", "Building"),
+    "area": ("المنطقة", "Area"),
+    "coordinates": ("الإحداثيات", "Coordinates"),
+    "representative": ("ممثل المجمع", "Representative"),
+    "created": ("تاريخ الإنشاء", "Created"),
+    "sla_due": ("موعد الاستحقاق", "Due"),
+    "overdue": ("متأخرة", "Overdue"),
+    "reporters": ("المبلّغون", "Reporters"),
+    "nobody": ("لا أحد", "Nobody"),
+    "triage_flag": ("فرز", "Triage"),
+    "reason": ("السبب", "Reason"),
+    "attempts": ("المحاولات", "Attempts"),
+    "received": ("الاستلام", "Received"),
+    "retry": ("إعادة المحاولة", "Retry"),
+    # Ticket page.
+    "timeline": ("السجل", "Timeline"),
+    "contact": ("المواطن", "Citizen"),
+    "identities": ("وسائل التواصل", "Identities"),
+    "past_tickets": ("تذاكر سابقة", "Past tickets"),
+    "location": ("الموقع", "Location"),
+    "attachments": ("المرفقات", "Attachments"),
+    "download": ("تنزيل", "Download"),
+    "duplicates": ("البلاغات المكررة", "Duplicates"),
+    "primary": ("التذكرة الأساسية", "Primary ticket"),
+    "duplicate_of": ("مكررة من", "Duplicate of"),
+    "formatted": ("عرض المنسق", "Show formatted"),
+    "load_images": ("تحميل الصور الخارجية", "Load remote images"),
+    "images_blocked": ("الصور الخارجية محجوبة.", "Remote images are blocked."),
+    "reply": ("رد", "Reply"),
+    "reply_hint": (
+        "يُرسل على قناة المواطن. يمكن استخدام {reference} و{name}.",
+        "Goes out on the citizen's channel. {reference} and {name} are filled in.",
+    ),
+    "canned": ("رد جاهز", "Canned reply"),
+    "send": ("إرسال", "Send"),
+    "note": ("ملاحظة داخلية", "Internal note"),
+    "add_note": ("إضافة ملاحظة", "Add note"),
+    "take": ("استلام", "Take"),
+    "assign": ("إسناد", "Assign"),
+    "unassign": ("إلغاء الإسناد", "Unassign"),
+    "transfer": ("تحويل إلى قسم آخر", "Transfer to another department"),
+    "change": ("تغيير", "Change"),
+    "resolve": ("حل", "Resolve"),
+    "resolution_text": ("رسالة الحل (اختيارية)", "Resolution message (optional)"),
+    "link_duplicate": ("ربط كمكررة من", "Link as duplicate of"),
+    "unlink_duplicate": ("فك الربط", "Unlink"),
+    "to_deliver_by_hand": ("للتسليم يدويًا", "To deliver by hand"),
+    "mark_delivered": ("تم التسليم", "Mark delivered"),
+    "state_queued": ("في الانتظار", "Queued"),
+    "state_sent": ("أُرسل", "Sent"),
+    "state_failed": ("فشل الإرسال", "Failed"),
+    "state_by_hand": ("للتسليم يدويًا", "To deliver by hand"),
+    "state_processed": ("", ""),
+    "state_received": ("قيد المعالجة", "Processing"),
+    "state_dead_letter": ("متعثرة", "Dead letter"),
+    "by": ("بواسطة", "by"),
+    "score": ("الدرجة", "Score"),
+    "evidence": ("الأدلة", "Evidence"),
+    "not_allowed": ("غير مسموح.", "Not allowed."),
+    "not_found": ("غير موجود.", "Not found."),
+    "error": ("حدث خطأ.", "Something went wrong."),
+    "done": ("تم.", "Done."),
+    # Timeline events.
+    "event_created": ("أُنشئت التذكرة", "Ticket created"),
+    "event_routed": ("وُجّهت", "Routed"),
+    "event_linked_duplicate": ("رُبطت كمكررة", "Linked as duplicate"),
+    "event_duplicate_reported": ("بلاغ مكرر", "Duplicate reported"),
+    "event_unlinked_duplicate": ("فُك ربط المكررة", "Duplicate unlinked"),
+    "event_status_changed": ("تغيّرت الحالة", "Status changed"),
+    "event_changed": ("تعديل", "Changed"),
+    "event_assigned": ("إسناد", "Assigned"),
+    "event_transferred": ("تحويل", "Transferred"),
+    "event_message_added": ("رسالة جديدة", "Message added"),
+    "event_reply_sent": ("أُرسل الرد", "Reply sent"),
+    "event_reply_failed": ("فشل إرسال الرد", "Reply failed"),
+    "event_reply_by_hand": ("رد للتسليم يدويًا", "Reply to deliver by hand"),
+    "event_reply_delivered": ("سُلّم الرد يدويًا", "Reply delivered by hand"),
+    "event_note_added": ("ملاحظة", "Note"),
+    "event_retried": ("أُعيدت المعالجة", "Retried"),
+    # Dashboard.
+    "period_days": ("الفترة (أيام)", "Period (days)"),
+    "volume_per_channel": ("الحجم حسب القناة", "Volume per channel"),
+    "volume_per_department": ("الحجم حسب القسم", "Volume per department"),
+    "response_rate": ("نسبة الرد", "Response rate"),
+    "first_response": ("أول رد (ساعات، الوسيط)", "First response (hours, median)"),
+    "resolution_time": ("الحل (ساعات، الوسيط)", "Resolution (hours, median)"),
+    "sla_target": ("هدف مستوى الخدمة (ساعات)", "SLA target (hours)"),
+    "breaches": ("تجاوزات مستوى الخدمة", "SLA breaches"),
+    "recurring_places": ("أكثر الأماكن تكرارًا", "Top recurring places"),
+    "tickets": ("التذاكر", "Tickets"),
+    "answered": ("تم الرد", "Answered"),
+    "place": ("المكان", "Place"),
+    "day": ("اليوم", "Day"),
+    "total": ("المجموع", "Total"),
+    "export_csv": ("تصدير CSV", "Export CSV"),
+    # Admin.
+    "name": ("الاسم", "Name"),
+    "scopes": ("الصلاحيات", "Scopes"),
+    "user": ("المستخدم", "User"),
+    "create": ("إنشاء", "Create"),
+    "revoke": ("إلغاء", "Revoke"),
+    "revoked": ("ملغى", "Revoked"),
+    "last_used": ("آخر استخدام", "Last used"),
+    "new_token_once": (
+        "انسخ المفتاح الآن، لن يظهر مرة أخرى:",
+        "Copy the token now; it will not be shown again:",
+    ),
+    "action": ("الإجراء", "Action"),
+    "when": ("الوقت", "When"),
+    "who": ("من", "Who"),
+    "second_factor": ("التحقق بخطوتين", "Two-step verification"),
+    "totp_enabled": ("مفعّل.", "Enabled."),
+    "totp_setup": (
+        "أدخل هذا المفتاح في تطبيق المصادقة ثم اكتب الرمز للتأكيد:",
+        "Enter this key in an authenticator app, then type the code to confirm:",
+    ),
+    "confirm": ("تأكيد", "Confirm"),
+    "submit_new": ("بلاغ جديد", "New report"),
+    "submitted": ("أُرسل البلاغ برقم {reference}.", "Report sent as {reference}."),
+}
+
+#: Names of enum values shown in the pages (status, kind, priority, channel).
+VALUE_TEXTS: dict[str, tuple[str, str]] = {
+    "new": ("جديدة", "New"),
+    "open": ("مفتوحة", "Open"),
+    "pending": ("بانتظار المواطن", "Pending"),
+    "resolved": ("محلولة", "Resolved"),
+    "closed": ("مغلقة", "Closed"),
+    "complaint": ("شكوى", "Complaint"),
+    "suggestion": ("اقتراح", "Suggestion"),
+    "inquiry": ("استفسار", "Inquiry"),
+    "request": ("طلب", "Request"),
+    "compliment": ("إشادة", "Compliment"),
+    "low": ("منخفضة", "Low"),
+    "normal": ("عادية", "Normal"),
+    "high": ("عالية", "High"),
+    "urgent": ("عاجلة", "Urgent"),
+    "phone": ("هاتف", "Phone"),
+    "x": ("إكس", "X"),
+    "telegram": ("تيليجرام", "Telegram"),
+    "email": ("بريد إلكتروني", "Email"),
+    "sms": ("رسالة نصية", "SMS"),
+    "call_centre": ("مركز الاتصال", "Call centre"),
+    "web": ("الموقع", "Web form"),
+    "app": ("التطبيق", "App"),
+    "majlis": ("المجلس", "Majlis"),
+    "council": ("مجلس التنسيق", "Council"),
+    "field_visit": ("زيارة ميدانية", "Field visit"),
+    "walk_in": ("حضور شخصي", "Walk-in"),
+    "letter": ("خطاب", "Letter"),
+    "open311": ("Open311", "Open311"),
+    "agent": ("موظف", "Agent"),
+    "supervisor": ("مشرف", "Supervisor"),
+    "admin": ("مسؤول النظام", "Admin"),
+    "representative": ("ممثل مجمع", "Representative"),
+}
+
+
+def language_of(preferred: str | None) -> str:
+    """A supported language for ``preferred`` (Arabic unless English is asked for)."""
+    return preferred if preferred in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def direction_of(language: str) -> str:
+    """``rtl`` for Arabic, ``ltr`` otherwise."""
+    return "rtl" if language == "ar" else "ltr"
+
+
+def translator(language: str) -> Callable[..., str]:
+    """``t(key, **values)`` in ``language``; an unknown key shows as itself (easy to spot)."""
+    index = 0 if language == "ar" else 1
+
+    def t(key: str, **values: object) -> str:
+        pair = TEXTS.get(key) or VALUE_TEXTS.get(key)
+        text = pair[index] if pair else key
+        return text.format(**values) if values else text
+
+    return t
+
+
+def value_name(language: str, value: str | None) -> str:
+    """The shown name of an enum value (status, kind, channel, …); unknown ones as given."""
+    if value is None:
+        return ""
+    pair = VALUE_TEXTS.get(value)
+    return pair[0 if language == "ar" else 1] if pair else value

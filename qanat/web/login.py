@@ -1,0 +1,171 @@
+"""Pages for signing in and out, and one's own account: language and two-step verification."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import update
+from sqlmodel import col
+
+from qanat.store import audit, staff
+from qanat.store.tables import StaffTotp, User, utcnow
+from qanat.web import i18n, totp
+from qanat.web.auth import (
+    LOGIN_COOKIE,
+    Reader,
+    client_ip,
+    find_viewer,
+    log_in,
+    log_out,
+    set_session_cookie,
+)
+from qanat.web.deps import RuntimeDep
+from qanat.web.templating import LANGUAGE_COOKIE, page
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: only a path on this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/inbox"
+
+
+def _login_page(
+    request: Request, *, token: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    response = page(
+        request,
+        "login.html",
+        viewer=None,
+        login_csrf=token,
+        next=safe_next(request.query_params.get("next")),
+        error=error,
+        status_code=status_code,
+    )
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    if lang := request.query_params.get("lang"):
+        response.set_cookie(LANGUAGE_COOKIE, i18n.language_of(lang), samesite="lax", path="/")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    """The log-in form (straight to the inbox when already logged in)."""
+    if await find_viewer(request) is not None:
+        return RedirectResponse("/inbox", status_code=303)
+    token = request.cookies.get(LOGIN_COOKIE) or staff.new_secret_token()
+    return _login_page(request, token=token)
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    username: Annotated[str, Form(max_length=120)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form()] = "",
+    code: Annotated[str, Form(max_length=12)] = "",
+    next: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    """Check the credentials; on success set the session cookie and go on."""
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    fresh = staff.new_secret_token()
+    t = i18n.translator(i18n.language_of(request.cookies.get(LANGUAGE_COOKIE)))
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(request, token=fresh, error=t("login_expired"), status_code=403)
+    outcome = await log_in(request, username=username.strip(), password=password, code=code)
+    if outcome.token is None:
+        if outcome.problem == "locked" and outcome.locked_until is not None:
+            minutes = max(1, math.ceil((outcome.locked_until - utcnow()).total_seconds() / 60))
+            error = t("login_locked", minutes=minutes)
+            return _login_page(request, token=expected, error=error, status_code=429)
+        return _login_page(request, token=expected, error=t("login_wrong"), status_code=401)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, token=outcome.token, settings=runtime.settings)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, viewer: Reader) -> Response:
+    """End the session."""
+    response = RedirectResponse("/login", status_code=303)
+    await log_out(request, response)
+    return response
+
+
+@router.get("/account")
+async def account(request: Request, runtime: RuntimeDep, viewer: Reader) -> Response:
+    """One's own settings: language and two-step verification."""
+    async with runtime.db.session() as session:
+        second = await staff.totp_of(session, user_id=viewer.user_id)
+    return page(request, "account.html", viewer=viewer, second=second, enrolling=None)
+
+
+@router.post("/account/language")
+async def set_language(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: Reader,
+    language: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    """Switch the interface language (kept on the account)."""
+    chosen = i18n.language_of(language)
+    async with runtime.db.writing() as session:
+        await session.execute(
+            update(User).where(col(User.id) == viewer.user_id).values(language=chosen)
+        )
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/account/totp")
+async def start_totp(request: Request, runtime: RuntimeDep, viewer: Reader) -> Response:
+    """Begin enrolling an authenticator app: a new secret, shown once, not yet required."""
+    secret = totp.new_secret()
+    async with runtime.db.writing() as session:
+        second = await staff.totp_of(session, user_id=viewer.user_id)
+        if second is not None and second.confirmed_at is not None:
+            return RedirectResponse("/account", status_code=303)
+        if second is None:
+            session.add(StaffTotp(user_id=viewer.user_id, secret=secret))
+        else:
+            second.secret = secret
+    enrolling = {"secret": secret, "uri": totp.provisioning_uri(secret, username=viewer.username)}
+    return page(request, "account.html", viewer=viewer, second=None, enrolling=enrolling)
+
+
+@router.post("/account/totp/confirm")
+async def confirm_totp(
+    request: Request, runtime: RuntimeDep, viewer: Reader, code: Annotated[str, Form()]
+) -> Response:
+    """Turn two-step verification on once the app's first code checks out."""
+    async with runtime.db.writing() as session:
+        second = await staff.totp_of(session, user_id=viewer.user_id)
+        if second is None or second.confirmed_at is not None:
+            return RedirectResponse("/account", status_code=303)
+        step = totp.matching_step(second.secret, code, unix_seconds=time.time(), after_step=0)
+        if step is None:
+            enrolling = {
+                "secret": second.secret,
+                "uri": totp.provisioning_uri(second.secret, username=viewer.username),
+            }
+            return page(
+                request,
+                "account.html",
+                viewer=viewer,
+                second=None,
+                enrolling=enrolling,
+                error=True,
+                status_code=400,
+            )
+        second.confirmed_at, second.last_step = utcnow(), step
+        await audit.record(session, viewer=viewer, action="totp_enabled", ip=client_ip(request))
+    return RedirectResponse("/account", status_code=303)

@@ -1,0 +1,99 @@
+"""Server-rendered pages: one Jinja2 environment (autoescaping everything) and ``page()``."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from qanat.store.access import Viewer
+from qanat.web import i18n, safety
+from qanat.web.auth import csrf_of, may
+from qanat.web.deps import get_runtime
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+#: Cookie remembering the language chosen on the log-in page (before anyone is known).
+LANGUAGE_COOKIE = "qanat_lang"
+
+
+@cache
+def environment() -> Environment:
+    """The Jinja2 environment: autoescape on for every template, unknown names are errors."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.filters["bdi"] = safety.bdi
+    env.filters["nobidi"] = safety.strip_bidi
+    env.globals["static"] = static_url
+    return env
+
+
+@cache
+def _static_version() -> str:
+    # Changes whenever a static file changes, so browsers never keep a stale script.
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.glob("*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def static_url(name: str) -> str:
+    """The address of a static file, versioned by content."""
+    return f"/static/{name}?v={_static_version()}"
+
+
+def formatter(tz: ZoneInfo) -> Any:
+    """``when(moment)``: a timestamp in the body's local time, as staff read it."""
+
+    def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        return moment.astimezone(tz).strftime(pattern) if moment else ""
+
+    return when
+
+
+def language_for(request: Request, viewer: Viewer | None) -> str:
+    """The page language: the viewer's own, else ``?lang=`` or the cookie, else Arabic."""
+    if viewer is not None:
+        return i18n.language_of(viewer.language)
+    asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return i18n.language_of(asked)
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    viewer: Viewer | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` with what every page needs: language, direction, CSRF, viewer."""
+    language = language_for(request, viewer)
+    settings = get_runtime(request).settings
+    values = {
+        "request": request,
+        "viewer": viewer,
+        "lang": language,
+        "dir": i18n.direction_of(language),
+        "t": i18n.translator(language),
+        "v": lambda value: i18n.value_name(language, value),
+        "csrf": csrf_of(request),
+        "when": formatter(settings.tz),
+        "may": (lambda permission: may(viewer, permission)) if viewer else (lambda _p: False),
+        "path": request.url.path,
+        **context,
+    }
+    html = environment().get_template(template).render(values)
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,233 @@
+"""Ticket actions as the API and the pages both call them: find, check, change, tell.
+
+Each function first finds the ticket among those the viewer may see (404 otherwise),
+then checks the role may do the action (403), then changes it in one transaction.
+Replies leave after the transaction commits, so a slow channel never holds the store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from qanat import replies
+from qanat.errors import BadPayload
+from qanat.ingest.base import SaveResult
+from qanat.model import Inbound, Kind, Location, Sender
+from qanat.replies import ReplyResult
+from qanat.runtime import Runtime
+from qanat.store import actions
+from qanat.store.access import (
+    REPRESENTATIVE_ACCOUNT,
+    REPRESENTATIVE_CHANNEL,
+    Viewer,
+    visible_ticket,
+)
+from qanat.store.tables import Message, Ticket, User, utcnow
+from qanat.web.auth import ensure
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who acts and from where: the viewer and their address for the audit log."""
+
+    viewer: Viewer
+    ip: str | None = None
+
+
+async def _ticket(session: AsyncSession, who: Request, reference: str, permission: str) -> Ticket:
+    """The ticket, locked for the change: 404 unless visible, then 403 unless allowed."""
+    ticket = await visible_ticket(session, viewer=who.viewer, reference=reference, for_update=True)
+    ensure(who.viewer, permission)
+    return ticket
+
+
+async def reply(runtime: Runtime, who: Request, reference: str, text: str) -> ReplyResult:
+    """Reply to the citizen on their channel."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        message_id, answer = await replies.queue_reply(
+            session, ticket=ticket, text=text, viewer=who.viewer, ip=who.ip
+        )
+    return await replies.deliver(runtime, message_id=message_id, reply=answer, viewer=who.viewer)
+
+
+async def note(runtime: Runtime, who: Request, reference: str, text: str) -> int:
+    """Add an internal note; returns its id."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        added = await actions.add_note(
+            session, viewer=who.viewer, ticket=ticket, text=text, ip=who.ip
+        )
+    assert added.id is not None
+    return added.id
+
+
+async def assign(runtime: Runtime, who: Request, reference: str, username: str | None) -> None:
+    """Give the ticket to ``username`` (None: nobody). Taking it oneself is ``take``."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.assign")
+        assignee_id = None
+        if username:
+            found = await session.execute(select(User.id).where(col(User.username) == username))
+            assignee_id = found.scalar_one_or_none()
+            if assignee_id is None:
+                raise BadPayload(f"no member of staff {username!r}")
+        await actions.assign(
+            session, viewer=who.viewer, ticket=ticket, assignee_id=assignee_id, ip=who.ip
+        )
+
+
+async def take(runtime: Runtime, who: Request, reference: str) -> None:
+    """Assign the ticket to oneself."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        await actions.assign(
+            session, viewer=who.viewer, ticket=ticket, assignee_id=who.viewer.user_id, ip=who.ip
+        )
+
+
+async def transfer(
+    runtime: Runtime, who: Request, reference: str, department: str, reason: str
+) -> None:
+    """Move the ticket to another department, with the reason."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.transfer")
+        await actions.transfer(
+            session,
+            viewer=who.viewer,
+            ticket=ticket,
+            department=department,
+            reason=reason,
+            ip=who.ip,
+        )
+
+
+async def update(
+    runtime: Runtime,
+    who: Request,
+    reference: str,
+    *,
+    kind: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+    resolution_text: str | None = None,
+) -> dict[str, Any]:
+    """Change kind, priority or status; resolving a primary resolves and tells its duplicates.
+
+    ``resolution_text``, when given with a resolving status, also goes to the ticket's
+    own citizen; the duplicates' citizens get it too (else the canned "resolved" reply).
+    """
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        await actions.change(
+            session, viewer=who.viewer, ticket=ticket, kind=kind, priority=priority, ip=who.ip
+        )
+        followers: list[Ticket] = []
+        if status:
+            followers = await actions.set_status(
+                session, viewer=who.viewer, ticket=ticket, status=status, ip=who.ip
+            )
+    told: list[ReplyResult] = []
+    text = (resolution_text or "").strip() or None
+    if text and status in ("resolved", "closed"):
+        told += await replies.tell_reporters(
+            runtime, tickets=[ticket], viewer=who.viewer, text=text, ip=who.ip
+        )
+    told += await replies.tell_reporters(
+        runtime, tickets=followers, viewer=who.viewer, text=text, ip=who.ip
+    )
+    return {
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "kind": ticket.kind,
+        "priority": ticket.priority,
+        "duplicates_resolved": [t.reference for t in followers],
+        "replies": [r.__dict__ for r in told],
+    }
+
+
+async def link(runtime: Runtime, who: Request, reference: str, primary_reference: str) -> str:
+    """Link the ticket as a duplicate of another; returns the primary's reference."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        primary = await visible_ticket(
+            session, viewer=who.viewer, reference=primary_reference.strip().upper()
+        )
+        chosen = await actions.link_duplicate(
+            session, viewer=who.viewer, ticket=ticket, primary=primary, ip=who.ip
+        )
+    return chosen.reference
+
+
+async def unlink(runtime: Runtime, who: Request, reference: str) -> None:
+    """Make a duplicate independent again."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        await actions.unlink_duplicate(session, viewer=who.viewer, ticket=ticket, ip=who.ip)
+
+
+async def delivered(runtime: Runtime, who: Request, reference: str, message_id: int) -> None:
+    """Mark a reply staff delivered by hand as sent."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        await replies.mark_delivered(
+            session, viewer=who.viewer, ticket=ticket, message_id=message_id, ip=who.ip
+        )
+
+
+async def retry(runtime: Runtime, who: Request, message_id: int) -> int:
+    """Put a dead letter back through the pipeline; returns the attempt number."""
+    ensure(who.viewer, "dead_letters")
+    async with runtime.db.writing() as session:
+        attempt = await actions.retry_dead_letter(
+            session, viewer=who.viewer, message_id=message_id, ip=who.ip
+        )
+    await runtime.queue.enqueue_processing(message_id, attempt=attempt)
+    return attempt
+
+
+async def submit_report(
+    runtime: Runtime,
+    viewer: Viewer,
+    *,
+    text: str,
+    subject: str | None = None,
+    kind: Kind | None = None,
+    block: str | None = None,
+    road: str | None = None,
+    building: str | None = None,
+    client_id: str | None = None,
+) -> tuple[SaveResult, str | None]:
+    """Save a representative's report through the intake, like any channel's message.
+
+    A representative reports for their own block. Returns the save result and the
+    ticket's reference once processed (None while it waits in the queue).
+    """
+    if viewer.role == "representative" and viewer.block:
+        block = viewer.block
+    inbound = Inbound(
+        channel=REPRESENTATIVE_CHANNEL,
+        account=REPRESENTATIVE_ACCOUNT,
+        external_id=f"{viewer.username}:{client_id or uuid.uuid4().hex}",
+        received_at=utcnow(),
+        sender=Sender(handle=viewer.username, name=viewer.display_name),
+        subject=subject,
+        text=text,
+        kind=kind,
+        location=Location(block=block, road=road or None, building=building or None),
+    )
+    saved = await runtime.intake.save(inbound)
+    async with runtime.db.session() as session:
+        reference = (
+            await session.execute(
+                select(Ticket.reference)
+                .join(Message, col(Message.ticket_id) == col(Ticket.id))
+                .where(col(Message.id) == saved.message_id)
+            )
+        ).scalar_one_or_none()
+    return saved, reference

@@ -1,0 +1,259 @@
+"""Logging in and out, cookies, CSRF, lock-out, API tokens and two-step verification."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from qanat.runtime import Runtime
+from qanat.store import staff
+from qanat.store.tables import (
+    ApiToken,
+    AuditEntry,
+    LoginAttempt,
+    StaffSession,
+    StaffTotp,
+    utcnow,
+)
+from qanat.web import totp
+from qanat.web.app import create_app
+from qanat.web.auth import LOGIN_COOKIE, SESSION_COOKIE
+from tests.web.conftest import PASSWORD, Login, bearer_client
+
+
+def client_for(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://qanat.test")
+
+
+async def log_in(
+    client: httpx.AsyncClient, username: str, password: str, **extra: str
+) -> httpx.Response:
+    form = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    data = {"username": username, "password": password, "csrf_token": token.group(1), **extra}
+    return await client.post("/login", data=data)
+
+
+async def test_logging_in_sets_a_protected_session_cookie(app: FastAPI, seeded: Runtime) -> None:
+    async with client_for(app) as client:
+        response = await log_in(client, "agent_sewage", PASSWORD)
+        assert response.status_code == 303 and response.headers["location"] == "/inbox"
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+        )
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "Secure" not in cookie  # development: plain http on localhost
+        inbox = await client.get("/inbox")
+        assert inbox.status_code == 200 and 'dir="rtl"' in inbox.text
+    async with seeded.db.session() as session:
+        stored = (await session.execute(select(StaffSession.token_hash))).scalars().all()
+    raw = cookie.split(";")[0].split("=", 1)[1]
+    assert stored == [staff.token_digest(raw)]  # only the hash is kept
+
+
+async def test_the_cookie_is_secure_outside_development(seeded: Runtime) -> None:
+    seeded.settings = seeded.settings.model_copy(
+        update={"environment": "production", "secret_key": "a-real-secret-of-some-length"}
+    )
+    async with client_for(create_app(runtime=seeded)) as client:
+        response = await log_in(client, "admin", PASSWORD)
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+    )
+    assert "Secure" in cookie
+
+
+async def test_a_wrong_password_is_refused_and_audited(app: FastAPI, seeded: Runtime) -> None:
+    async with client_for(app) as client:
+        response = await log_in(client, "agent_sewage", "wrong password")
+        assert response.status_code == 401
+        assert "غير صحيحة" in response.text
+        assert SESSION_COOKIE not in response.cookies
+        unknown = await log_in(client, "nobody", "wrong password")
+        assert unknown.status_code == 401
+    async with seeded.db.session() as session:
+        actions = (await session.execute(select(AuditEntry.action))).scalars().all()
+    assert actions.count("login_failed") == 2
+
+
+async def test_five_failures_lock_the_account_even_for_the_right_password(
+    app: FastAPI, seeded: Runtime
+) -> None:
+    async with client_for(app) as client:
+        for _ in range(staff.LOCKOUT_FAILURES):
+            assert (await log_in(client, "agent_roads", "guess")).status_code == 401
+        locked = await log_in(client, "agent_roads", PASSWORD)
+        assert locked.status_code == 429
+        assert "15" in locked.text or "14" in locked.text  # minutes left
+        other = await log_in(client, "agent_sewage", PASSWORD)
+        assert other.status_code == 303  # the lock is per account
+    async with seeded.db.session() as session:
+        attempts = (
+            await session.execute(
+                select(func.count()).where(col(LoginAttempt.username) == "agent_roads")
+            )
+        ).scalar_one()
+    assert attempts == staff.LOCKOUT_FAILURES  # locked tries are not counted again
+
+
+async def test_the_login_form_needs_its_csrf_token(app: FastAPI) -> None:
+    async with client_for(app) as client:
+        await client.get("/login")
+        response = await client.post(
+            "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "forged"}
+        )
+        assert response.status_code == 403
+        assert SESSION_COOKIE not in response.cookies
+        assert client.cookies.get(LOGIN_COOKIE)
+
+
+async def test_login_only_redirects_within_the_site(app: FastAPI) -> None:
+    async with client_for(app) as client:
+        response = await log_in(client, "admin", PASSWORD, next="//evil.example/")
+        assert response.headers["location"] == "/inbox"
+    async with client_for(app) as client:
+        response = await log_in(client, "admin", PASSWORD, next="/tickets/QN-2026-000001")
+        assert response.headers["location"] == "/tickets/QN-2026-000001"
+
+
+async def test_logging_out_ends_the_session(login: Login) -> None:
+    client = await login("agent_sewage")
+    assert (await client.get("/inbox")).status_code == 200
+    response = await client.post("/logout")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    stale = await client.get("/inbox")
+    assert stale.status_code == 303 and stale.headers["location"].startswith("/login")
+
+
+async def test_forms_and_api_changes_need_the_csrf_token(login: Login) -> None:
+    client = await login("agent_sewage")
+    client.headers.pop("x-csrf-token")
+    form = await client.post("/tickets/QN-2026-000001/note", data={"text": "x"})
+    assert form.status_code == 403
+    api = await client.post("/api/tickets/QN-2026-000001/notes", json={"text": "x"})
+    assert api.status_code == 403
+    wrong = await client.post(
+        "/tickets/QN-2026-000001/note", data={"text": "x", "csrf_token": "0" * 64}
+    )
+    assert wrong.status_code == 403
+    page = await client.get("/tickets/QN-2026-000001")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert token is not None
+    right = await client.post(
+        "/tickets/QN-2026-000001/note", data={"text": "x", "csrf_token": token.group(1)}
+    )
+    assert right.status_code == 303
+
+
+async def test_api_tokens_are_hashed_scoped_and_revocable(
+    app: FastAPI, seeded: Runtime, team: dict[str, int]
+) -> None:
+    client, token_id = await bearer_client(
+        app, seeded, user_id=team["agent_sewage"], scopes=["read"]
+    )
+    async with client:
+        assert (await client.get("/api/tickets/QN-2026-000001")).status_code == 200
+        assert (await client.get("/api/tickets/QN-2026-000003")).status_code == 404  # roads
+        write = await client.post("/api/tickets/QN-2026-000001/notes", json={"text": "x"})
+        assert write.status_code == 403
+        async with seeded.db.writing() as session:
+            assert await staff.revoke_api_token(session, token_id=token_id, now=utcnow())
+        assert (await client.get("/api/tickets")).status_code == 401
+    async with seeded.db.session() as session:
+        stored = (await session.execute(select(ApiToken))).scalar_one()
+    secret = client.headers["authorization"].split()[1]
+    assert stored.token_hash == staff.token_digest(secret) and secret not in stored.prefix + "…"
+    assert stored.last_used_at is not None
+
+
+async def test_a_write_token_works_without_csrf(
+    app: FastAPI, seeded: Runtime, team: dict[str, int]
+) -> None:
+    client, _ = await bearer_client(
+        app, seeded, user_id=team["agent_sewage"], scopes=["read", "write"]
+    )
+    async with client:
+        response = await client.post(
+            "/api/tickets/QN-2026-000001/notes", json={"text": "من التطبيق"}
+        )
+        assert response.status_code == 201
+        me = (await client.get("/api/me")).json()
+    assert me == {
+        "username": "agent_sewage",
+        "display_name": "agent sewage",
+        "role": "agent",
+        "language": "ar",
+        "via": "token",
+        "scopes": ["read", "write"],
+    }
+
+
+async def test_admins_issue_tokens_only_from_a_session(
+    login: Login, app: FastAPI, seeded: Runtime, team: dict[str, int]
+) -> None:
+    admin = await login("admin")
+    created = await admin.post(
+        "/api/tokens", json={"name": "app", "username": "rep305", "scopes": ["submit"]}
+    )
+    assert created.status_code == 201
+    secret = created.json()["token"]
+    assert secret.startswith(staff.TOKEN_PREFIX)
+    listed = (await admin.get("/api/tokens")).json()
+    assert [t["name"] for t in listed] == ["app"] and "token" not in listed[0]
+    async with client_for(app) as rep_app:
+        rep_app.headers["authorization"] = f"Bearer {secret}"
+        submitted = await rep_app.post("/api/submissions", json={"text": "حفرة في طريق 12"})
+        assert submitted.status_code == 201 and submitted.json()["reference"]
+        assert (await rep_app.get("/api/tickets")).status_code == 403  # no read scope
+    bad = await admin.post(
+        "/api/tokens", json={"name": "x", "username": "admin", "scopes": ["god"]}
+    )
+    assert bad.status_code == 400
+
+
+async def test_two_step_verification(login: Login, app: FastAPI, seeded: Runtime) -> None:
+    agent = await login("agent_sewage")
+    started = await agent.post("/account/totp")
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
+    assert secret is not None
+    wrong = await agent.post("/account/totp/confirm", data={"code": "000000"})
+    assert wrong.status_code == 400
+    now_step = totp.step_of(time.time())
+    confirmed = await agent.post(
+        "/account/totp/confirm", data={"code": totp.code_at(secret.group(1), now_step)}
+    )
+    assert confirmed.status_code == 303
+    async with client_for(app) as client:
+        without = await log_in(client, "agent_sewage", PASSWORD)
+        assert without.status_code == 401
+        replayed = await log_in(
+            client, "agent_sewage", PASSWORD, code=totp.code_at(secret.group(1), now_step)
+        )
+        assert replayed.status_code == 401  # a code works once
+    async with seeded.db.writing() as session:
+        second = (await session.execute(select(StaffTotp))).scalar_one()
+        second.last_step = now_step - 5  # as if the code was used long ago
+    async with client_for(app) as client:
+        fresh = await log_in(
+            client, "agent_sewage", PASSWORD, code=totp.code_at(secret.group(1), now_step)
+        )
+        assert fresh.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [(1, "287082"), (37037036, "081804"), (37037037, "050471"), (41152263, "005924")],
+)
+def test_totp_codes_match_rfc_6238(step: int, expected: str) -> None:
+    # RFC 6238 appendix B, SHA-1 key "12345678901234567890", last six of eight digits.
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp.code_at(secret, step) == expected
+    assert totp.matching_step(secret, expected, unix_seconds=step * 30 + 1, after_step=0) == step
+    assert totp.matching_step(secret, expected, unix_seconds=step * 30, after_step=step) is None

@@ -1,0 +1,34 @@
+"""Operations pages of the API: channel health and the reconciliation ledger (admins only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from qanat.reconcile import reconcile
+from qanat.runtime import Runtime
+from tests.web.conftest import Login
+
+
+async def test_channel_health_counts_failures_until_a_success(
+    seeded: Runtime, login: Login
+) -> None:
+    await seeded.health.failure("email", "complaints", "IMAP login failed: [AUTHENTICATIONFAILED]")
+    await seeded.health.failure("email", "complaints", "timed out")
+    await seeded.cursors.put("email", "complaints", {"uidvalidity": 3, "last_uid": 41})
+    admin, agent = await login("admin"), await login("agent_sewage")
+    failing = next(c for c in (await admin.get("/api/channels")).json() if c["channel"] == "email")
+    await seeded.health.success("email", "complaints")
+    healthy = next(c for c in (await admin.get("/api/channels")).json() if c["channel"] == "email")
+    assert failing["error_count"] == 2 and failing["consecutive_errors"] == 2
+    assert failing["last_error"] == "timed out" and failing["last_success_at"] is None
+    assert failing["watermark"] == {"uidvalidity": 3, "last_uid": 41}
+    assert healthy["consecutive_errors"] == 0 and healthy["last_success_at"] is not None
+    assert (await agent.get("/api/channels")).status_code in (403, 404)
+
+
+async def test_the_ledger_is_shown_to_admins(seeded: Runtime, login: Login) -> None:
+    await reconcile(seeded, since=datetime(2026, 1, 1, tzinfo=UTC))
+    admin = await login("admin")
+    runs = (await admin.get("/api/reconcile-runs")).json()
+    assert runs and {r["status"] for r in runs} == {"ok"}
+    assert all(r["stored_count"] >= 1 for r in runs)
