@@ -125,6 +125,8 @@ async def reconcile(
     await _requeue_stuck(runtime, report, channel, grace)
     announce("dead letters")
     await _retry_transient_dead_letters(runtime, report, channel)
+    announce("duplicate sweep")
+    await _sweep_duplicates(runtime, report)
     announce("SLA")
     await _escalate_breaches(runtime, report)
     announce("integrity")
@@ -236,6 +238,24 @@ async def _already_retried(session: AsyncSession, message_id: int) -> bool:
         col(Event.message_id) == message_id, col(Event.type) == "dead_letter_retried"
     )
     return bool((await session.execute(statement)).scalar_one())
+
+
+async def _sweep_duplicates(runtime: Runtime, report: ReconcileReport) -> None:
+    """Link duplicates that concurrent processing missed (dedupe's sweep)."""
+    from qanat.dedupe.service import sweep
+
+    async with runtime.db.writing() as session:
+        linked = await sweep(session, since=report.since)
+        for duplicate, _primary in linked:
+            row = (
+                await session.execute(
+                    select(Ticket.channel).where(col(Ticket.reference) == duplicate)
+                )
+            ).scalar_one()
+            channel_of = next(
+                (line for line in report.ledgers.values() if line.channel == row), None
+            )
+            (channel_of or report.ledger(row, "default")).late_duplicates += 1
 
 
 async def _escalate_breaches(runtime: Runtime, report: ReconcileReport) -> None:

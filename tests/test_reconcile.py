@@ -159,3 +159,24 @@ def test_the_command_prints_the_ledger_and_fails_on_mismatch(database_url: str) 
     assert stored == {("sms", 1), ("x", 1), ("email", 2), ("call_centre", 1), ("web", 1)}
     bad = runner.invoke(app, ["reconcile", "--since", "yesterday"], env=env)
     assert bad.exit_code == 2 and "not an ISO 8601 time" in bad.stderr
+
+
+async def test_duplicates_missed_by_concurrent_processing_are_linked_late(
+    runtime: Runtime,
+) -> None:
+    await runtime.intake.save(sms("SM1", "طفح مجاري في مجمع 305 طريق 45"))
+    other = sms("SM2", "المجاري طافحة في مجمع ٣٠٥ طريق ٤٥").model_copy(
+        update={"sender": Sender(handle="+97336001122", phone="+97336001122")}
+    )
+    await runtime.intake.save(other)
+    async with runtime.db.writing() as session:  # as if two workers had raced
+        await session.execute(update(Ticket).values(primary_ticket_id=None))
+    report = await reconcile(runtime, since=SINCE)
+    primary, duplicate = sorted((await _tickets(runtime)), key=lambda t: t.id or 0)
+    assert duplicate.primary_ticket_id == primary.id
+    assert report.ledger("sms", "default").late_duplicates == 1
+
+
+async def _tickets(runtime: Runtime) -> list[Ticket]:
+    async with runtime.db.session() as session:
+        return list((await session.execute(select(Ticket))).scalars())

@@ -246,7 +246,10 @@ async def sweep(session: AsyncSession, *, since: datetime) -> list[tuple[str, st
             if decision.primary_ticket_id
             else None
         )
-        if primary is None or primary.created_at > ticket.created_at:
+        if primary is None or (primary.created_at, primary.id or 0) > (
+            ticket.created_at,
+            ticket.id or 0,
+        ):
             continue
         if decision.features.get("same_contact"):
             continue  # a citizen's second ticket stays theirs; staff may merge it
