@@ -59,6 +59,18 @@ class TicketUpdate(BaseModel):
     resolution_text: str | None = Field(default=None, max_length=10_000)
 
 
+class MergeIn(BaseModel):
+    """Another ticket whose citizen is the same person as this ticket's."""
+
+    reference: str
+
+
+class UnmergeIn(BaseModel):
+    """The merge to undo (the id of its ``contacts_merged`` event)."""
+
+    merge_id: int
+
+
 class LinkIn(BaseModel):
     """The primary ticket this one repeats."""
 
@@ -228,3 +240,21 @@ async def delete_primary(
     """Unlink a duplicate: it becomes an independent ticket again."""
     await work.unlink(runtime, who(request, viewer), reference)
     return {"primary_reference": None}
+
+
+@router.post("/tickets/{reference}/contact/merge")
+async def merge_contact(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: MergeIn
+) -> dict[str, int]:
+    """Merge the other ticket's citizen into this ticket's (reversible)."""
+    merge_id = await work.merge_contact(runtime, who(request, viewer), reference, body.reference)
+    return {"merge_id": merge_id}
+
+
+@router.post("/tickets/{reference}/contact/unmerge")
+async def unmerge_contact(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: UnmergeIn
+) -> dict[str, int]:
+    """Undo a contact merge made on this ticket."""
+    await work.unmerge_contact(runtime, who(request, viewer), reference, body.merge_id)
+    return {"unmerged": body.merge_id}

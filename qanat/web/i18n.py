@@ -154,6 +154,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event_reply_delivered": ("سُلّم الرد يدويًا", "Reply delivered by hand"),
     "event_note_added": ("ملاحظة", "Note"),
     "event_retried": ("أُعيدت المعالجة", "Retried"),
+    "event_contacts_merged": ("دُمج المواطن مع", "Citizen merged with"),
+    "event_contacts_unmerged": ("أُلغي دمج المواطن", "Citizen merge undone"),
+    "merge_contact": ("نفس المواطن في التذكرة", "Same citizen as ticket"),
+    "merge": ("دمج", "Merge"),
+    "unmerge": ("إلغاء الدمج", "Undo merge"),
     # Dashboard.
     "period_days": ("الفترة (أيام)", "Period (days)"),
     "volume_per_channel": ("الحجم حسب القناة", "Volume per channel"),

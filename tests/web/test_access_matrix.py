@@ -86,6 +86,20 @@ ROUTES = (
         WORK.format(ok=200),
         needs=("by_hand",),
     ),
+    Route(
+        "POST",
+        "/api/tickets/{T}/contact/merge",
+        WORK.format(ok=200),
+        json={"reference": "{P}"},
+        needs=("primary",),
+    ),
+    Route(
+        "POST",
+        "/api/tickets/{T}/contact/unmerge",
+        WORK.format(ok=200),
+        json={"merge_id": "{G}"},
+        needs=("merged",),
+    ),
     Route("GET", "/api/summary", ADMIN),
     Route("GET", "/api/dead-letters", ADMIN),
     Route("POST", "/api/dead-letters/{D}/retry", "401 200 403 403 403 403 403", needs=("dead",)),
@@ -140,6 +154,20 @@ ROUTES = (
         "/tickets/{T}/replies/{M}/delivered",
         pages(WORK.format(ok=303)),
         needs=("by_hand",),
+    ),
+    Route(
+        "POST",
+        "/tickets/{T}/merge-contact",
+        pages(WORK.format(ok=303)),
+        form={"other": "{P}"},
+        needs=("primary",),
+    ),
+    Route(
+        "POST",
+        "/tickets/{T}/unmerge-contact",
+        pages(WORK.format(ok=303)),
+        form={"merge_id": "{G}"},
+        needs=("merged",),
     ),
     Route("GET", "/attachments/{A}", pages(SEE_SEWAGE), needs=("attachment",)),
     Route("GET", "/attachments/{A}/preview", pages(SEE_SEWAGE), needs=("attachment",)),
@@ -199,12 +227,15 @@ async def prepare(runtime: Runtime, route: Route) -> dict[str, Any]:
     """The placeholders of ``route``'s path and body, each made fresh for this call."""
     values: dict[str, Any] = {}
     values["T"], _ = await fresh_ticket(runtime)
-    if "primary" in route.needs or "linked" in route.needs:
+    if {"primary", "linked", "merged"} & set(route.needs):
         values["P"], _ = await fresh_ticket(runtime)
     if "linked" in route.needs:
         await work.link(
             runtime, work.Request(await admin_viewer(runtime)), values["T"], values["P"]
         )
+    if "merged" in route.needs:
+        admin = work.Request(await admin_viewer(runtime))
+        values["G"] = await work.merge_contact(runtime, admin, values["T"], values["P"])
     if "by_hand" in route.needs:
         result = await work.reply(
             runtime, work.Request(await admin_viewer(runtime)), values["T"], "x"
