@@ -177,6 +177,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "export_csv": ("تصدير CSV", "Export CSV"),
     # Admin.
     "name": ("الاسم", "Name"),
+    "users": ("الموظفون", "Staff accounts"),
+    "role": ("الدور", "Role"),
+    "deactivate": ("إيقاف", "Deactivate"),
+    "reactivate": ("تفعيل", "Reactivate"),
     "scopes": ("الصلاحيات", "Scopes"),
     "user": ("المستخدم", "User"),
     "create": ("إنشاء", "Create"),

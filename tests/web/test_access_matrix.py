@@ -179,6 +179,25 @@ ROUTES = (
     Route("GET", "/admin/tokens", pages(ACCOUNTS.format(ok=200))),
     Route("POST", "/admin/tokens/{K}/revoke", pages(ACCOUNTS.format(ok=303)), needs=("token",)),
     Route("GET", "/admin/audit", pages(ADMIN)),
+    Route("GET", "/admin/users", pages(ACCOUNTS.format(ok=200))),
+    Route(
+        "POST",
+        "/admin/users",
+        pages(ACCOUNTS.format(ok=303)),
+        form={
+            "username": "matrix_user",
+            "display_name": "x",
+            "role": "agent",
+            "password": "long enough password",
+        },
+    ),
+    Route(
+        "POST",
+        "/admin/users/{U}/active",
+        pages(ACCOUNTS.format(ok=303)),
+        form={"active": "true"},
+        needs=("user",),
+    ),
     Route("GET", "/submit", "login 200 403 403 403 200 403"),
     Route("POST", "/submit", "login 200 403 403 403 200 403", form={"text": "حفرة في الطريق"}),
     Route("GET", "/account", pages(READ_ALL)),
@@ -261,6 +280,11 @@ async def prepare(runtime: Runtime, route: Route) -> dict[str, Any]:
                 session, name="x", user_id=1, scopes=["read"], created_by_id=None
             )
         values["K"] = token.id
+    if "user" in route.needs:
+        async with runtime.db.session() as session:
+            values["U"] = (
+                await session.execute(select(User.id).where(User.username == "agent_roads"))
+            ).scalar_one()
     if "attachment" in route.needs:
         picture = Attachment(
             name="pipe.png", content_type="image/png", size=len(PIXEL), content=PIXEL
