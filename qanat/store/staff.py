@@ -176,8 +176,15 @@ async def create_api_token(
     return token, secret
 
 
-async def token_viewer(session: AsyncSession, *, token: str, now: datetime) -> Viewer | None:
-    """Who a bearer token acts as, if it is known, unrevoked, unexpired and its user active."""
+#: How stale a token's "last used" may get before a request writes it again.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+async def token_viewer(
+    session: AsyncSession, *, token: str, now: datetime
+) -> tuple[Viewer, bool] | None:
+    """Who a bearer token acts as (if known, unrevoked, unexpired, its user active), and
+    whether its "last used" time is stale enough to be written again."""
     statement = (
         select(ApiToken, User)
         .join(User, col(User.id) == col(ApiToken.user_id))
@@ -193,7 +200,9 @@ async def token_viewer(session: AsyncSession, *, token: str, now: datetime) -> V
     api_token, user = row
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
-    return viewer_of(user, via="token", scopes=frozenset(api_token.scopes), token_id=api_token.id)
+    viewer = viewer_of(user, via="token", scopes=frozenset(api_token.scopes), token_id=api_token.id)
+    last = api_token.last_used_at
+    return viewer, last is None or now - last >= TOKEN_TOUCH_INTERVAL
 
 
 async def touch_token(session: AsyncSession, *, token_id: int, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""Admin pages (API tokens, the audit log) and the representatives' report form."""
+"""Admin pages (staff accounts, API tokens, the audit log) and the representatives' form."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
-from qanat.errors import BadPayload
+from qanat.auth import ROLES
+from qanat.errors import BadPayload, NotFound
 from qanat.store import audit, staff
-from qanat.store.tables import User, utcnow
+from qanat.store.tables import Department, User, utcnow
+from qanat.store.users import add_user
 from qanat.web import work
 from qanat.web.auth import AccountKeeper, Admin, Submitter, client_ip
 from qanat.web.deps import RuntimeDep
@@ -123,3 +125,74 @@ async def submit(
         runtime, viewer, text=text, road=road, building=building
     )
     return page(request, "submit.html", viewer=viewer, reference=reference or "…")
+
+
+@router.get("/admin/users")
+async def users_page(request: Request, runtime: RuntimeDep, viewer: AccountKeeper) -> Response:
+    """Staff accounts: who has which role, in which department; add and deactivate."""
+    async with runtime.db.session() as session:
+        people = list((await session.execute(select(User).order_by(User.username))).scalars())
+        departments = list(
+            (await session.execute(select(Department).order_by(Department.code))).scalars()
+        )
+    return page(
+        request, "users.html", viewer=viewer, people=people, departments=departments, roles=ROLES
+    )
+
+
+@router.post("/admin/users")
+async def add_user_form(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: AccountKeeper,
+    username: Annotated[str, Form(min_length=2, max_length=120, pattern=r"^[a-z0-9_.-]+$")],
+    display_name: Annotated[str, Form(min_length=1, max_length=200)],
+    role: Annotated[str, Form()],
+    password: Annotated[str, Form(min_length=10, max_length=1000)],
+    department: Annotated[str, Form(max_length=60)] = "",
+    block: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Add a member of staff or a block's representative."""
+    if role not in ROLES:
+        raise BadPayload(f"unknown role {role!r}")
+    try:
+        await add_user(
+            runtime.db,
+            username=username,
+            role=role,
+            display_name=display_name,
+            password=password,
+            department=department or None,
+            block=block or None,
+        )
+    except ValueError as exc:
+        raise BadPayload(str(exc)) from exc
+    async with runtime.db.writing() as session:
+        detail = {"username": username, "role": role, "department": department or None}
+        await audit.record(
+            session, viewer=viewer, action="user_added", detail=detail, ip=client_ip(request)
+        )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active")
+async def set_active(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: AccountKeeper,
+    user_id: int,
+    active: Annotated[bool, Form()],
+) -> Response:
+    """Deactivate an account (its sessions and tokens stop at once) or reactivate it."""
+    if user_id == viewer.user_id:
+        raise BadPayload("you cannot deactivate your own account")
+    async with runtime.db.writing() as session:
+        person = await session.get(User, user_id)
+        if person is None:
+            raise NotFound(f"no account {user_id}")
+        person.active = active
+        detail = {"username": person.username, "active": active}
+        await audit.record(
+            session, viewer=viewer, action="user_active", detail=detail, ip=client_ip(request)
+        )
+    return RedirectResponse("/admin/users", status_code=303)

@@ -8,7 +8,7 @@ Every route needs a logged-in session (with the CSRF header for changes) or an
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -59,6 +59,18 @@ class TicketUpdate(BaseModel):
     resolution_text: str | None = Field(default=None, max_length=10_000)
 
 
+class MergeIn(BaseModel):
+    """Another ticket whose citizen is the same person as this ticket's."""
+
+    reference: str
+
+
+class UnmergeIn(BaseModel):
+    """The merge to undo (the id of its ``contacts_merged`` event)."""
+
+    merge_id: int
+
+
 class LinkIn(BaseModel):
     """The primary ticket this one repeats."""
 
@@ -83,42 +95,32 @@ async def me(viewer: Reader) -> dict[str, Any]:
     }
 
 
+class TicketQuery(BaseModel):
+    """The inbox's queue, filters, search and page, as query parameters."""
+
+    queue: str = "all"
+    status: str | None = None
+    department: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    priority: str | None = None
+    block: str | None = None
+    representative: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
 @router.get("/tickets")
 async def list_tickets(
-    runtime: RuntimeDep,
-    viewer: Reader,
-    queue: str = "all",
-    status: str | None = None,
-    department: str | None = None,
-    channel: str | None = None,
-    kind: str | None = None,
-    priority: str | None = None,
-    block: str | None = None,
-    representative: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    q: str | None = None,
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    runtime: RuntimeDep, viewer: Reader, query: Annotated[TicketQuery, Query()]
 ) -> list[dict[str, Any]]:
     """Tickets the viewer may see, newest first, with the inbox's queues, filters and search."""
-    if queue not in inbox.QUEUES:
-        raise BadPayload(f"unknown queue {queue!r}; choose one of {', '.join(inbox.QUEUES)}")
-    filters = inbox.InboxFilters(
-        queue=queue,
-        status=status,
-        department=department,
-        channel=channel,
-        kind=kind,
-        priority=priority,
-        block=block,
-        representative=representative,
-        date_from=date_from,
-        date_to=date_to,
-        q=q,
-        limit=limit,
-        offset=offset,
-    )
+    if query.queue not in inbox.QUEUES:
+        raise BadPayload(f"unknown queue {query.queue!r}; choose one of {', '.join(inbox.QUEUES)}")
+    filters = inbox.InboxFilters(**query.model_dump())
     async with runtime.db.session() as session:
         rows = await inbox.inbox_rows(
             session, filters=filters, viewer=viewer, now=utcnow(), tz=runtime.settings.tz
@@ -238,3 +240,21 @@ async def delete_primary(
     """Unlink a duplicate: it becomes an independent ticket again."""
     await work.unlink(runtime, who(request, viewer), reference)
     return {"primary_reference": None}
+
+
+@router.post("/tickets/{reference}/contact/merge")
+async def merge_contact(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: MergeIn
+) -> dict[str, int]:
+    """Merge the other ticket's citizen into this ticket's (reversible)."""
+    merge_id = await work.merge_contact(runtime, who(request, viewer), reference, body.reference)
+    return {"merge_id": merge_id}
+
+
+@router.post("/tickets/{reference}/contact/unmerge")
+async def unmerge_contact(
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: UnmergeIn
+) -> dict[str, int]:
+    """Undo a contact merge made on this ticket."""
+    await work.unmerge_contact(runtime, who(request, viewer), reference, body.merge_id)
+    return {"unmerged": body.merge_id}

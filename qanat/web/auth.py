@@ -87,8 +87,9 @@ async def find_viewer(request: Request) -> Viewer | None:
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credential:
         async with runtime.db.session() as session:
-            viewer = await staff.token_viewer(session, token=credential.strip(), now=now)
-        if viewer is not None and viewer.token_id is not None:
+            found = await staff.token_viewer(session, token=credential.strip(), now=now)
+        viewer, stale = found or (None, False)
+        if viewer is not None and viewer.token_id is not None and stale:
             async with runtime.db.writing() as session:
                 await staff.touch_token(session, token_id=viewer.token_id, now=now)
     elif cookie := request.cookies.get(SESSION_COOKIE):

@@ -134,3 +134,29 @@ async def delivered(
     """Mark a by-hand reply delivered."""
     await work.delivered(runtime, who(request, viewer), reference, message_id)
     return back(reference, "delivered")
+
+
+@router.post("/tickets/{reference}/merge-contact")
+async def merge_contact(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: Reader,
+    reference: str,
+    other: Annotated[str, Form(max_length=30)],
+) -> Response:
+    """Merge another ticket's citizen into this one's."""
+    await work.merge_contact(runtime, who(request, viewer), reference, other)
+    return back(reference, "merged")
+
+
+@router.post("/tickets/{reference}/unmerge-contact")
+async def unmerge_contact(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: Reader,
+    reference: str,
+    merge_id: Annotated[int, Form()],
+) -> Response:
+    """Undo a contact merge."""
+    await work.unmerge_contact(runtime, who(request, viewer), reference, merge_id)
+    return back(reference, "unmerged")

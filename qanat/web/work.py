@@ -20,7 +20,7 @@ from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender
 from qanat.replies import ReplyResult
 from qanat.runtime import Runtime
-from qanat.store import actions
+from qanat.store import actions, contacts
 from qanat.store.access import (
     REPRESENTATIVE_ACCOUNT,
     REPRESENTATIVE_CHANNEL,
@@ -231,3 +231,22 @@ async def submit_report(
             )
         ).scalar_one_or_none()
     return saved, reference
+
+
+async def merge_contact(runtime: Runtime, who: Request, reference: str, other: str) -> int:
+    """Make the citizen of ticket ``other`` the same person as this ticket's; the merge id."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        second = await visible_ticket(session, viewer=who.viewer, reference=other.strip().upper())
+        return await contacts.merge_contacts(
+            session, viewer=who.viewer, ticket=ticket, other=second, ip=who.ip
+        )
+
+
+async def unmerge_contact(runtime: Runtime, who: Request, reference: str, merge_id: int) -> None:
+    """Undo a contact merge recorded on the ticket."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        await contacts.unmerge_contacts(
+            session, viewer=who.viewer, ticket=ticket, merge_id=merge_id, ip=who.ip
+        )

@@ -86,6 +86,20 @@ ROUTES = (
         WORK.format(ok=200),
         needs=("by_hand",),
     ),
+    Route(
+        "POST",
+        "/api/tickets/{T}/contact/merge",
+        WORK.format(ok=200),
+        json={"reference": "{P}"},
+        needs=("primary",),
+    ),
+    Route(
+        "POST",
+        "/api/tickets/{T}/contact/unmerge",
+        WORK.format(ok=200),
+        json={"merge_id": "{G}"},
+        needs=("merged",),
+    ),
     Route("GET", "/api/summary", ADMIN),
     Route("GET", "/api/dead-letters", ADMIN),
     Route("POST", "/api/dead-letters/{D}/retry", "401 200 403 403 403 403 403", needs=("dead",)),
@@ -141,6 +155,20 @@ ROUTES = (
         pages(WORK.format(ok=303)),
         needs=("by_hand",),
     ),
+    Route(
+        "POST",
+        "/tickets/{T}/merge-contact",
+        pages(WORK.format(ok=303)),
+        form={"other": "{P}"},
+        needs=("primary",),
+    ),
+    Route(
+        "POST",
+        "/tickets/{T}/unmerge-contact",
+        pages(WORK.format(ok=303)),
+        form={"merge_id": "{G}"},
+        needs=("merged",),
+    ),
     Route("GET", "/attachments/{A}", pages(SEE_SEWAGE), needs=("attachment",)),
     Route("GET", "/attachments/{A}/preview", pages(SEE_SEWAGE), needs=("attachment",)),
     Route("GET", "/dashboard", pages(REPORTS)),
@@ -151,6 +179,25 @@ ROUTES = (
     Route("GET", "/admin/tokens", pages(ACCOUNTS.format(ok=200))),
     Route("POST", "/admin/tokens/{K}/revoke", pages(ACCOUNTS.format(ok=303)), needs=("token",)),
     Route("GET", "/admin/audit", pages(ADMIN)),
+    Route("GET", "/admin/users", pages(ACCOUNTS.format(ok=200))),
+    Route(
+        "POST",
+        "/admin/users",
+        pages(ACCOUNTS.format(ok=303)),
+        form={
+            "username": "matrix_user",
+            "display_name": "x",
+            "role": "agent",
+            "password": "long enough password",
+        },
+    ),
+    Route(
+        "POST",
+        "/admin/users/{U}/active",
+        pages(ACCOUNTS.format(ok=303)),
+        form={"active": "true"},
+        needs=("user",),
+    ),
     Route("GET", "/submit", "login 200 403 403 403 200 403"),
     Route("POST", "/submit", "login 200 403 403 403 200 403", form={"text": "حفرة في الطريق"}),
     Route("GET", "/account", pages(READ_ALL)),
@@ -199,12 +246,15 @@ async def prepare(runtime: Runtime, route: Route) -> dict[str, Any]:
     """The placeholders of ``route``'s path and body, each made fresh for this call."""
     values: dict[str, Any] = {}
     values["T"], _ = await fresh_ticket(runtime)
-    if "primary" in route.needs or "linked" in route.needs:
+    if {"primary", "linked", "merged"} & set(route.needs):
         values["P"], _ = await fresh_ticket(runtime)
     if "linked" in route.needs:
         await work.link(
             runtime, work.Request(await admin_viewer(runtime)), values["T"], values["P"]
         )
+    if "merged" in route.needs:
+        admin = work.Request(await admin_viewer(runtime))
+        values["G"] = await work.merge_contact(runtime, admin, values["T"], values["P"])
     if "by_hand" in route.needs:
         result = await work.reply(
             runtime, work.Request(await admin_viewer(runtime)), values["T"], "x"
@@ -230,6 +280,11 @@ async def prepare(runtime: Runtime, route: Route) -> dict[str, Any]:
                 session, name="x", user_id=1, scopes=["read"], created_by_id=None
             )
         values["K"] = token.id
+    if "user" in route.needs:
+        async with runtime.db.session() as session:
+            values["U"] = (
+                await session.execute(select(User.id).where(User.username == "agent_roads"))
+            ).scalar_one()
     if "attachment" in route.needs:
         picture = Attachment(
             name="pipe.png", content_type="image/png", size=len(PIXEL), content=PIXEL

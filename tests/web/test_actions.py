@@ -307,3 +307,37 @@ async def test_every_view_of_personal_data_is_audited(seeded: Runtime, login: Lo
     log = (await admin.get("/api/audit", params={"ticket": "QN-2026-000001"})).json()
     views = [(e["action"], e["username"]) for e in log if e["action"] == "view_ticket"]
     assert views == [("view_ticket", "agent_sewage")] * 2
+
+
+async def test_merging_two_citizens_and_undoing_it(seeded: Runtime, login: Login) -> None:
+    agent = await login("agent_sewage")
+    first, second = await ticket(seeded, "QN-2026-000001"), await ticket(seeded, "QN-2026-000005")
+    assert first.contact_id != second.contact_id
+    merged = await agent.post(
+        "/api/tickets/QN-2026-000001/contact/merge", json={"reference": "QN-2026-000005"}
+    )
+    merge_id = merged.json()["merge_id"]
+    assert (await ticket(seeded, "QN-2026-000005")).contact_id == first.contact_id
+    card = (await agent.get("/tickets/QN-2026-000001")).text
+    assert "+97336665544" in card and "+97333123456" in card  # both phones on one card
+    again = await agent.post(
+        "/api/tickets/QN-2026-000001/contact/merge", json={"reference": "QN-2026-000005"}
+    )
+    assert again.status_code == 400
+    elsewhere = await agent.post(
+        "/api/tickets/QN-2026-000001/contact/merge", json={"reference": "QN-2026-000003"}
+    )
+    assert elsewhere.status_code == 404  # roads' ticket
+    undone = await agent.post(
+        "/api/tickets/QN-2026-000001/contact/unmerge", json={"merge_id": merge_id}
+    )
+    assert undone.status_code == 200
+    assert (await ticket(seeded, "QN-2026-000005")).contact_id == second.contact_id
+    card = (await agent.get("/tickets/QN-2026-000001")).text
+    assert "+97336665544" not in card
+    twice = await agent.post(
+        "/api/tickets/QN-2026-000001/contact/unmerge", json={"merge_id": merge_id}
+    )
+    assert twice.status_code == 400
+    types = [e[0] for e in await events_of(seeded, "QN-2026-000001")]
+    assert types[-2:] == ["contacts_merged", "contacts_unmerged"]

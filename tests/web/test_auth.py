@@ -257,3 +257,41 @@ def test_totp_codes_match_rfc_6238(step: int, expected: str) -> None:
     assert totp.code_at(secret, step) == expected
     assert totp.matching_step(secret, expected, unix_seconds=step * 30 + 1, after_step=0) == step
     assert totp.matching_step(secret, expected, unix_seconds=step * 30, after_step=step) is None
+
+
+async def test_admins_add_and_deactivate_staff(
+    login: Login, app: FastAPI, team: dict[str, int]
+) -> None:
+    admin = await login("admin")
+    added = await admin.post(
+        "/admin/users",
+        data={
+            "username": "agent_parks",
+            "display_name": "موظف الحدائق",
+            "role": "agent",
+            "department": "parks",
+            "password": "a long enough password",
+        },
+    )
+    assert added.status_code == 303
+    page = (await admin.get("/admin/users")).text
+    assert "agent_parks" in page and "موظف الحدائق" in page
+    taken = await admin.post(
+        "/admin/users",
+        data={
+            "username": "agent_parks",
+            "display_name": "x",
+            "role": "agent",
+            "password": "x" * 12,
+        },
+    )
+    assert taken.status_code == 400
+    async with client_for(app) as client:
+        assert (await log_in(client, "agent_parks", "a long enough password")).status_code == 303
+    agent = await login("agent_roads")
+    assert (await agent.get("/api/me")).status_code == 200
+    off = await admin.post(f"/admin/users/{team['agent_roads']}/active", data={"active": "false"})
+    assert off.status_code == 303
+    assert (await agent.get("/api/me")).status_code == 401  # the session stops at once
+    itself = await admin.post(f"/admin/users/{team['admin']}/active", data={"active": "false"})
+    assert itself.status_code == 400
