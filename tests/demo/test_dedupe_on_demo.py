@@ -1,0 +1,50 @@
+"""Dedupe measured on the demo's documented duplicate groups and near misses."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from qanat.demo import demo_messages_path
+from qanat.interchange import import_file
+from qanat.runtime import Runtime
+from qanat.store.tables import Message, Ticket
+
+_spec = importlib.util.spec_from_file_location(
+    "demo_data_tests", Path(__file__).parent / "test_demo_data.py"
+)
+assert _spec and _spec.loader
+_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_data)
+GROUPS: dict[str, tuple[str, ...]] = _data.DUPLICATE_GROUPS
+NEAR_MISSES: dict[str, str] = _data.NEAR_MISSES
+
+
+async def test_groups_end_together_and_near_misses_stay_apart(runtime: Runtime) -> None:
+    await import_file(runtime, demo_messages_path())
+    async with runtime.db.session() as session:
+        rows = await session.execute(
+            select(
+                Message.channel,
+                Message.external_id,
+                func.coalesce(col(Ticket.primary_ticket_id), col(Ticket.id)),
+            ).join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+        )
+        cluster = {f"{channel}:{external_id}": primary for channel, external_id, primary in rows}
+    together = members = 0
+    primaries = set()
+    for names in GROUPS.values():
+        primary, count = Counter(cluster.get(name) for name in names).most_common(1)[0]
+        together, members = together + count, members + len(names)
+        primaries.add(primary)
+    merged = [name for name in NEAR_MISSES if cluster.get(name) in primaries]
+    print(
+        f"demo dedupe: {together}/{members} group members together, "
+        f"{len(merged)}/{len(NEAR_MISSES)} near misses merged"
+    )
+    assert together / members >= 0.85
+    assert merged == []
