@@ -259,6 +259,18 @@ async def contact_for_identities(
         return None
     owners = await _identity_owners(session, identities=identities)
     contact_id = min(owners.values()) if owners else None
+    if len(set(owners.values())) > 1:
+        # One message proves two contacts are one citizen (a Telegram user shared the
+        # phone of a caller): staff decide, so it is suggested, not merged.
+        await add_event(
+            session,
+            actor="pipeline",
+            type="contact_merge_suggested",
+            data={
+                "contacts": sorted(set(owners.values())),
+                "identities": sorted(f"{k}:{v}" for k, v in owners),
+            },
+        )
     if contact_id is None:
         contact = Contact(display_name=display_name)
         session.add(contact)

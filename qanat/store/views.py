@@ -350,3 +350,39 @@ async def channel_status(session: AsyncSession) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+async def merge_suggestions(session: AsyncSession) -> list[dict[str, Any]]:
+    """Contacts one message showed to be the same citizen, not yet merged by staff."""
+    from qanat.store.tables import Contact
+
+    events = (
+        await session.execute(
+            select(Event)
+            .where(col(Event.type) == "contact_merge_suggested")
+            .order_by(col(Event.id).desc())
+        )
+    ).scalars()
+    merged = {
+        contact_id
+        for (contact_id,) in (
+            await session.execute(
+                select(Contact.id).where(col(Contact.merged_into_id).is_not(None))
+            )
+        ).all()
+    }
+    seen: set[tuple[int, ...]] = set()
+    suggestions = []
+    for event in events:
+        contacts = tuple(event.data.get("contacts", []))
+        if contacts in seen or len(set(contacts) - merged) < 2:
+            continue
+        seen.add(contacts)
+        suggestions.append(
+            {
+                "contacts": list(contacts),
+                "identities": event.data.get("identities", []),
+                "at": event.at.isoformat(),
+            }
+        )
+    return suggestions

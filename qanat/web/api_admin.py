@@ -178,3 +178,10 @@ async def list_channels(runtime: RuntimeDep, viewer: Admin) -> list[dict[str, An
     """Channel health: last message, last success, errors and watermark per account."""
     async with runtime.db.session() as session:
         return await views.channel_status(session)
+
+
+@router.get("/contact-suggestions", tags=["contacts"])
+async def list_merge_suggestions(runtime: RuntimeDep, viewer: Admin) -> list[dict[str, Any]]:
+    """Contacts shown to be one citizen (a shared identity), waiting for staff to merge."""
+    async with runtime.db.session() as session:
+        return await views.merge_suggestions(session)

@@ -32,3 +32,26 @@ async def test_the_ledger_is_shown_to_admins(seeded: Runtime, login: Login) -> N
     runs = (await admin.get("/api/reconcile-runs")).json()
     assert runs and {r["status"] for r in runs} == {"ok"}
     assert all(r["stored_count"] >= 1 for r in runs)
+
+
+async def test_a_shared_identity_suggests_a_merge_until_staff_merge(
+    seeded: Runtime, login: Login
+) -> None:
+    from qanat.model import Identity
+    from qanat.store import queries
+
+    phone, telegram = (
+        Identity(kind="phone", value="+97336665544"),
+        Identity(kind="telegram", value="5550001"),
+    )
+    async with seeded.db.writing() as session:
+        other = await queries.contact_for_identities(
+            session, identities=[telegram], display_name="tg user"
+        )
+        same = await queries.contact_for_identities(
+            session, identities=[telegram, phone], display_name=None
+        )
+    admin = await login("admin")
+    [suggestion] = (await admin.get("/api/contact-suggestions")).json()
+    assert other in suggestion["contacts"] and len(suggestion["contacts"]) == 2
+    assert "phone:+97336665544" in suggestion["identities"] and same in suggestion["contacts"]
