@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -58,10 +59,10 @@ def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
     )
 
 
-def filter_options() -> dict[str, Any]:
-    """The choices of the filter bar's lists."""
+def filter_options(plugin_channels: Iterable[str] = ()) -> dict[str, Any]:
+    """The choices of the filter bar's lists (installed connectors' channels included)."""
     return {
-        "channels": BUILTIN_CHANNELS,
+        "channels": list(dict.fromkeys([*BUILTIN_CHANNELS, *sorted(plugin_channels)])),
         "kinds": [k.value for k in Kind],
         "statuses": [s.value for s in TicketStatus],
         "priorities": [p.value for p in Priority],
@@ -104,7 +105,7 @@ async def inbox_page(request: Request, runtime: RuntimeDep, viewer: Reader) -> R
         now=now,
         more=len(rows) == filters.limit,
         query=_query_without_offset(request),
-        **filter_options(),
+        **filter_options(runtime.connectors.specs),
     )
 
 

@@ -270,3 +270,10 @@ async def test_attachments_download_safely_and_images_preview(
     assert "gnp.exe" in named.headers["content-disposition"]
     sewage = await login("agent_sewage")
     assert (await sewage.get(f"/attachments/{picture}")).status_code == 404
+
+
+async def test_every_installed_connector_is_a_channel_filter(login: Login, seeded: Runtime) -> None:
+    page = (await (await login("admin")).get("/inbox")).text
+    assert seeded.connectors.specs  # qanat's own connectors register like plugins
+    for name in seeded.connectors.specs:
+        assert f'value="{name}"' in page
