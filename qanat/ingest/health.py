@@ -7,6 +7,7 @@ last success is old, or whose errors keep coming, shows in the inbox and in /met
 from __future__ import annotations
 
 import logging
+import time
 
 from qanat.store.db import Database
 from qanat.store.queries import insert_or
@@ -14,6 +15,8 @@ from qanat.store.tables import ChannelHealth, utcnow
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two recorded successes of one account.
+SUCCESS_EVERY_S = 5.0
 #: Longest error text kept (the rest is in the logs).
 ERROR_TEXT_LIMIT = 500
 
@@ -23,9 +26,15 @@ class HealthRecorder:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._recorded: dict[tuple[str, str], float] = {}
 
     async def success(self, channel: str, account: str) -> None:
-        """A poll or webhook delivery worked."""
+        """A poll or webhook delivery worked (recorded at most every few seconds per
+        account: under load, one row written per webhook would serialize them all)."""
+        key, moment = (channel, account), time.monotonic()
+        if moment - self._recorded.get(key, -SUCCESS_EVERY_S) < SUCCESS_EVERY_S:
+            return
+        self._recorded[key] = moment
         now = utcnow()
         await self._upsert(
             channel,
@@ -36,6 +45,7 @@ class HealthRecorder:
 
     async def failure(self, channel: str, account: str, error: str) -> None:
         """A poll or delivery failed; never raises (health must not break the connector)."""
+        self._recorded.pop((channel, account), None)  # the next success is written at once
         now, text = utcnow(), error[:ERROR_TEXT_LIMIT]
         try:
             await self._upsert(
