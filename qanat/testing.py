@@ -74,6 +74,17 @@ class MemoryIntake:
         """Store as ``ignored`` with the reason."""
         return await self._commit(inbound, "ignored", reason)
 
+    async def edit(self, inbound: Inbound) -> SaveResult:
+        """Replace the stored message's text (or store it, when new)."""
+        key = self._key(inbound)
+        if key not in self.messages:
+            return await self.save(inbound)
+        if self.fail_after is not None and self.fail_after <= 0:
+            raise ChannelUnavailable("the store cannot save messages now (test)")
+        _old, state, reason = self.messages[key]
+        self.messages[key] = (inbound, state, reason)
+        return SaveResult(list(self.messages).index(key) + 1, False)
+
     async def stored_texts(
         self, channel: str, account: str, external_ids: Sequence[str]
     ) -> dict[str, str]:

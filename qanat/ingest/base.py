@@ -59,6 +59,12 @@ class Intake(Protocol):
         """Commit a message that is not processed on its own (one part of a long SMS)."""
         ...
 
+    async def edit(self, inbound: Inbound) -> SaveResult:
+        """Apply the sender's edit of a message stored before (same external id): its text
+        changes and the ticket records the old and new text. Not stored yet: saved as new.
+        """
+        ...
+
     async def stored_texts(
         self, channel: str, account: str, external_ids: Sequence[str]
     ) -> dict[str, str]:
@@ -125,12 +131,14 @@ class WebhookResponse:
 @dataclass(frozen=True)
 class Pulled:
     """One item a poller found: a message (or None for an event to skip), and the cursor
-    to store once it is committed. ``dead_reason`` sends a malformed item to dead letters.
+    to store once it is committed. ``dead_reason`` sends a malformed item to dead letters;
+    ``edit`` marks a new version of a message sent before (capability ``edit``).
     """
 
     inbound: Inbound | None
     cursor: dict[str, Any]
     dead_reason: str | None = None
+    edit: bool = False
 
 
 @dataclass

@@ -14,7 +14,7 @@ from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
 from qanat.jobs import JobQueue
 from qanat.model import Attachment, Inbound
-from qanat.store import queries
+from qanat.store import edits, queries
 from qanat.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,18 @@ class StoreIntake:
         nightly integrity check.
         """
         return await self._commit(inbound, state="ignored", reason=reason)
+
+    async def edit(self, inbound: Inbound) -> SaveResult:
+        """Apply the sender's edit of a stored message (text changes, an event records
+        old and new); a message not stored yet is saved (and processed) as new."""
+        try:
+            async with self._db.writing() as session:
+                message_id = await edits.record_edit(session, inbound=inbound)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChannelUnavailable(f"the store cannot save messages now: {exc}") from exc
+        if message_id is None:
+            return await self.save(inbound)
+        return SaveResult(message_id, False)
 
     async def stored_texts(
         self, channel: str, account: str, external_ids: Sequence[str]

@@ -21,6 +21,7 @@ class PollReport:
     already_known: int = 0
     dead_lettered: int = 0
     skipped: int = 0
+    edited: int = 0
     error: str | None = None
 
 
@@ -47,6 +48,10 @@ async def poll_account(
             elif item.dead_reason is not None:
                 await intake.dead_letter(item.inbound, item.dead_reason)
                 report.dead_lettered += 1
+            elif item.edit:
+                edited = await intake.edit(item.inbound)
+                report.saved += int(edited.created)
+                report.edited += int(not edited.created)
             else:
                 result = await intake.save(item.inbound)
                 report.saved += int(result.created)
