@@ -32,12 +32,14 @@ app.add_typer(report_app, name="report")
 def _register_stage_commands() -> None:
     # Each stage owns its commands; the CLI only mounts them.
     from qanat.dedupe.commands import app as dedupe_app
+    from qanat.ingest.social_commands import app as social_app
     from qanat.normalize.commands import normalize_command
     from qanat.router.commands import app as router_app
 
     app.command("normalize")(normalize_command)
     app.add_typer(router_app, name="router")
     app.add_typer(dedupe_app, name="dedupe")
+    app.add_typer(social_app, name="social")
 
 
 _register_stage_commands()
