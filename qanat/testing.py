@@ -20,6 +20,7 @@ so it works under any pytest configuration and needs no database.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,21 +42,49 @@ from qanat.model import Inbound, Reply
 
 
 class MemoryIntake:
-    """An in-memory intake: idempotent like the store, and able to fail like it."""
+    """An in-memory intake: idempotent like the store, and able to fail like it.
+
+    Set ``down`` to fail every save as a store outage would, ``fail_after`` to let that
+    many saves through first, or put external ids in ``failing`` to fail only those.
+    ``attempts`` counts calls and ``threads`` records which thread made each.
+    """
 
     def __init__(self) -> None:
         self.messages: dict[tuple[str, str, str], tuple[Inbound, str, str | None]] = {}
         self.fail_after: int | None = None  # saves allowed before the store "goes down"
+        self.down = False
+        self.failing: set[str] = set()
+        self.attempts = 0
+        self.threads: list[int] = []
         self.deliveries: list[tuple[str, str]] = []
 
     def _key(self, inbound: Inbound) -> tuple[str, str, str]:
         return (inbound.channel, inbound.account, inbound.external_id)
 
-    async def _commit(self, inbound: Inbound, state: str, reason: str | None) -> SaveResult:
+    def _check_up(self, inbound: Inbound) -> None:
+        self.attempts += 1
+        self.threads.append(threading.get_ident())
+        if self.down or inbound.external_id in self.failing:
+            raise ChannelUnavailable("the store cannot save messages now (test)")
         if self.fail_after is not None:
             if self.fail_after <= 0:
                 raise ChannelUnavailable("the store cannot save messages now (test)")
             self.fail_after -= 1
+
+    def inbounds(self) -> list[Inbound]:
+        """Every committed message, in order."""
+        return [inbound for inbound, _state, _reason in self.messages.values()]
+
+    def dead_letters(self) -> dict[tuple[str, str, str], str]:
+        """The reason of every message committed as a dead letter, by its key."""
+        return {
+            key: reason or ""
+            for key, (_inbound, state, reason) in self.messages.items()
+            if state == "dead_letter"
+        }
+
+    async def _commit(self, inbound: Inbound, state: str, reason: str | None) -> SaveResult:
+        self._check_up(inbound)
         key = self._key(inbound)
         if key in self.messages:
             return SaveResult(list(self.messages).index(key) + 1, False)
@@ -79,8 +108,7 @@ class MemoryIntake:
         key = self._key(inbound)
         if key not in self.messages:
             return await self.save(inbound)
-        if self.fail_after is not None and self.fail_after <= 0:
-            raise ChannelUnavailable("the store cannot save messages now (test)")
+        self._check_up(inbound)
         _old, state, reason = self.messages[key]
         self.messages[key] = (inbound, state, reason)
         return SaveResult(list(self.messages).index(key) + 1, False)
@@ -112,14 +140,17 @@ class MemoryCursors:
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], dict[str, Any]] = {}
+        self.puts = 0
 
     async def get(self, channel: str, account: str) -> dict[str, Any] | None:
-        """The stored watermark."""
-        return self.values.get((channel, account))
+        """The stored watermark (a copy, as a store would give)."""
+        value = self.values.get((channel, account))
+        return dict(value) if value is not None else None
 
     async def put(self, channel: str, account: str, value: dict[str, Any]) -> None:
         """Store the watermark."""
-        self.values[(channel, account)] = value
+        self.puts += 1
+        self.values[(channel, account)] = dict(value)
 
 
 class MemoryHealth:

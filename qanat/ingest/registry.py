@@ -128,18 +128,22 @@ class Connectors:
         )
         if spec is None or entry is None:
             return None
-        context = ConnectorContext(
+        self._built[key] = spec.build(self.context(name, account, account_config(spec, entry)))
+        return self._built[key]
+
+    def context(self, name: str, account: str, config: Any) -> ConnectorContext:
+        """What a connector for ``account`` is handed: its settings and this process's
+        intake, cursors, health, HTTP client and clock."""
+        return ConnectorContext(
             channel=name,
             account=account,
-            config=account_config(spec, entry),
+            config=config,
             intake=self.intake,
             cursors=self.cursors,
             health=self.health,
             http=self.http,
             clock=self.clock,
         )
-        self._built[key] = spec.build(context)
-        return self._built[key]
 
     async def close(self) -> None:
         """Close every built connector that holds a connection (an IMAP login, …)."""

@@ -242,6 +242,10 @@ class TelegramConnector:
         """One poll, as the worker's cron runs it; None for a webhook account."""
         if self.config.mode != "polling":
             return None
+        return await self.poll()
+
+    async def poll(self) -> PollReport:
+        """Poll now, whatever the mode: save what arrived, then move the offset."""
         return await poll_account(
             self,
             channel=CHANNEL,
@@ -290,28 +294,9 @@ SPEC = ConnectorSpec(
 
 def connector_for(runtime: Runtime, account: TelegramAccount) -> TelegramConnector:
     """A connector for ``account`` with the runtime's intake, cursors, health and HTTP."""
-    connectors = runtime.connectors
-    context = ConnectorContext(
-        channel=CHANNEL,
-        account=account.account,
-        config=account,
-        intake=runtime.intake,
-        cursors=runtime.cursors,
-        health=runtime.health,
-        http=connectors.http,
-        clock=connectors.clock,
-    )
-    return TelegramConnector(context)
+    return TelegramConnector(runtime.connectors.context(CHANNEL, account.account, account))
 
 
 async def poll_telegram(runtime: Runtime, account: TelegramAccount) -> PollReport:
     """Poll one bot now (whatever its mode): save what arrived, then move its offset."""
-    connector = connector_for(runtime, account)
-    return await poll_account(
-        connector,
-        channel=CHANNEL,
-        account=account.account,
-        intake=runtime.intake,
-        cursors=runtime.cursors,
-        health=runtime.health,
-    )
+    return await connector_for(runtime, account).poll()

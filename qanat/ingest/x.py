@@ -328,17 +328,7 @@ SPEC = ConnectorSpec(
 
 def connector_for(runtime: Runtime, account: XAccount) -> XConnector:
     """A connector for ``account`` with the runtime's intake, cursors, health and HTTP."""
-    context = ConnectorContext(
-        channel=CHANNEL,
-        account=account.account,
-        config=account,
-        intake=runtime.intake,
-        cursors=runtime.cursors,
-        health=runtime.health,
-        http=runtime.connectors.http,
-        clock=runtime.connectors.clock,
-    )
-    return XConnector(context)
+    return XConnector(runtime.connectors.context(CHANNEL, account.account, account))
 
 
 async def poll_x(runtime: Runtime, account: XAccount) -> PollReport:

@@ -17,7 +17,7 @@ from imapclient import IMAPClient
 from qanat.ingest.email_imap import ImapMailbox, ImapPoller, backoff_delay, batches
 
 if TYPE_CHECKING:
-    from tests.ingest.conftest import MemoryCursors, MemoryIntake
+    from qanat.testing import MemoryCursors, MemoryIntake
     from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -98,10 +98,10 @@ async def test_poll_saves_new_mail_without_marking_it_read_first(
     report = await imap.poll_once()
     await imap.close()
     assert (report.fetched, report.saved, report.duplicates, report.errors) == (2, 2, 0, 0)
-    assert [m.subject for m in intake.messages] == ["طفح مجاري في مجمع 305", "إنارة الشارع مطفأة"]
-    assert {m.account for m in intake.messages} == {f"ministry-{folder}"}
-    assert intake.messages[0].metadata["imap"]["uid"] == 1
-    assert intake.messages[1].raw == mail(MESSAGES[1])
+    assert [m.subject for m in intake.inbounds()] == ["طفح مجاري في مجمع 305", "إنارة الشارع مطفأة"]
+    assert {m.account for m in intake.inbounds()} == {f"ministry-{folder}"}
+    assert intake.inbounds()[0].metadata["imap"]["uid"] == 1
+    assert intake.inbounds()[1].raw == mail(MESSAGES[1])
     assert flags(admin, folder) == [set(), set()]  # BODY.PEEK: nothing marked \Seen
     uidvalidity = admin.folder_status(folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
     assert cursors.values[("email", f"ministry-{folder}")] == {
@@ -126,7 +126,7 @@ async def test_restarted_poller_loses_and_repeats_nothing(
     await second.close()
     assert (report.fetched, report.saved, report.duplicates) == (2, 2, 0)
     assert (again.fetched, again.saved) == (0, 0)
-    assert len(intake.messages) == 5 and intake.attempts == 5
+    assert len(intake.inbounds()) == 5 and intake.attempts == 5
     assert cursors.values[("email", box.account_name)]["last_uid"] == 5
     assert flags(admin, folder) == [{b"\\Seen"}] * 5
 
@@ -147,7 +147,7 @@ async def test_changed_uidvalidity_rescans_without_storing_twice(
     await imap.close()
     assert report.rescanned
     assert (report.fetched, report.saved, report.duplicates) == (4, 1, 3)
-    assert len(intake.messages) == 4
+    assert len(intake.inbounds()) == 4
     cursor = cursors.values[("email", box.account_name)]
     assert cursor["uidvalidity"] != before and cursor["last_uid"] == 4
 
@@ -200,7 +200,7 @@ async def test_list_since_names_messages_as_they_were_stored(
     recent = await imap.list_since(NOW - timedelta(days=1))
     everything = await imap.list_since(NOW - timedelta(days=30))
     await imap.close()
-    stored = [m.external_id for m in intake.messages]
+    stored = [m.external_id for m in intake.inbounds()]
     assert recent == stored[1:]
     assert recent[1].startswith("sha256:")  # no Message-ID: the same hash the poll stored
     assert everything == stored
@@ -246,13 +246,13 @@ async def test_idle_picks_up_new_mail_promptly(
         await asyncio.sleep(0.3)  # first poll done, now in IDLE
         await asyncio.to_thread(append, admin, folder, MESSAGES[2])
         for _ in range(100):
-            if intake.messages:
+            if intake.inbounds():
                 break
             await asyncio.sleep(0.05)
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=5)
-    assert [m.subject for m in intake.messages] == ["حفرة خطيرة - صورة وتقرير"]
+    assert [m.subject for m in intake.inbounds()] == ["حفرة خطيرة - صورة وتقرير"]
 
 
 async def test_without_idle_the_poller_polls_at_its_interval(
@@ -267,13 +267,13 @@ async def test_without_idle_the_poller_polls_at_its_interval(
         await asyncio.sleep(0.3)
         await asyncio.to_thread(append, admin, folder, MESSAGES[4])
         for _ in range(60):
-            if intake.messages:
+            if intake.inbounds():
                 break
             await asyncio.sleep(0.05)
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=5)
-    assert [m.subject for m in intake.messages] == ["Re: [QN-2025-000131] إنارة الشارع"]
+    assert [m.subject for m in intake.inbounds()] == ["Re: [QN-2025-000131] إنارة الشارع"]
     assert cursors.puts == 1
 
 
@@ -296,7 +296,7 @@ async def test_mail_that_is_not_email_goes_to_dead_letters_and_is_passed(
     report = await imap.poll_once()
     await imap.close()
     assert (report.dead_lettered, report.saved, report.errors) == (1, 1, 0)
-    [(key, reason)] = intake.dead.items()
+    [(key, reason)] = intake.dead_letters().items()
     assert key[2].startswith("uid:") and key[2].endswith(":1")
     assert "empty" in reason
     assert cursors.values[("email", f"ministry-{folder}")]["last_uid"] == 2

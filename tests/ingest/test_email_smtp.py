@@ -20,7 +20,7 @@ from qanat.ingest.email_smtp import run_smtp, serve_smtp, start_smtp_server, tls
 from qanat.model import Inbound
 
 if TYPE_CHECKING:
-    from tests.ingest.conftest import MemoryIntake
+    from qanat.testing import MemoryIntake
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "email"
 CITIZEN = "ahmed.khalifa87@hotmail.com"
@@ -92,7 +92,7 @@ async def test_mail_for_our_domain_is_stored_once_then_accepted(
     assert outcome.rcpt == [(250, b"2.1.5 OK")]
     assert outcome.data is not None and outcome.data[0] == 250
     assert outcome.data[1] == b"2.0.0 OK stored as message 1"
-    [inbound] = intake.messages
+    [inbound] = intake.inbounds()
     assert (inbound.channel, inbound.account) == ("email", "mx")
     assert inbound.raw == raw
     assert inbound.sender.email == "yousif.almubarak@gmail.com"
@@ -119,7 +119,7 @@ async def test_other_domains_are_refused_not_relayed(smtp_port: int, intake: Mem
     assert only_foreign.data is None
     assert [code for code, _ in mixed.rcpt] == [550, 250]
     assert mixed.data is not None and mixed.data[0] == 250
-    [inbound] = intake.messages
+    [inbound] = intake.inbounds()
     assert inbound.metadata["envelope"]["rcpt_to"] == [OURS]
 
 
@@ -129,7 +129,7 @@ async def test_oversize_mail_is_refused_with_552(smtp_port: int, intake: MemoryI
     assert announced.rcpt[0][0] == 552  # refused at MAIL FROM, from the SIZE it announced
     [streamed] = await deliver(smtp_port, [(big, [OURS])])
     assert streamed.data is not None and streamed.data[0] == 552
-    assert intake.messages == []
+    assert intake.inbounds() == []
 
 
 async def test_a_store_outage_answers_451_and_keeps_nothing(
@@ -139,11 +139,11 @@ async def test_a_store_outage_answers_451_and_keeps_nothing(
     intake.down = True
     [deferred] = await deliver(smtp_port, [(raw, [OURS])])
     assert deferred.data is not None and deferred.data[0] == 451
-    assert intake.messages == []
+    assert intake.inbounds() == []
     intake.down = False  # the MTA retries later
     [retried] = await deliver(smtp_port, [(raw, [OURS])])
     assert retried.data is not None and retried.data[0] == 250
-    assert len(intake.messages) == 1
+    assert len(intake.inbounds()) == 1
 
 
 async def test_any_store_error_answers_451(
@@ -162,7 +162,7 @@ async def test_the_same_message_twice_is_stored_once(smtp_port: int, intake: Mem
     first, second = await deliver(smtp_port, [(raw, [OURS]), (raw, [OURS])])
     assert first.data == (250, b"2.0.0 OK stored as message 1")
     assert second.data == (250, b"2.0.0 OK already stored as message 1")
-    assert len(intake.messages) == 1
+    assert len(intake.inbounds()) == 1
     assert intake.attempts == 2
 
 
@@ -200,7 +200,7 @@ MALFORMED: dict[str, Callable[[MemoryIntake, bytes], bool]] = {
 
 def stored(intake: MemoryIntake, raw: bytes) -> Inbound:
     """The one stored message with exactly these bytes."""
-    [found] = [inbound for inbound in intake.messages if inbound.raw == raw]
+    [found] = [inbound for inbound in intake.inbounds() if inbound.raw == raw]
     return found
 
 
@@ -214,7 +214,7 @@ async def test_every_malformed_message_in_one_session(smtp_port: int, intake: Me
         assert MALFORMED[name](intake, raw), name
     assert empty.data is not None and empty.data[0] == 554
     assert b"empty" in empty.data[1]
-    assert len(intake.messages) == len(names)
+    assert len(intake.inbounds()) == len(names)
 
 
 def test_threaded_listener_saves_on_the_applications_loop(intake: MemoryIntake) -> None:
@@ -234,7 +234,7 @@ def test_threaded_listener_saves_on_the_applications_loop(intake: MemoryIntake) 
         app_loop.close()
     assert outcome.data is not None and outcome.data[0] == 250
     assert intake.threads == [app_thread.ident]
-    assert intake.messages[0].subject == "حفرة في الطريق"
+    assert intake.inbounds()[0].subject == "حفرة في الطريق"
 
 
 async def test_run_smtp_serves_until_cancelled(intake: MemoryIntake) -> None:
@@ -250,7 +250,7 @@ async def test_run_smtp_serves_until_cancelled(intake: MemoryIntake) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert outcome.data is not None and outcome.data[0] == 250
-    assert len(intake.messages) == 1
+    assert len(intake.inbounds()) == 1
     with pytest.raises(ConnectionRefusedError):
         await asyncio.to_thread(send, port, [])
 
@@ -312,4 +312,4 @@ async def test_auth_only_after_starttls(intake: MemoryIntake, certificate: tuple
     assert (auth_in_clear, auth_over_tls) == (False, True)
     assert (wrong, right) == (535, 235)
     assert outcome.data is not None and outcome.data[0] == 250
-    assert intake.messages[0].metadata["envelope"]["authenticated_as"] == "records"
+    assert intake.inbounds()[0].metadata["envelope"]["authenticated_as"] == "records"

@@ -14,8 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlmodel import col
 
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.telegram import SECRET_HEADER, SPEC, TelegramAccount, poll_telegram
@@ -27,6 +25,7 @@ from qanat.worker import poll_connectors
 from tests.support.fake_telegram import FakeBotApi
 from tests.support.loopback import serve
 from tests.support.outbound import store_sent_reply
+from tests.support.rows import message, rows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "telegram"
 SECRET = "e2e-webhook-secret"
@@ -80,18 +79,6 @@ async def deliver(app: httpx.AsyncClient, name: str) -> httpx.Response:
     response = await post(app, (FIXTURES / f"{name}.json").read_bytes())
     assert response.status_code == 200, response.text
     return response
-
-
-async def rows(runtime: Runtime, table: Any, *where: Any) -> list[Any]:
-    async with runtime.db.session() as session:
-        statement = select(table).where(*where).order_by(table.id)
-        return list((await session.execute(statement)).scalars())
-
-
-async def message(runtime: Runtime, external_id: str) -> Message:
-    [found] = await rows(runtime, Message, col(Message.external_id) == external_id)
-    assert isinstance(found, Message)
-    return found
 
 
 async def test_an_arabic_text_becomes_a_ticket(runtime: Runtime, app: httpx.AsyncClient) -> None:

@@ -7,11 +7,8 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlmodel import col
 
 from qanat.ingest.x import SPEC, XAccount, XConnector, poll_x
 from qanat.model import Reply, Sender
@@ -20,6 +17,7 @@ from qanat.store.tables import ChannelHealth, ContactIdentity, Message, Ticket
 from tests.support.fake_x import OUR_ID, FakeXApi, client_for
 from tests.support.loopback import serve
 from tests.support.outbound import store_sent_reply
+from tests.support.rows import message, rows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "x"
 ACCOUNT = "moworks"
@@ -73,18 +71,6 @@ def connector(runtime: Runtime) -> XConnector:
     built = runtime.connectors.get("x", ACCOUNT)
     assert isinstance(built, XConnector)
     return built
-
-
-async def rows(runtime: Runtime, table: Any, *where: Any) -> list[Any]:
-    async with runtime.db.session() as session:
-        statement = select(table).where(*where).order_by(table.id)
-        return list((await session.execute(statement)).scalars())
-
-
-async def message(runtime: Runtime, external_id: str) -> Message:
-    [found] = await rows(runtime, Message, col(Message.external_id) == external_id)
-    assert isinstance(found, Message)
-    return found
 
 
 async def test_mentions_and_dms_become_tickets(

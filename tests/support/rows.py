@@ -1,0 +1,25 @@
+"""Reading the store back in tests: rows of a table, one message by its channel's id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from qanat.runtime import Runtime
+from qanat.store.tables import Message
+
+
+async def rows(runtime: Runtime, table: Any, *where: Any) -> list[Any]:
+    """Every row of ``table`` that matches ``where``, in id order."""
+    async with runtime.db.session() as session:
+        statement = select(table).where(*where).order_by(table.id)
+        return list((await session.execute(statement)).scalars())
+
+
+async def message(runtime: Runtime, external_id: str) -> Message:
+    """The one stored message with this external id."""
+    [found] = await rows(runtime, Message, col(Message.external_id) == external_id)
+    assert isinstance(found, Message)
+    return found
