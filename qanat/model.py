@@ -9,7 +9,7 @@ Nothing here imports the rest of qanat, so every stage can depend on it.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -232,6 +232,11 @@ class RoutingDecision(BaseModel):
     needs_triage: bool = False
     reason: str
     rules_version: str | None = None
+
+
+#: Where a reply shows, on channels that have both (X): under the citizen's public post,
+#: or as a private message.
+Visibility = Literal["public", "private"]
 
 
 class Reply(BaseModel):

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
-from qanat.model import Reply, Sender, SentReply
+from qanat.model import Reply, Sender, SentReply, Visibility
 from qanat.store import audit, queries
 from qanat.store.access import Viewer
-from qanat.store.tables import Message, Ticket, utcnow
+from qanat.store.tables import ContactIdentity, Message, Ticket, utcnow
 
 if TYPE_CHECKING:
     from qanat.runtime import Runtime
@@ -143,10 +143,33 @@ def reply_to(ticket: Ticket, message: Message, text: str) -> Reply:
     )
 
 
+async def private_values(session: AsyncSession, *, contact_id: int | None) -> list[str]:
+    """The citizen's phone numbers and email addresses, from every channel they used: what
+    a public reply (an X post) must never show."""
+    if contact_id is None:
+        return []
+    statement = select(ContactIdentity.value).where(
+        col(ContactIdentity.contact_id) == contact_id,
+        col(ContactIdentity.kind).in_(("phone", "email")),
+    )
+    return sorted((await session.execute(statement)).scalars())
+
+
 async def queue_reply(
-    session: AsyncSession, *, ticket: Ticket, text: str, viewer: Viewer, ip: str | None
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    text: str,
+    viewer: Viewer,
+    ip: str | None,
+    visibility: Visibility | None = None,
 ) -> tuple[int, Reply]:
-    """Store a reply to ``ticket`` as a queued outbound message, in the caller's transaction."""
+    """Store a reply to ``ticket`` as a queued outbound message, in the caller's transaction.
+
+    ``visibility`` is staff's choice where a channel has both (X: a public reply under the
+    citizen's post, or a private message); without it the channel answers the way the
+    citizen wrote.
+    """
     if not text.strip():
         raise BadPayload("a reply needs some text")
     assert ticket.id is not None
@@ -154,6 +177,9 @@ async def queue_reply(
     if answered is None:
         raise BadPayload(f"{ticket.reference} has no message from a citizen to answer")
     reply = reply_to(ticket, answered, text.strip())
+    reply.metadata["private_values"] = await private_values(session, contact_id=ticket.contact_id)
+    if visibility is not None:
+        reply.metadata["visibility"] = visibility
     now = utcnow()
     row = Message(
         channel=reply.channel,

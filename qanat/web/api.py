@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from qanat.errors import BadPayload
+from qanat.model import Visibility
 from qanat.store import audit, inbox, views
 from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Note, User, utcnow
@@ -29,6 +30,11 @@ class ReplyIn(BaseModel):
     """A reply to the citizen; ``{reference}`` and ``{name}`` are filled in."""
 
     text: str = Field(min_length=1, max_length=10_000)
+    visibility: Visibility | None = Field(
+        default=None,
+        description="On X: public (under the citizen's post) or private (a DM); "
+        "unset answers the way the citizen wrote.",
+    )
 
 
 class NoteIn(BaseModel):
@@ -176,7 +182,7 @@ async def post_reply(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: ReplyIn
 ) -> dict[str, Any]:
     """Reply on the citizen's channel: ``sent``, ``failed``, or ``by_hand`` (no connector)."""
-    result = await work.reply(runtime, who(request, viewer), reference, body.text)
+    result = await work.reply(runtime, who(request, viewer), reference, body.text, body.visibility)
     return dict(result.__dict__)
 
 

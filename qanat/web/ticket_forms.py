@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from qanat.errors import BadPayload
+from qanat.model import Visibility
 from qanat.web import work
 from qanat.web.auth import Reader, client_ip
 from qanat.web.deps import RuntimeDep
@@ -29,10 +31,18 @@ def who(request: Request, viewer: Reader) -> work.Request:
 
 @router.post("/tickets/{reference}/reply")
 async def reply(
-    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, text: Text
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: Reader,
+    reference: str,
+    text: Text,
+    visibility: ShortText = "",
 ) -> Response:
-    """Reply on the citizen's channel."""
-    result = await work.reply(runtime, who(request, viewer), reference, text)
+    """Reply on the citizen's channel (on X, publicly or privately as staff chose)."""
+    if visibility not in ("", "public", "private"):
+        raise BadPayload(f"visibility is public or private, not {visibility!r}")
+    chosen = cast(Visibility, visibility) if visibility else None
+    result = await work.reply(runtime, who(request, viewer), reference, text, chosen)
     return back(reference, f"reply_{result.state}")
 
 

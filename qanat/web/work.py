@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from qanat import replies
 from qanat.errors import BadPayload
 from qanat.ingest.base import SaveResult
-from qanat.model import Inbound, Kind, Location, Sender
+from qanat.model import Inbound, Kind, Location, Sender, Visibility
 from qanat.replies import ReplyResult
 from qanat.runtime import Runtime
 from qanat.store import actions, contacts
@@ -46,12 +46,18 @@ async def _ticket(session: AsyncSession, who: Request, reference: str, permissio
     return ticket
 
 
-async def reply(runtime: Runtime, who: Request, reference: str, text: str) -> ReplyResult:
-    """Reply to the citizen on their channel."""
+async def reply(
+    runtime: Runtime,
+    who: Request,
+    reference: str,
+    text: str,
+    visibility: Visibility | None = None,
+) -> ReplyResult:
+    """Reply to the citizen on their channel (``visibility``: public or private, on X)."""
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.work")
         message_id, answer = await replies.queue_reply(
-            session, ticket=ticket, text=text, viewer=who.viewer, ip=who.ip
+            session, ticket=ticket, text=text, viewer=who.viewer, ip=who.ip, visibility=visibility
         )
     return await replies.deliver(runtime, message_id=message_id, reply=answer, viewer=who.viewer)
 

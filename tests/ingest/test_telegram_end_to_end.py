@@ -17,15 +17,15 @@ import pytest
 
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.telegram import SECRET_HEADER, SPEC, TelegramAccount, poll_telegram
-from qanat.model import Inbound, Reply, Sender
+from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime
 from qanat.store.tables import Attachment, ContactIdentity, Event, Message, Ticket
 from qanat.web.app import create_app
 from qanat.worker import poll_connectors
 from tests.support.fake_telegram import FakeBotApi
 from tests.support.loopback import serve
-from tests.support.outbound import store_sent_reply
-from tests.support.rows import message, rows
+from tests.support.outbound import reply_from_inbox
+from tests.support.rows import message, row, rows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "telegram"
 SECRET = "e2e-webhook-secret"
@@ -148,24 +148,15 @@ async def test_a_reply_from_qanat_reaches_the_chat_and_the_citizens_answer_joins
 ) -> None:
     await deliver(app, "text_arabic")
     [ticket] = await rows(runtime, Ticket)
-    citizen = await message(runtime, "5123456789:41")
-    reply = Reply(
-        ticket_reference=ticket.reference,
-        channel="telegram",
-        account=ACCOUNT,
-        to=Sender(handle=citizen.sender_handle, name=citizen.sender_name),
-        text=f"شكرًا لتواصلكم علي. استلمنا بلاغكم برقم {ticket.reference} 🙏",
-        in_reply_to=[citizen.external_id],
-    )
+    text = "شكرًا لتواصلكم علي. استلمنا بلاغكم برقم {reference} 🙏"
     fake.next_message_id = 47  # the id Telegram gives our message in this chat
-    connector = runtime.connectors.get("telegram", ACCOUNT)
-    assert connector is not None
-    sent = await connector.send(reply)
+    result = await reply_from_inbox(runtime, ticket.reference, text)
+    assert result.state == "sent", result.detail
     [call] = fake.calls_to("sendMessage")
-    assert call["chat_id"] == "5123456789" and call["text"] == reply.text
+    assert call["chat_id"] == "5123456789"
+    assert call["text"] == f"شكرًا لتواصلكم علي. استلمنا بلاغكم برقم {ticket.reference} 🙏"
     assert call["reply_parameters"]["message_id"] == 41
-    assert sent.external_id == "5123456789:47"
-    await store_sent_reply(runtime, reply=reply, external_id=sent.external_id, ticket_id=ticket.id)
+    assert (await row(runtime, Message, result.message_id)).external_id == "5123456789:47"
 
     await deliver(app, "reply_to_our_message")
     answer = await message(runtime, "5123456789:48")

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from qanat.ingest.x import SPEC, XAccount, XConnector, poll_x
-from qanat.model import Reply, Sender
 from qanat.runtime import Runtime
 from qanat.store.tables import ChannelHealth, ContactIdentity, Message, Ticket
 from tests.support.fake_x import OUR_ID, FakeXApi, client_for
 from tests.support.loopback import serve
-from tests.support.outbound import store_sent_reply
-from tests.support.rows import message, rows
+from tests.support.outbound import reply_from_inbox
+from tests.support.rows import message, row, rows
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "x"
 ACCOUNT = "moworks"
@@ -115,26 +114,40 @@ async def test_a_public_reply_goes_out_and_the_citizens_answer_joins_the_ticket(
 ) -> None:
     fake.load("mentions_page2.json")
     await poll_x(runtime, account)
-    citizen = await message(runtime, "1985123456789012345")
     [ticket] = await rows(runtime, Ticket)
-    reply = Reply(
-        ticket_reference=ticket.reference,
-        channel="x",
-        account=ACCOUNT,
-        to=Sender(handle=citizen.sender_handle),
-        text=f"نعتذر عن الإزعاج، تم تحويل بلاغكم {ticket.reference} إلى قسم الصرف الصحي",
-        in_reply_to=[citizen.external_id],
-    )
-    sent = await connector(runtime).send(reply)
+    text = "نعتذر عن الإزعاج، تم تحويل بلاغكم {reference} إلى قسم الصرف الصحي"
+    result = await reply_from_inbox(runtime, ticket.reference, text, "public")
+    assert result.state == "sent", result.detail
     [post] = fake.to("/2/tweets")
     assert post.body["reply"] == {"in_reply_to_tweet_id": "1985123456789012345"}
+    sent = await row(runtime, Message, result.message_id)
     assert sent.external_id == "1985123456789012999"
-    await store_sent_reply(runtime, reply=reply, external_id=sent.external_id, ticket_id=ticket.id)
 
     fake.load("mentions_reply_in_conversation.json")  # he answers our reply
     await poll_x(runtime, account)
     assert (await message(runtime, "1985123456789013001")).ticket_id == ticket.id
     assert len(await rows(runtime, Ticket)) == 1
+
+
+async def test_a_public_reply_never_shows_a_phone_the_citizen_gave_on_another_channel(
+    runtime: Runtime, fake: FakeXApi, account: XAccount
+) -> None:
+    fake.load("mentions_page2.json")
+    await poll_x(runtime, account)
+    [ticket] = await rows(runtime, Ticket)
+    async with runtime.db.writing() as session:  # e.g. they called from this number
+        session.add(
+            ContactIdentity(contact_id=ticket.contact_id, kind="phone", value="+97333123456")
+        )
+    text = "سنتصل بكم على الرقم +97333123456 بخصوص {reference}"
+    refused = await reply_from_inbox(runtime, ticket.reference, text, "public")
+    assert refused.state == "failed" and "not posted publicly" in refused.detail
+    assert fake.to("/2/tweets") == []
+    private = await reply_from_inbox(runtime, ticket.reference, text, "private")
+    assert private.state == "sent", private.detail
+    assert fake.to("/2/tweets") == [] and [
+        r.method for r in fake.to("/2/dm_conversations/with")
+    ] == ["POST"]
 
 
 async def test_a_dm_after_our_dm_joins_the_ticket(
@@ -143,20 +156,13 @@ async def test_a_dm_after_our_dm_joins_the_ticket(
     fake.load("dm_events.json")
     await poll_x(runtime, account)
     first = await message(runtime, "dm:1985200000000000903")
-    reply = Reply(
-        ticket_reference="-",
-        channel="x",
-        account=ACCOUNT,
-        to=Sender(handle=first.sender_handle),
-        text="أهلاً فاطمة، تم تحويل بلاغ الإنارة للقسم المختص وسيتم الإصلاح خلال يومين.",
-        in_reply_to=[first.external_id],
-    )
+    ticket = await row(runtime, Ticket, first.ticket_id)
     fake.next_id = 1985200000000000950
-    sent = await connector(runtime).send(reply)
+    text = "أهلاً فاطمة، تم تحويل بلاغ الإنارة للقسم المختص وسيتم الإصلاح خلال يومين."
+    result = await reply_from_inbox(runtime, ticket.reference, text)  # a DM gets a DM
+    assert result.state == "sent", result.detail
+    sent = await row(runtime, Message, result.message_id)
     assert sent.external_id == "dm:1985200000000000950"
-    await store_sent_reply(
-        runtime, reply=reply, external_id=sent.external_id, ticket_id=first.ticket_id
-    )
     fake.dm_events["1985200000000000960"] = {
         **fake.dm_events["1985200000000000907"],
         "id": "1985200000000000960",

@@ -23,3 +23,11 @@ async def message(runtime: Runtime, external_id: str) -> Message:
     [found] = await rows(runtime, Message, col(Message.external_id) == external_id)
     assert isinstance(found, Message)
     return found
+
+
+async def row(runtime: Runtime, table: Any, row_id: int) -> Any:
+    """The row of ``table`` with this id (asserting it exists)."""
+    async with runtime.db.session() as session:
+        found = await session.get(table, row_id)
+    assert found is not None, f"no {table.__name__} {row_id}"
+    return found

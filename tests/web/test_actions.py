@@ -78,6 +78,41 @@ async def test_a_reply_goes_out_on_the_citizens_channel(seeded: Runtime, login: 
     assert "reply" in await audit_actions(seeded)
 
 
+async def test_on_x_staff_choose_a_public_or_private_reply_from_the_ticket_page(
+    seeded: Runtime, login: Login
+) -> None:
+    x = FakeSender()
+    seeded.senders["x"] = x
+    admin = await login("admin")
+    page = await admin.get("/tickets/QN-2026-000002")
+    assert 'name="visibility"' in page.text
+    assert 'name="visibility"' not in (await admin.get("/tickets/QN-2026-000001")).text  # SMS
+    form = await admin.post(
+        "/tickets/QN-2026-000002/reply", data={"text": "سنتواصل معكم", "visibility": "private"}
+    )
+    assert form.status_code == 303
+    api = await admin.post(
+        "/api/tickets/QN-2026-000002/replies", json={"text": "تم", "visibility": "public"}
+    )
+    assert api.status_code == 201
+    assert [r.metadata["visibility"] for r in x.sent] == ["private", "public"]
+    bad = await admin.post(
+        "/tickets/QN-2026-000002/reply", data={"text": "تم", "visibility": "loud"}
+    )
+    assert bad.status_code == 400 and len(x.sent) == 2
+
+
+async def test_a_reply_carries_the_citizens_private_identities_to_the_channel(
+    seeded: Runtime, login: Login
+) -> None:
+    sms = FakeSender()
+    seeded.senders["sms"] = sms
+    agent = await login("agent_sewage")
+    await agent.post("/api/tickets/QN-2026-000001/replies", json={"text": "تم"})
+    [reply] = sms.sent
+    assert "+97333123456" in reply.metadata["private_values"]
+
+
 async def test_without_a_sender_a_reply_is_to_deliver_by_hand(
     seeded: Runtime, login: Login
 ) -> None:
