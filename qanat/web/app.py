@@ -24,6 +24,7 @@ from qanat.web import (
     login,
     metrics,
     problems,
+    public,
     ticket_forms,
     ticket_pages,
     webhooks,
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(webhooks.router)
     for api_router in (api.router, api_admin.router, dashboard.api_router):
         app.include_router(api_router, prefix="/api")
-    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages):
+    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages, public):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)
