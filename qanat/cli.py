@@ -35,11 +35,13 @@ def _register_stage_commands() -> None:
     from qanat.ingest.social_commands import app as social_app
     from qanat.normalize.commands import normalize_command
     from qanat.router.commands import app as router_app
+    from qanat.web.open311_keys import app as open311_app
 
     app.command("normalize")(normalize_command)
     app.add_typer(router_app, name="router")
     app.add_typer(dedupe_app, name="dedupe")
     app.add_typer(social_app, name="social")
+    app.add_typer(open311_app, name="open311")
 
 
 _register_stage_commands()

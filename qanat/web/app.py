@@ -16,6 +16,7 @@ from qanat.web import (
     admin_pages,
     api,
     api_admin,
+    app_api,
     dashboard,
     docs,
     health,
@@ -23,6 +24,8 @@ from qanat.web import (
     live,
     login,
     metrics,
+    open311,
+    open311_keys,
     problems,
     public,
     ticket_forms,
@@ -60,7 +63,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
-    for api_router in (api.router, api_admin.router, dashboard.api_router):
+    app.include_router(open311.router)
+    api_routers = (api.router, api_admin.router, app_api.router, open311_keys.router)
+    for api_router in (*api_routers, dashboard.api_router):
         app.include_router(api_router, prefix="/api")
     for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages, public):
         app.include_router(pages.router)

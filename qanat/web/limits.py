@@ -1,4 +1,5 @@
-"""Rate limits for the public channels: per address, per phone or email, per Open311 key.
+"""Limits for the public channels: request rates (per address, per phone or email, per
+Open311 key) and body sizes (refused while reading, before any parsing).
 
 Counts live in Redis when ``QANAT_REDIS_URL`` is set (one ``INCR`` per hit) and in the
 store otherwise, so limits hold across every ``qanat serve`` process either way. If
@@ -14,7 +15,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from qanat.errors import TooManyRequests
+from fastapi import Request
+from starlette.types import Message
+
+from qanat.errors import TooLarge, TooManyRequests
 from qanat.runtime import Runtime
 from qanat.store.limits import count_hit
 
@@ -83,3 +87,28 @@ async def enforce(
             f"too many requests ({limit.name}): try again in {retry_after} seconds",
             retry_after=retry_after,
         )
+
+
+async def read_limited(request: Request, limit: int) -> Request:
+    """The request with its body read, or :class:`TooLarge` as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the upload of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the upload is over the {limit}-byte limit")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, replay)

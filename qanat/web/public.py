@@ -22,7 +22,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.types import Message
 
 from qanat.config import Settings
 from qanat.errors import TooLarge, TooManyRequests, WrongContent
@@ -40,8 +39,8 @@ from qanat.store.tables import utcnow
 from qanat.web import i18n
 from qanat.web.auth import client_ip
 from qanat.web.deps import RuntimeDep
-from qanat.web.limits import Limit, enforce
-from qanat.web.public_intake import lookup_status, save_report
+from qanat.web.limits import Limit, enforce, read_limited
+from qanat.web.public_intake import STATUS_BY_REFERENCE, lookup_status, save_report
 from qanat.web.templating import LANGUAGE_COOKIE, language_for, page
 
 router = APIRouter(include_in_schema=False)
@@ -55,9 +54,6 @@ STATUS_FORM_MAX = 16 * 1024
 #: The form's text fields, as :class:`PublicReport` names them.
 FIELDS = tuple(name for name in PublicReport.model_fields)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
-#: Lookups of one reference per hour, whoever asks: a reference cannot be tried against
-#: many phone numbers.
-STATUS_PER_REFERENCE = 10
 
 
 def form_token(settings: Settings, nonce: str) -> str:
@@ -72,31 +68,6 @@ def submission_id(settings: Settings, nonce: str, form_id: str) -> str:
     key = settings.secret_key.encode()
     message = f"submission:{nonce}:{form_id}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-async def read_limited(request: Request, limit: int) -> Request:
-    """The request with its body read, or :class:`TooLarge` as soon as it passes ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the upload of {declared} bytes is over the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the upload is over the {limit}-byte limit")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request(request.scope, replay)
 
 
 def _nonce(request: Request) -> tuple[str, bool]:
@@ -317,8 +288,7 @@ async def status_lookup(request: Request, runtime: RuntimeDep) -> Response:
     try:
         per_ip = Limit("status-ip", runtime.settings.status_lookups_per_ip)
         await enforce(runtime, per_ip, client_ip(request))
-        per_reference = Limit("status-reference", STATUS_PER_REFERENCE)
-        await enforce(runtime, per_reference, fold(reference).strip())
+        await enforce(runtime, STATUS_BY_REFERENCE, fold(reference).strip())
     except TooManyRequests as exc:
         return _too_many(request, runtime, exc, "public_status.html", **context)
     found = await lookup_status(runtime, typed_reference=reference, typed_contact=contact)

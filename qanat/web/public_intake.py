@@ -19,9 +19,13 @@ from qanat.normalize.text import fold
 from qanat.normalize.thread import ticket_references
 from qanat.runtime import Runtime
 from qanat.store.public import PublicStatus, public_status, reference_of_message
+from qanat.web.limits import Limit
 
 #: How often a waiting answer looks for the reference a worker hands out.
 POLL_SECONDS = 0.2
+#: Status lookups of one reference per hour, whoever asks and however: a reference
+#: cannot be tried against many phone numbers.
+STATUS_BY_REFERENCE = Limit("status-reference", 10)
 #: Where a receipt (the external id of a citizen's own message) may be looked for.
 RECEIPT_SOURCES = (("web", WEB_ACCOUNT), ("app", APP_ACCOUNT))
 
@@ -65,9 +69,9 @@ def identity_typed(typed: str, *, region: str) -> Identity | None:
     return Identity(kind="phone", value=phone) if phone else None
 
 
-async def lookup_status(runtime: Runtime, *, typed_reference: str, typed_contact: str) -> (
-    PublicStatus | None
-):
+async def lookup_status(
+    runtime: Runtime, *, typed_reference: str, typed_contact: str
+) -> PublicStatus | None:
     """The status of the citizen's own ticket, by reference or receipt and phone or email.
 
     None when any part is wrong, the same answer whichever it is.
