@@ -17,8 +17,10 @@ from qanat.web import (
     api,
     api_admin,
     app_api,
+    coverage,
     dashboard,
     docs,
+    entries,
     health,
     inbox_pages,
     live,
@@ -64,10 +66,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(open311.router)
-    api_routers = (api.router, api_admin.router, app_api.router, open311_keys.router)
-    for api_router in (*api_routers, dashboard.api_router):
+    api_routers = [api.router, api_admin.router, app_api.router, entries.api_router]
+    for api_router in (
+        *api_routers,
+        coverage.api_router,
+        open311_keys.router,
+        dashboard.api_router,
+    ):
         app.include_router(api_router, prefix="/api")
-    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages, public):
+    pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
+    for pages in (*pages_modules, coverage, entries, public):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)

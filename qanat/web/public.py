@@ -201,6 +201,14 @@ async def report_submit(request: Request, runtime: RuntimeDep) -> Response:
         return _refused(request, runtime, {}, error, 413)
     except HTTPException as exc:
         return _refused(request, runtime, {}, t("form_problem", reason=exc.detail), 400)
+    try:
+        return await _check_and_save(request, runtime, form)
+    finally:
+        await form.close()  # the uploads' temporary files
+
+
+async def _check_and_save(request: Request, runtime: RuntimeDep, form: FormData) -> Response:
+    settings, t = runtime.settings, _translator(request)
     values = {k: v for k in FIELDS if isinstance(v := form.get(k, ""), str)}
     if not _csrf_ok(request, settings, form):
         return _refused(request, runtime, values, t("login_expired"), 403)
