@@ -279,7 +279,10 @@ def demo(
 
         from qanat.web.app import create_app
 
-        console.print(f"The inbox: http://127.0.0.1:{port}/ (API docs at /docs). Ctrl-C stops.")
+        base = f"http://127.0.0.1:{port}"
+        console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
+        console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
+        console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -17,9 +17,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from qanat.errors import BadPayload
-from qanat.ingest.web import CONTACT_PROBLEMS, PublicReport
+from qanat.ingest.web import PublicReport, contact_of
 from qanat.model import Inbound, Sender
-from qanat.normalize.identity import normalize_email, normalize_phone
 
 #: The channels staff enter by hand, in the order the form lists them.
 STAFF_CHANNELS = ("call_centre", "majlis", "council", "field_visit", "walk_in", "letter")
@@ -46,12 +45,7 @@ def entry_inbound(entry: StaffEntry, *, username: str, region: str, now: datetim
     occurred = entry.occurred_at or now
     if occurred > now + CLOCK_SLACK:
         raise BadPayload("the entry's time is in the future")
-    phone = normalize_phone(entry.phone, region) if entry.phone else None
-    if entry.phone and phone is None:
-        raise BadPayload(CONTACT_PROBLEMS["phone_invalid"])
-    email = normalize_email(entry.email) if entry.email else None
-    if entry.email and email is None:
-        raise BadPayload(CONTACT_PROBLEMS["email_invalid"])
+    phone, email = contact_of(entry, region=region, required=False)
     # A call's handle is the caller's number (that is how call records find it); the
     # other channels' handle names who logged it, which is not a citizen's identity.
     handle = phone if entry.channel == "call_centre" and phone else f"staff:{username}"

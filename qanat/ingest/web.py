@@ -175,20 +175,23 @@ class PublicReport(BaseModel):
         return None if place.is_empty() else place
 
 
-def contact_problem(report: PublicReport, *, region: str) -> str | None:
-    """Why the report's contact details cannot be used (a code of :data:`CONTACT_PROBLEMS`)."""
+def contact_problem(report: PublicReport, *, region: str, required: bool = True) -> str | None:
+    """Why the report's contact details cannot be used (a code of :data:`CONTACT_PROBLEMS`);
+    ``required`` False accepts a report with neither (staff log anonymous walk-ins)."""
     if report.phone and normalize_phone(report.phone, region) is None:
         return "phone_invalid"
     if report.email and normalize_email(report.email) is None:
         return "email_invalid"
-    if not report.phone and not report.email:
+    if required and not report.phone and not report.email:
         return "contact_needed"
     return None
 
 
-def contact_of(report: PublicReport, *, region: str) -> tuple[str | None, str | None]:
+def contact_of(
+    report: PublicReport, *, region: str, required: bool = True
+) -> tuple[str | None, str | None]:
     """The report's phone (E.164) and email; :class:`BadPayload` when they cannot be used."""
-    problem = contact_problem(report, region=region)
+    problem = contact_problem(report, region=region, required=required)
     if problem is not None:
         raise BadPayload(CONTACT_PROBLEMS[problem])
     phone = normalize_phone(report.phone, region) if report.phone else None

@@ -75,9 +75,10 @@ async def public_status(
     else:
         return None
     row = (await session.execute(statement.limit(1))).one_or_none()
-    if row is None:
-        return None
-    ticket, department = row
+    return None if row is None else _status_of(*row)
+
+
+def _status_of(ticket: Ticket, department: Department | None) -> PublicStatus:
     return PublicStatus(
         reference=ticket.reference,
         status=ticket.status,
