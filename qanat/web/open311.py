@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from qanat.errors import ChannelUnavailable, TooLarge, TooManyRequests
 from qanat.jobs import InlineQueue
 from qanat.model import Inbound, Location, Sender
+from qanat.normalize.identity import normalize_email, normalize_phone
 from qanat.normalize.thread import ticket_references
 from qanat.router.rules import RoutingRules
 from qanat.store import open311
@@ -207,6 +208,12 @@ async def _client(runtime: RuntimeDep, form: FormData) -> Open311Key:
     return client
 
 
+def _contact_key(inbound: Inbound, region: str) -> str | None:
+    """The phone (E.164) or email the contact limit counts, as the form and the app do."""
+    phone = normalize_phone(inbound.sender.phone, region) if inbound.sender.phone else None
+    return phone or (normalize_email(inbound.sender.email) if inbound.sender.email else None)
+
+
 async def _notice(runtime: RuntimeDep, reference: str) -> str:
     async with runtime.db.session() as session:
         rows = await open311.service_requests(session, open311.RequestQuery([reference]))
@@ -233,7 +240,7 @@ async def post_request(request: Request, runtime: RuntimeDep, fmt: str) -> Respo
         codes = set(_service_names(runtime.rules()))
         inbound = request_inbound(form, client=client, service_codes=codes)
         per_contact = Limit("contact", runtime.settings.public_reports_per_contact)
-        await enforce(runtime, per_contact, inbound.sender.email or inbound.sender.phone)
+        await enforce(runtime, per_contact, _contact_key(inbound, runtime.settings.default_region))
         saved = await save_report(runtime, inbound)
         if saved.reference is None:
             answer: dict[str, Any] = {"token": saved.receipt, "service_notice": "Received."}
