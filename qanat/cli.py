@@ -35,11 +35,13 @@ def _register_stage_commands() -> None:
     from qanat.ingest.social_commands import app as social_app
     from qanat.normalize.commands import normalize_command
     from qanat.router.commands import app as router_app
+    from qanat.web.open311_keys import app as open311_app
 
     app.command("normalize")(normalize_command)
     app.add_typer(router_app, name="router")
     app.add_typer(dedupe_app, name="dedupe")
     app.add_typer(social_app, name="social")
+    app.add_typer(open311_app, name="open311")
 
 
 _register_stage_commands()
@@ -277,7 +279,10 @@ def demo(
 
         from qanat.web.app import create_app
 
-        console.print(f"The inbox: http://127.0.0.1:{port}/ (API docs at /docs). Ctrl-C stops.")
+        base = f"http://127.0.0.1:{port}"
+        console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
+        console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
+        console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 

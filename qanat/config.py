@@ -74,6 +74,22 @@ class Settings(BaseSettings):
         return {d.strip().lower() for d in self.smtp_domains.split(",") if d.strip()}
 
     connectors_file: Path | None = None
+    photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest photo the web form and app take."
+    )
+    photos_per_report: int = Field(default=3, ge=0, le=10, description="Photos per report.")
+    blocks_file: Path | None = Field(
+        default=None, description="Blocks representatives cover; unset: the gazetteer's."
+    )
+    public_reports_per_ip: int = Field(default=10, ge=1, description="Web reports per address/h.")
+    public_reports_per_contact: int = Field(
+        default=5, ge=1, description="Reports per phone or email per hour (web, app, Open311)."
+    )
+    status_lookups_per_ip: int = Field(default=30, ge=1, description="Status lookups per hour.")
+    open311_requests_per_key: int = Field(default=600, ge=1, description="POSTs per key per hour.")
+    public_wait_seconds: float = Field(
+        default=5.0, ge=0, description="How long a public answer waits for a queued reference."
+    )
 
     @field_validator("database_url")
     @classmethod

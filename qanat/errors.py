@@ -11,6 +11,22 @@ class BadPayload(QanatError):
     """Input that does not look like what the source sends: reject it, with the reason."""
 
 
+class TooLarge(BadPayload):
+    """An upload over its size limit: refused whole, with the limit named."""
+
+
+class WrongContent(BadPayload):
+    """An upload whose bytes are not what it claims to be (a "photo" that is a program)."""
+
+
+class TooManyRequests(QanatError):
+    """Over a rate limit; ``retry_after`` is how many seconds until the next try may pass."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnsupportedEvent(QanatError):
     """A well-formed event qanat does not handle: acknowledge it and log it."""
 

@@ -212,3 +212,34 @@ async def missed_calls(session: AsyncSession) -> list[CallRecord]:
         for call in rows
         if not any(c == call.caller and at > call.started_at for c, at in answered)
     ]
+
+
+async def link_logged_call(
+    session: AsyncSession, *, caller_e164: str, logged_at: datetime, ticket_id: int
+) -> int:
+    """Attach the records of a call imported before the agent logged it to the new ticket;
+    returns how many records were attached."""
+    records = (
+        await session.execute(
+            select(CallRecord).where(
+                col(CallRecord.caller_e164) == caller_e164,
+                col(CallRecord.ticket_id).is_(None),
+                col(CallRecord.started_at) >= logged_at - LOGGING_WINDOW,
+                col(CallRecord.started_at) <= logged_at + timedelta(minutes=5),
+            )
+        )
+    ).scalars()
+    linked = 0
+    for record in records:
+        record.ticket_id = ticket_id
+        linked += 1
+    return linked
+
+
+async def mark_called_back(session: AsyncSession, *, record_id: int, at: datetime) -> bool:
+    """Take a missed call off the call-back list; False when there is no such missed call."""
+    record = await session.get(CallRecord, record_id)
+    if record is None or record.disposition == "ANSWERED" or record.called_back_at is not None:
+        return False
+    record.called_back_at = at
+    return True

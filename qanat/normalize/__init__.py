@@ -27,6 +27,7 @@ from qanat.normalize.thread import thread_hints, ticket_references
 __all__ = [
     "clean_for_matching",
     "extract_location",
+    "given_language",
     "kind_of",
     "language_of",
     "match_form",
@@ -40,6 +41,16 @@ __all__ = [
 ]
 
 
+#: Languages a channel or a member of staff may state for a message.
+STATED_LANGUAGES = frozenset({"ar", "en"})
+
+
+def given_language(inbound: Inbound) -> str | None:
+    """The language the channel stated (an agent noting the caller spoke English), if any."""
+    stated = inbound.metadata.get("language")
+    return stated if stated in STATED_LANGUAGES else None
+
+
 def normalize(inbound: Inbound, *, region: str = "BH") -> Normalized:
     """Read an inbound message into the record the later stages use.
 
@@ -51,7 +62,7 @@ def normalize(inbound: Inbound, *, region: str = "BH") -> Normalized:
     location, confidence = extract_location(full_text, inbound.location)
     return Normalized(
         match_text=cleaned.text,
-        language=language_of_match(cleaned.text),
+        language=given_language(inbound) or language_of_match(cleaned.text),
         kind=inbound.kind or kind_of(cleaned.text, full_text),
         location=location,
         location_confidence=confidence,

@@ -24,8 +24,9 @@ SESSION_LIFETIME = timedelta(hours=12)
 #: Failed log-ins within the window that lock an account until the window has passed.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
-#: What an API token may be allowed: read tickets, work them, submit new ones.
-TOKEN_SCOPES = ("read", "write", "submit")
+#: What an API token may be allowed: read tickets, work them, submit new ones (block
+#: representatives), or send citizens' reports (the citizens' app).
+TOKEN_SCOPES = ("read", "write", "submit", "app")
 #: Prefix of API tokens, so a leaked one is recognisable in logs and scanners.
 TOKEN_PREFIX = "qanat_"
 

@@ -375,3 +375,33 @@ class StaffTotp(SQLModel, table=True):
     secret: str = Field(max_length=64)
     confirmed_at: datetime | None = _when(nullable=True)
     last_step: int = 0
+
+
+# --- Public channels: Open311 clients' keys, rate-limit counts ---
+
+
+class Open311Key(SQLModel, table=True):
+    """An Open311 client's API key, issued and revoked by admins; only its sha256 is kept."""
+
+    __tablename__ = "open311_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True, index=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = _when()
+    last_used_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class RateCount(SQLModel, table=True):
+    """How often one address, phone or key acted in one time window (rate limits without Redis)."""
+
+    __tablename__ = "rate_count"
+
+    key: str = Field(max_length=200, primary_key=True)
+    window_start: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
+    )
+    count: int = 0

@@ -16,14 +16,20 @@ from qanat.web import (
     admin_pages,
     api,
     api_admin,
+    app_api,
+    coverage,
     dashboard,
     docs,
+    entries,
     health,
     inbox_pages,
     live,
     login,
     metrics,
+    open311,
+    open311_keys,
     problems,
+    public,
     ticket_forms,
     ticket_pages,
     webhooks,
@@ -59,9 +65,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
-    for api_router in (api.router, api_admin.router, dashboard.api_router):
+    app.include_router(open311.router)
+    api_routers = [api.router, api_admin.router, app_api.router, entries.api_router]
+    for api_router in (
+        *api_routers,
+        coverage.api_router,
+        open311_keys.router,
+        dashboard.api_router,
+    ):
         app.include_router(api_router, prefix="/api")
-    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages):
+    pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
+    for pages in (*pages_modules, coverage, entries, public):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "accounts": frozenset({"admin"}),
     "submit": frozenset({"representative", "admin"}),
+    # The citizens' app: what its token may do is the "app" scope, whoever it acts as.
+    "app": frozenset({"agent", "supervisor", "admin", "representative"}),
 }
 #: Permissions never exercised through an API token (managing tokens and accounts).
 SESSION_ONLY = frozenset({"accounts"})
@@ -55,6 +57,8 @@ def may(viewer: Viewer, permission: str, *, method: str = "GET") -> bool:
     """True when ``viewer``'s role has ``permission`` and, for a token, its scopes allow it."""
     if viewer.role not in PERMISSIONS[permission]:
         return False
+    if permission == "app":  # only a token made for the app, never a browser session
+        return viewer.scopes is not None and "app" in viewer.scopes
     if viewer.scopes is None:
         return True
     if permission in SESSION_ONLY:
@@ -140,6 +144,7 @@ AccountKeeper = Annotated[Viewer, require("accounts")]
 Worker = Annotated[Viewer, require("tickets.work")]
 DeadLetterKeeper = Annotated[Viewer, require("dead_letters")]
 Submitter = Annotated[Viewer, require("submit")]
+AppClient = Annotated[Viewer, require("app")]
 
 
 def client_ip(request: Request) -> str | None:

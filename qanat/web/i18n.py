@@ -207,6 +207,119 @@ TEXTS: dict[str, tuple[str, str]] = {
     "confirm": ("تأكيد", "Confirm"),
     "submit_new": ("بلاغ جديد", "New report"),
     "submitted": ("أُرسل البلاغ برقم {reference}.", "Report sent as {reference}."),
+    # The public form and status page.
+    "report_problem": ("تقديم بلاغ", "Report a problem"),
+    "report_intro": (
+        "أخبرنا بالمشكلة وموقعها، وستحصل على رقم مرجعي لمتابعتها.",
+        "Tell us the problem and where it is; you get a reference number to follow it.",
+    ),
+    "category_optional": ("موضوع البلاغ (اختياري)", "What it is about (optional)"),
+    "description": ("وصف المشكلة", "Description"),
+    "where": ("الموقع", "Where"),
+    "where_hint": (
+        "أرقام المبنى والطريق والمجمع، أو نقطة على الخريطة (خط العرض وخط الطول).",
+        "Building, road and block numbers, or a map point (latitude and longitude).",
+    ),
+    "address_landmark": ("العنوان أو أقرب معلم", "Address or nearest landmark"),
+    "latitude": ("خط العرض", "Latitude"),
+    "longitude": ("خط الطول", "Longitude"),
+    "use_my_location": ("استخدم موقعي الحالي", "Use my current location"),
+    "photos_limit": (
+        "صور (حتى {count}، {megabytes} ميغابايت للصورة)",
+        "Photos (up to {count}, {megabytes} MB each)",
+    ),
+    "your_details": ("بيانات التواصل", "Your contact details"),
+    "contact_hint": (
+        "رقم الهاتف أو البريد الإلكتروني مطلوب لمتابعة البلاغ.",
+        "A phone number or an email is needed to follow the report.",
+    ),
+    "phone_number": ("رقم الهاتف", "Phone number"),
+    "email_address": ("البريد الإلكتروني", "Email"),
+    "send_report": ("إرسال البلاغ", "Send the report"),
+    "report_received": ("تم استلام بلاغك. الرقم المرجعي:", "Your report was received. Reference:"),
+    "keep_reference": (
+        "احتفظ بالرقم المرجعي لمتابعة حالة البلاغ.",
+        "Keep the reference number to follow the report.",
+    ),
+    "report_queued": (
+        "تم استلام بلاغك. رقم الإيصال: {receipt}. يصدر الرقم المرجعي خلال دقائق، ويمكنك "
+        "المتابعة بالإيصال.",
+        "Your report was received. Receipt: {receipt}. The reference number follows within "
+        "minutes; you can follow the report with the receipt.",
+    ),
+    "check_status": ("متابعة بلاغ", "Check a report"),
+    "status_intro": (
+        "أدخل الرقم المرجعي ورقم الهاتف أو البريد الإلكتروني الذي قدّمت به البلاغ.",
+        "Enter the reference number and the phone or email you gave with the report.",
+    ),
+    "reference_or_receipt": ("الرقم المرجعي أو الإيصال", "Reference number or receipt"),
+    "phone_or_email": ("رقم الهاتف أو البريد الإلكتروني", "Phone number or email"),
+    "show_status": ("عرض الحالة", "Show the status"),
+    "status_not_found": (
+        "لا يوجد بلاغ بهذا الرقم وبهذه البيانات. تأكد من الرقم المرجعي ومن الهاتف أو البريد.",
+        "No report matches this reference and these details. Check both and try again.",
+    ),
+    "received_on": ("تاريخ الاستلام", "Received"),
+    "last_update": ("آخر تحديث", "Last update"),
+    "expected_by": ("الموعد المتوقع", "Expected by"),
+    "resolved_on": ("تاريخ الحل", "Resolved"),
+    "handled_with_others": (
+        "يُعالج بلاغك مع بلاغات أخرى عن المشكلة نفسها.",
+        "Your report is handled together with others about the same problem.",
+    ),
+    "form_problem": ("تعذر إرسال البلاغ: {reason}", "The report could not be sent: {reason}"),
+    "photo_too_large": (
+        "الصورة {name} أكبر من {megabytes} ميغابايت.",
+        "The photo {name} is larger than {megabytes} MB.",
+    ),
+    "upload_too_large": (
+        "المرفقات أكبر من {megabytes} ميغابايت معًا.",
+        "The upload is larger than {megabytes} MB in all.",
+    ),
+    "photo_not_photo": ("الملف {name} ليس صورة: {what}.", "{name} is not a photo: {what}."),
+    "what_elf": ("إنه برنامج لينكس (ELF)", "it is a Linux program (ELF)"),
+    "what_pe": ("إنه برنامج ويندوز (PE)", "it is a Windows program (PE)"),
+    "what_macho": ("إنه برنامج ماك", "it is a macOS program"),
+    "what_zip": ("إنه ملف مضغوط", "it is a ZIP archive"),
+    "what_pdf": ("إنه مستند PDF", "it is a PDF document"),
+    "what_script": ("إنه برنامج نصي", "it is a script"),
+    "what_markup": ("إنه HTML أو SVG قد يحمل برامج", "it is HTML or SVG, which can carry script"),
+    "what_unknown": (
+        "الصيغ المقبولة PNG وJPEG وGIF وWebP وHEIC",
+        "accepted formats are PNG, JPEG, GIF, WebP and HEIC",
+    ),
+    "what_empty": ("الملف فارغ", "the file is empty"),
+    "phone_invalid": ("رقم الهاتف غير صحيح.", "The phone number is not valid."),
+    "email_invalid": ("البريد الإلكتروني غير صحيح.", "The email address is not valid."),
+    "contact_needed": (
+        "أدخل رقم الهاتف أو البريد الإلكتروني.",
+        "Give a phone number or an email.",
+    ),
+    "too_many": (
+        "طلبات كثيرة. حاول مرة أخرى بعد {minutes} دقيقة.",
+        "Too many requests. Try again in {minutes} minutes.",
+    ),
+    # Staff entries: calls, majlis, council, field visits, walk-ins, letters.
+    "log_entry": ("تسجيل بلاغ", "Log a contact"),
+    "occurred_at": ("الوقت", "When"),
+    "raised_by": ("مقدم البلاغ", "Raised by"),
+    "on_behalf_of": ("نيابة عن", "On behalf of"),
+    "notes": ("ما قاله المواطن", "What the citizen said"),
+    "logged": ("سُجل البلاغ برقم {reference}.", "Logged as {reference}."),
+    "logged_queued": ("سُجل البلاغ وهو قيد المعالجة.", "Logged; it is being processed."),
+    "missed_calls": ("مكالمات فائتة للاتصال بها", "Missed calls to return"),
+    "called_back": ("تم الاتصال", "Called back"),
+    "caller": ("المتصل", "Caller"),
+    "no_missed_calls": ("لا توجد مكالمات فائتة.", "No missed calls."),
+    # Coverage of blocks by community representatives.
+    "coverage": ("تغطية المجمعات", "Block coverage"),
+    "coverage_summary": (
+        "{covered} من {blocks} مجمعًا لها ممثل؛ {uncovered} بلا ممثل.",
+        "{covered} of {blocks} blocks have a representative; {uncovered} have none.",
+    ),
+    "uncovered_blocks": ("مجمعات بلا ممثل", "Blocks without a representative"),
+    "covered_blocks": ("مجمعات لها ممثل", "Blocks with a representative"),
+    "reports_30_days": ("بلاغات آخر 30 يومًا", "Reports, last 30 days"),
 }
 
 #: Names of enum values shown in the pages (status, kind, priority, channel).

@@ -14,14 +14,20 @@ from qanat.errors import (
     ChannelUnavailable,
     ForgedRequest,
     NotFound,
+    TooLarge,
+    TooManyRequests,
     UnsupportedEvent,
+    WrongContent,
 )
 from qanat.web.templating import page
 
-#: qanat's errors and their status codes.
+#: qanat's errors and their status codes (a subclass before its base: the first match wins).
 CODES: dict[type[Exception], int] = {
     UnsupportedEvent: 200,  # acknowledged (and logged) so the source stops retrying
+    TooLarge: 413,
+    WrongContent: 422,
     BadPayload: 400,
+    TooManyRequests: 429,
     ForgedRequest: 403,
     NotFound: 404,
     ChannelUnavailable: 503,
@@ -65,12 +71,22 @@ def _login_redirect(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def status_of(exc: Exception) -> int:
+    """The HTTP status code of a qanat error (500 for anything unexpected)."""
+    return next((c for error, c in CODES.items() if isinstance(exc, error)), 500)
+
+
 async def qanat_error(request: Request, exc: Exception) -> Response:
-    """A qanat error: its status code and message."""
-    code = next((c for error, c in CODES.items() if isinstance(exc, error)), 500)
-    if wants_page(request):
-        return error_page(request, code, str(exc))
-    return JSONResponse({"detail": str(exc)}, status_code=code)
+    """A qanat error: its status code and message (and when to retry, if over a limit)."""
+    code = status_of(exc)
+    response = (
+        error_page(request, code, str(exc))
+        if wants_page(request)
+        else JSONResponse({"detail": str(exc)}, status_code=code)
+    )
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -27,8 +27,9 @@ from qanat.store.access import (
     Viewer,
     visible_ticket,
 )
-from qanat.store.tables import Message, Ticket, User, utcnow
+from qanat.store.tables import Ticket, User, utcnow
 from qanat.web.auth import ensure
+from qanat.web.public_intake import save_report
 
 
 @dataclass(frozen=True)
@@ -227,16 +228,8 @@ async def submit_report(
         kind=kind,
         location=Location(block=block, road=road or None, building=building or None),
     )
-    saved = await runtime.intake.save(inbound)
-    async with runtime.db.session() as session:
-        reference = (
-            await session.execute(
-                select(Ticket.reference)
-                .join(Message, col(Message.ticket_id) == col(Ticket.id))
-                .where(col(Message.id) == saved.message_id)
-            )
-        ).scalar_one_or_none()
-    return saved, reference
+    saved = await save_report(runtime, inbound, wait=False)
+    return SaveResult(saved.message_id, saved.created), saved.reference
 
 
 async def merge_contact(runtime: Runtime, who: Request, reference: str, other: str) -> int:

@@ -120,6 +120,22 @@ ROUTES = (
         json={"name": "app", "username": "rep305", "scopes": ["submit"]},
     ),
     Route("DELETE", "/api/tokens/{K}", ACCOUNTS.format(ok=200), needs=("token",)),
+    Route("GET", "/api/calls/missed", "401 200 200 200 200 403 200"),
+    Route(
+        "POST",
+        "/api/entries",
+        "401 201 201 201 201 403 403",
+        json={"channel": "walk_in", "text": "مراجع يشكو من حفرة في طريق 12"},
+    ),
+    Route("GET", "/api/coverage", REPORTS),
+    Route("GET", "/api/open311/keys", ACCOUNTS.format(ok=200)),
+    Route("POST", "/api/open311/keys", ACCOUNTS.format(ok=201), json={"name": "client {T}"}),
+    Route(  # only a token with the app scope (tests/web/test_app_api.py)
+        "POST",
+        "/api/app/reports",
+        "401 403 403 403 403 403 403",
+        json={"client_id": "matrix-0001", "text": "حفرة", "phone": "33445566"},
+    ),
     # The pages and their forms.
     Route("GET", "/inbox", pages(READ_ALL)),
     Route("GET", "/inbox/rows?references={T}", pages(READ_ALL)),
@@ -200,6 +216,18 @@ ROUTES = (
     ),
     Route("GET", "/submit", "login 200 403 403 403 200 403"),
     Route("POST", "/submit", "login 200 403 403 403 200 403", form={"text": "حفرة في الطريق"}),
+    Route("GET", "/log", "login 200 200 200 200 403 200"),
+    Route(
+        "POST",
+        "/log",
+        "login 200 200 200 200 403 403",
+        form={"channel": "letter", "text": "خطاب عن انقطاع الإنارة"},
+    ),
+    Route("GET", "/coverage", pages(REPORTS)),
+    # The public form and Open311 are for everyone.
+    Route("GET", "/report", "200 200 200 200 200 200 200"),
+    Route("GET", "/report/status", "200 200 200 200 200 200 200"),
+    Route("GET", "/open311/v2/services.json", "200 200 200 200 200 200 200"),
     Route("GET", "/account", pages(READ_ALL)),
     Route("POST", "/account/language", "login 303 303 303 303 303 403", form={"language": "en"}),
 )

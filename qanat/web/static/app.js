@@ -170,7 +170,22 @@
     });
   }
 
+  // The public form: fill the map point from the device, when it can tell (no map tiles:
+  // the page loads nothing from elsewhere).
+  function publicReport() {
+    var button = document.getElementById("locate");
+    if (!button || !navigator.geolocation) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (position) {
+        document.getElementById("lat").value = position.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = position.coords.longitude.toFixed(6);
+      });
+    });
+  }
+
   var page = document.body.dataset.page;
   if (page === "inbox") { inbox(); }
   if (page === "ticket") { ticket(); }
+  if (page === "public-report") { publicReport(); }
 })();
