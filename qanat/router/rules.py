@@ -112,6 +112,11 @@ class RoutingRules(_Strict):
     """A parsed, checked rules file, with the version decisions record."""
 
     default_department: str
+    learned_before_places: bool = Field(
+        default=False,
+        description="True: a confident learned guess names the work before place rules "
+        "send the ticket to the area's office.",
+    )
     working_days: list[str] = Field(default_factory=lambda: ["sunday", *DAYS[:4]])
     holidays_file: str | None = None
     departments: list[DepartmentRule] = Field(min_length=1)
