@@ -196,7 +196,7 @@ async def _open_ticket(
         rules=runtime.rules(),
         category=inbound.category,
         given_department=inbound.department,
-        model=runtime.router_model,
+        model=runtime.learned_model(),
     )
     report = _report(inbound, normalized, decision, contact_id)
     async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):

@@ -17,13 +17,17 @@ of the winning department; below the threshold the ticket goes to triage.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from qanat.normalize.text import match_form, match_tokens
+
+log = logging.getLogger(__name__)
 
 #: Below this posterior the model abstains (the ticket goes to triage).
 DEFAULT_THRESHOLD = 0.6
@@ -146,3 +150,31 @@ class LearnedRouter:
         if data["feature_set"] not in _FEATURE_SETS:
             raise ValueError(f"unknown feature set {data['feature_set']!r}: retrain the model")
         return cls(**data)
+
+
+class ModelFile:
+    """The model file ``qanat router train`` writes, read again when it changes.
+
+    A running ``qanat serve`` or worker picks up a retrained model without a restart; a
+    file that cannot be read keeps the last good model (and says so in the log).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[float, int] | None = None
+        self._model: LearnedRouter | None = None
+
+    def current(self) -> LearnedRouter | None:
+        """The model now (None until the file exists)."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return self._model
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp != self._stamp:
+            try:
+                self._model = LearnedRouter.from_json(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("cannot read the routing model %s: %s", self.path, exc)
+            self._stamp = stamp
+        return self._model

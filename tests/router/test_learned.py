@@ -7,7 +7,7 @@ from pathlib import Path
 
 from qanat.router.commands import decide_text
 from qanat.router.evaluate import evaluate
-from qanat.router.learned import LEGACY_FEATURES, LearnedRouter, features
+from qanat.router.learned import LEGACY_FEATURES, LearnedRouter, ModelFile, features
 from qanat.router.rules import load_rules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "router"
@@ -63,3 +63,21 @@ def test_the_arabic_held_out_set_is_routed_well_by_the_model_alone() -> None:
     rules = load_rules(FIXTURES / "learned_only.yaml")
     report = evaluate(examples("ar_heldout.jsonl"), lambda t: decide_text(t, rules, model))
     assert report.n == 96 and report.accuracy >= 0.85
+
+
+def departments_in(source: ModelFile) -> set[str]:
+    model = source.current()
+    return set(model.documents) if model else set()
+
+
+def test_a_retrained_model_file_is_picked_up_and_a_broken_one_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    source = ModelFile(path)
+    assert departments_in(source) == set()  # not trained yet
+    path.write_text(LearnedRouter.train([("حفرة", "roads")]).to_json(), encoding="utf-8")
+    assert departments_in(source) == {"roads"}
+    retrained = LearnedRouter.train([("حفرة", "roads"), ("طفح مجاري", "sewage")])
+    path.write_text(retrained.to_json() + " ", encoding="utf-8")  # a new size: a new stamp
+    assert departments_in(source) == {"roads", "sewage"}
+    path.write_text("{not json", encoding="utf-8")
+    assert departments_in(source) == {"roads", "sewage"}
