@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from qanat.model import Kind, Location, Normalized, Priority, RoutingDecision
 from qanat.normalize.text import match_form, strip_prefix
 from qanat.router.learned import LearnedRouter
-from qanat.router.rules import RoutingRules, SlaRule
+from qanat.router.rules import RoutingRules
+from qanat.router.sla import sla_of
 
 
 @dataclass(frozen=True)
@@ -147,21 +148,6 @@ def priority_of(
         if found:
             return rule.priority, f"words {', '.join(sorted(found))} → {rule.priority.value}"
     return Priority.normal, None
-
-
-def sla_of(rules: RoutingRules, department: str, kind: Kind, priority: Priority) -> SlaRule | None:
-    """The most specific SLA row for department × kind × priority."""
-
-    def fits(row: SlaRule) -> bool:
-        return (
-            row.department in ("*", department)
-            and row.kind in ("*", kind.value)
-            and row.priority in ("*", priority.value)
-        )
-
-    rows = [row for row in rules.sla if fits(row)]
-    specificity = [sum(v != "*" for v in (r.department, r.kind, r.priority)) for r in rows]
-    return max(zip(specificity, range(len(rows)), rows, strict=True))[2] if rows else None
 
 
 def _department(
