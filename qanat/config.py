@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         return {d.strip().lower() for d in self.smtp_domains.split(",") if d.strip()}
 
     connectors_file: Path | None = None
+    notify_account: str | None = Field(
+        default=None,
+        description="Email account whose SMTP relay mails staff; unset: the first with one.",
+    )
 
     @field_validator("database_url")
     @classmethod
