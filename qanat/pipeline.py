@@ -20,6 +20,7 @@ from qanat.dedupe import service as dedupe
 from qanat.dedupe.similarity import Report
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
+from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
 from qanat.router.pauses import resume_clock
 from qanat.router.sla import due_times
@@ -235,6 +236,11 @@ async def _open_ticket(
         message_id=message.id,
         data={"channel": message.channel, "reason": "first message"},
     )
+    if primary is None and not ticket.needs_triage and ticket.status == TicketStatus.new:
+        # In the same transaction as the ticket: processing again assigns nothing twice.
+        await assign_new_ticket(
+            session, rules=runtime.rules(), ticket=ticket, now=utcnow(), tz=runtime.settings.tz
+        )
     return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
 
 
