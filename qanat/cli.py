@@ -211,6 +211,56 @@ def user_add(
     console.print(result)
 
 
+@user_app.command("set")
+def user_set(
+    username: str,
+    languages: Annotated[
+        str | None, typer.Option(help="Languages they take tickets in: ar, en or ar,en")
+    ] = None,
+    shift: Annotated[
+        str | None, typer.Option(help="HH:MM-HH:MM on working days; '' clears")
+    ] = None,
+    away_until: Annotated[
+        str | None, typer.Option(help="Away until this ISO time (no new tickets until then)")
+    ] = None,
+    back: Annotated[bool, typer.Option(help="Back from an absence")] = False,
+    email: Annotated[str | None, typer.Option(help="For SLA warnings and escalations")] = None,
+) -> None:
+    """Change how new tickets reach a member of staff (assignment and SLA mail)."""
+    from datetime import datetime
+
+    from qanat.router.assign import parse_shift
+    from qanat.store.users import set_work_details
+
+    settings = settings_or_exit()
+    try:
+        if shift:
+            parse_shift(shift)
+        until = datetime.fromisoformat(away_until) if away_until else None
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=settings.tz)
+        result = run(
+            lambda: _with_runtime(
+                settings,
+                lambda runtime: set_work_details(
+                    runtime.db,
+                    username=username,
+                    languages=None
+                    if languages is None
+                    else [part.strip() for part in languages.split(",") if part.strip()],
+                    shift=shift,
+                    away_until=until,
+                    back=back,
+                    email=email,
+                ),
+            )
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(result)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     public_wait_seconds: float = Field(
         default=5.0, ge=0, description="How long a public answer waits for a queued reference."
     )
+    notify_account: str | None = Field(
+        default=None,
+        description="Email account whose SMTP relay mails staff; unset: the first with one.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -20,9 +20,11 @@ from qanat.dedupe import service as dedupe
 from qanat.dedupe.similarity import Report
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
+from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
+from qanat.router.pauses import resume_clock
 from qanat.router.sla import due_times
-from qanat.store import queries
+from qanat.store import actions, queries
 from qanat.store.tables import Message, Ticket, utcnow
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
     if not (normalized.match_text or inbound.attachments or inbound.location):
         return await _set_aside(session, message, ticket, normalized, "empty message")
     if ticket is not None:
-        outcome = await _add_to_ticket(session, message, ticket)
+        outcome = await _add_to_ticket(session, runtime, message, ticket)
     else:
         outcome = await _open_ticket(session, runtime, message, inbound, normalized, contact_id)
     _mark_processed(message, normalized)
@@ -156,7 +158,12 @@ def _mark_processed(message: Message, normalized: Normalized) -> None:
 
 
 async def _add_to_ticket(
-    session: AsyncSession, message: Message, ticket: Ticket, *, reason: str = "follow-up"
+    session: AsyncSession,
+    runtime: Runtime,
+    message: Message,
+    ticket: Ticket,
+    *,
+    reason: str = "follow-up",
 ) -> Outcome:
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
@@ -169,7 +176,14 @@ async def _add_to_ticket(
             ticket_id=ticket.id,
             data={"from": ticket.status, "to": "open", "reason": "citizen replied"},
         )
-        ticket.status = TicketStatus.open
+        if actions.apply_status(ticket, TicketStatus.open.value, at=message.received_at):
+            await resume_clock(
+                session,
+                rules=runtime.rules(),
+                tz=runtime.settings.tz,
+                ticket=ticket,
+                actor=PIPELINE,
+            )
     ticket.updated_at = utcnow()
     await queries.add_event(
         session,
@@ -196,7 +210,7 @@ async def _open_ticket(
         rules=runtime.rules(),
         category=inbound.category,
         given_department=inbound.department,
-        model=runtime.router_model,
+        model=runtime.learned_model(),
     )
     report = _report(inbound, normalized, decision, contact_id)
     async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):
@@ -206,7 +220,7 @@ async def _open_ticket(
             primary = await session.get(Ticket, duplicate.primary_ticket_id)
         if primary is not None and duplicate.features.get("same_contact"):
             # The same citizen about the same problem: a follow-up, not a second ticket.
-            return await _add_to_ticket(session, message, primary, reason="same problem")
+            return await _add_to_ticket(session, runtime, message, primary, reason="same problem")
         ticket = await _create_ticket(
             session, runtime, message, inbound, normalized, contact_id, decision
         )
@@ -222,6 +236,11 @@ async def _open_ticket(
         message_id=message.id,
         data={"channel": message.channel, "reason": "first message"},
     )
+    if primary is None and not ticket.needs_triage and ticket.status == TicketStatus.new:
+        # In the same transaction as the ticket: processing again assigns nothing twice.
+        await assign_new_ticket(
+            session, rules=runtime.rules(), ticket=ticket, now=utcnow(), tz=runtime.settings.tz
+        )
     return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
 
 
@@ -255,9 +274,7 @@ async def _create_ticket(
 ) -> Ticket:
     departments = await queries.department_ids(session)
     department_id = departments.get(decision.department)
-    first_due, resolution_due = due_times(
-        decision, runtime.rules(), start=inbound.received_at, tz=runtime.settings.tz
-    )
+    clocks = due_times(decision, runtime.rules(), start=inbound.received_at, tz=runtime.settings.tz)
     year = inbound.received_at.astimezone(runtime.settings.tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
@@ -285,8 +302,10 @@ async def _create_ticket(
         created_at=inbound.received_at,
         updated_at=utcnow(),
         resolved_at=inbound.received_at if status in _DONE else None,
-        first_response_due_at=first_due,
-        sla_due_at=resolution_due,
+        first_response_due_at=clocks.first_response_due_at,
+        sla_due_at=clocks.sla_due_at,
+        first_response_warn_at=clocks.first_response_warn_at,
+        sla_warn_at=clocks.sla_warn_at,
     )
     session.add(ticket)
     await session.flush()

@@ -259,34 +259,24 @@ async def _sweep_duplicates(runtime: Runtime, report: ReconcileReport) -> None:
 
 
 async def _escalate_breaches(runtime: Runtime, report: ReconcileReport) -> None:
+    """List the tickets past their due time, and escalate those not escalated yet (the
+    same check the workers run every few minutes, so nothing is announced twice)."""
+    from qanat.router.sla_watch import check_sla
     from qanat.store.views import department_codes
 
     now = utcnow()
-    async with runtime.db.writing() as session:
+    await check_sla(runtime, now=now)
+    async with runtime.db.session() as session:
         departments = await department_codes(session)
-        escalated = select(Event.ticket_id).where(col(Event.type) == "sla_escalated")
-        overdue = select(Ticket).where(
-            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+        overdue = select(Ticket.department_id, Ticket.reference).where(
+            # A pending ticket's clock is stopped while it waits on the citizen.
+            col(Ticket.status).in_([s.value for s in OPEN_STATUSES if s != "pending"]),
             col(Ticket.primary_ticket_id).is_(None),
             col(Ticket.sla_due_at) < now,
         )
-        for ticket in (await session.execute(overdue)).scalars():
-            department = departments.get(ticket.department_id or -1, "unassigned")
-            report.breaches.setdefault(department, []).append(ticket.reference)
-            already = (
-                await session.execute(escalated.where(col(Event.ticket_id) == ticket.id))
-            ).first()
-            if already is None:
-                await queries.add_event(
-                    session,
-                    actor="reconcile",
-                    type="sla_escalated",
-                    ticket_id=ticket.id,
-                    data={
-                        "due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
-                        "department": department,
-                    },
-                )
+        for department_id, reference in await session.execute(overdue):
+            department = departments.get(department_id or -1, "unassigned")
+            report.breaches.setdefault(department, []).append(reference)
 
 
 async def _check_integrity(runtime: Runtime, report: ReconcileReport, channel: str | None) -> None:

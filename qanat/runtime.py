@@ -19,7 +19,7 @@ from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
 from qanat.jobs import ArqQueue, InlineQueue, JobQueue
-from qanat.router.learned import LearnedRouter
+from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
 from qanat.store.db import Database
@@ -45,6 +45,7 @@ class Runtime:
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rules_source: RulesSource | None = None
     router_model: LearnedRouter | None = None
+    model_file: ModelFile | None = None
     #: Channel name → what sends staff replies on it (overrides the channel's connector).
     senders: dict[str, ReplySender] = field(default_factory=dict)
 
@@ -53,6 +54,12 @@ class Runtime:
         if self.rules_source is None:
             self.rules_source = RulesSource(self.settings.rules_file)
         return self.rules_source.current()
+
+    def learned_model(self) -> LearnedRouter | None:
+        """The learned routing model (re-read when ``qanat router train`` rewrites it)."""
+        if self.model_file is not None:
+            self.router_model = self.model_file.current() or self.router_model
+        return self.router_model
 
     def sender_for(self, channel: str, account: str) -> ReplySender | None:
         """What delivers a reply on a channel account: a registered sender, else the
@@ -103,9 +110,9 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
         clock=utcnow,
     )
     rules = runtime.rules()
-    model_file = settings.router_model_file
-    if model_file is not None and model_file.exists():
-        runtime.router_model = LearnedRouter.from_json(model_file.read_text(encoding="utf-8"))
+    if settings.router_model_file is not None:
+        runtime.model_file = ModelFile(settings.router_model_file)
+        runtime.learned_model()
     async with runtime.db.writing() as session:
         await queries.sync_departments(
             session,

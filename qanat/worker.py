@@ -81,6 +81,13 @@ async def poll_connectors(ctx: dict[str, Any]) -> int:
     return saved
 
 
+async def check_sla(ctx: dict[str, Any]) -> int:
+    """arq cron job: SLA warnings and escalations that have come; how many went out."""
+    from qanat.router.sla_watch import check_sla as announce
+
+    return len(await announce(ctx["runtime"]))
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     """arq's connection settings for ``QANAT_REDIS_URL``."""
     if not settings.redis_url:
@@ -99,6 +106,8 @@ class WorkerSettings:
         cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False),
         # Every minute; `unique` keeps one poll per account running across all workers.
         cron(poll_connectors, second={0}, unique=True, timeout=55),
+        # Every five minutes (qanat.router.sla_watch.CHECK_EVERY), one at a time.
+        cron(check_sla, minute=set(range(0, 60, 5)), second={30}, unique=True, timeout=240),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -118,6 +118,28 @@ def test_user_add_refuses_unknown_roles_and_short_passwords(database_url: str) -
     assert code == 1 and "already exists" in err
 
 
+def test_user_set_changes_languages_shift_absence_and_email(database_url: str) -> None:
+    invoke(
+        database_url, "user", "add", "mariam", "--role", "agent", "--password", "long-enough-pass"
+    )
+    code, _, err = invoke(
+        database_url,
+        *("user", "set", "mariam", "--languages", "ar", "--shift", "07:00-15:00"),
+        *("--away-until", "2026-12-20T07:00", "--email", "mariam@works.example.bh"),
+    )
+    assert code == 0
+    assert "languages ar, shift 07:00-15:00, away until 2026-12-20T07:00:00+03:00" in err
+    assert "email mariam@works.example.bh" in err
+    code, _, err = invoke(database_url, "user", "set", "mariam", "--back", "--shift", "")
+    assert code == 0 and "shift any time, email" in err and "away" not in err
+    code, _, err = invoke(database_url, "user", "set", "mariam", "--shift", "mornings")
+    assert code == 1 and "HH:MM-HH:MM" in err
+    code, _, err = invoke(database_url, "user", "set", "mariam", "--languages", "fr")
+    assert code == 1 and "choose from ar, en" in err
+    code, _, err = invoke(database_url, "user", "set", "nobody", "--languages", "en")
+    assert code == 1 and "no member of staff 'nobody'" in err
+
+
 def test_demo_loads_and_summarises_without_serving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Literal
+
+from qanat.router.calendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,33 @@ class AgentLoad:
     languages: frozenset[str] = frozenset({"ar", "en"})
     on_shift: bool = True
     away: bool = False
+
+
+def parse_shift(shift: str) -> tuple[time, time]:
+    """``"07:00-15:00"`` as (start, end); a shift may run past midnight (``22:00-06:00``).
+
+    Raises ``ValueError`` naming the shift when it is not two times.
+    """
+    start, sep, end = shift.partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(f"shift {shift!r}: write it as HH:MM-HH:MM, like 07:00-15:00") from None
+
+
+def on_shift(shift: str | None, calendar: WorkCalendar, now: datetime) -> bool:
+    """True when an agent with ``shift`` works at ``now``: on a working day of the
+    calendar (not a holiday), between the shift's times. No shift: any time."""
+    if shift is None:
+        return True
+    local = now.astimezone(calendar.tz)
+    if not calendar.is_working_day(local.date()):
+        return False
+    start, end = parse_shift(shift)
+    moment = local.time()
+    return start <= moment < end if start < end else (moment >= start or moment < end)
 
 
 def pick_assignee(

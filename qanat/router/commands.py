@@ -15,6 +15,7 @@ import typer
 from qanat.errors import ConfigError
 from qanat.model import Inbound, Sender
 from qanat.normalize import normalize
+from qanat.router.corrections import TrainingSet, training_examples
 from qanat.router.decide import route
 from qanat.router.evaluate import evaluate
 from qanat.router.learned import LearnedRouter
@@ -82,11 +83,19 @@ def train(
     if file is not None:
         examples = list(_examples(file))
         asyncio.run(_create_departments(settings.database_url, {d for _t, d in examples}))
+        note = ""
     else:
-        examples = asyncio.run(_from_store(settings.database_url))
+        found = asyncio.run(_from_store(settings.database_url))
+        examples = found.examples
+        note = (
+            f" ({found.corrections} staff corrections; {found.unconfirmed_guesses} "
+            "unconfirmed learned guesses left out)"
+        )
     model = LearnedRouter.train(examples)
     target.write_text(model.to_json(), encoding="utf-8")
-    print(f"trained on {len(examples)} examples, {len(model.documents)} departments → {target}")
+    print(
+        f"trained on {len(examples)} examples{note}, {len(model.documents)} departments → {target}"
+    )
 
 
 async def _create_departments(database_url: str, codes: set[str]) -> None:
@@ -109,22 +118,13 @@ async def _create_departments(database_url: str, codes: set[str]) -> None:
         await database.dispose()
 
 
-async def _from_store(database_url: str) -> list[tuple[str, str]]:
-    from sqlmodel import col, select
-
+async def _from_store(database_url: str) -> TrainingSet:
     from qanat.store.db import Database
-    from qanat.store.tables import Department, Message, Ticket
 
     database = Database.from_url(database_url)
     try:
         async with database.session() as session:
-            rows = await session.execute(
-                select(Message.text, Department.code)
-                .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
-                .join(Department, col(Department.id) == col(Ticket.department_id))
-                .where(col(Ticket.primary_ticket_id).is_(None), col(Ticket.needs_triage).is_(False))
-            )
-            return [(text, code) for text, code in rows]
+            return await training_examples(session)
     finally:
         await database.dispose()
 

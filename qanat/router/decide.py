@@ -2,8 +2,10 @@
 
 Order: a department given by the source (archives) → the sender's category → kind rules
 → keyword rules → place rules → the learned model (above its confidence threshold) →
-the default department, flagged for triage. Priority and SLA come after, from their own
-rules. Every decision carries a reason staff can read.
+the default department, flagged for triage. With ``learned_before_places`` the learned
+model comes before the place rules; a tie between two departments' keywords goes to the
+one the learned model favours. Priority and SLA come after, from their own rules. Every
+decision carries a reason staff can read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from qanat.model import Kind, Location, Normalized, Priority, RoutingDecision
 from qanat.normalize.text import match_form, strip_prefix
 from qanat.router.learned import LearnedRouter
-from qanat.router.rules import RoutingRules, SlaRule
+from qanat.router.rules import RoutingRules
+from qanat.router.sla import sla_of
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ def keyword_hits(normalized: Normalized, rules: RoutingRules) -> list[_Keyword]:
     return hits
 
 
-def _by_keywords(normalized: Normalized, rules: RoutingRules) -> tuple[str, str | None, str] | None:
+def _by_keywords(
+    normalized: Normalized, rules: RoutingRules, model: LearnedRouter | None
+) -> tuple[str, str | None, str] | None:
     hits = keyword_hits(normalized, rules)
     if not hits:
         return None
@@ -95,7 +100,12 @@ def _by_keywords(normalized: Normalized, rules: RoutingRules) -> tuple[str, str 
     votes: Counter[str] = Counter()
     for hit in hits:  # a phrase says more than a single word
         votes[hit.department] += 2 if " " in _forms(hit.word) else 1
-    department = min(votes, key=lambda d: (-votes[d], order[d]))
+    best = max(votes.values())
+    tied = [d for d in votes if votes[d] == best]
+    # A tie ("rubbish on the pavement") goes to the department past tickets favour,
+    # else to the one listed first in the file.
+    learned = model.scores(normalized.match_text) if model and len(tied) > 1 else {}
+    department = min(tied, key=lambda d: (-learned.get(d, 0.0), order[d]))
     chosen = [h for h in hits if h.department == department]
     owner = rules.department(department) or rules.departments[0]
     rank = {c.code: i for i, c in enumerate(owner.categories)}
@@ -140,21 +150,6 @@ def priority_of(
     return Priority.normal, None
 
 
-def sla_of(rules: RoutingRules, department: str, kind: Kind, priority: Priority) -> SlaRule | None:
-    """The most specific SLA row for department × kind × priority."""
-
-    def fits(row: SlaRule) -> bool:
-        return (
-            row.department in ("*", department)
-            and row.kind in ("*", kind.value)
-            and row.priority in ("*", priority.value)
-        )
-
-    rows = [row for row in rules.sla if fits(row)]
-    specificity = [sum(v != "*" for v in (r.department, r.kind, r.priority)) for r in rows]
-    return max(zip(specificity, range(len(rows)), rows, strict=True))[2] if rows else None
-
-
 def _department(
     normalized: Normalized,
     rules: RoutingRules,
@@ -164,7 +159,7 @@ def _department(
     owner = rules.category_owner(category) if category else None
     if owner:
         return owner, category, 1.0, False, [f"category {category} → {owner}"]
-    keyword = _by_keywords(normalized, rules)
+    keyword = _by_keywords(normalized, rules, model)
     for rule in rules.kinds:
         if rule.kind == normalized.kind and (rule.before_keywords or keyword is None):
             return (
@@ -176,12 +171,16 @@ def _department(
             )
     if keyword:
         return keyword[0], keyword[1], 1.0, False, [keyword[2]]
+    guess = model.predict(normalized.match_text) if model else None
+    sure = guess is not None and model is not None and guess[1] >= model.threshold
+    learned = f"learned from past tickets ({guess[1]:.0%})" if guess else ""
+    if sure and guess and rules.learned_before_places:
+        return guess[0], None, guess[1], False, [learned]
     place = _by_place(normalized.location, rules)
     if place:
         return place[0], None, 0.9, False, [place[1]]
-    guess = model.predict(normalized.match_text) if model else None
-    if guess and model and guess[1] >= model.threshold:
-        return guess[0], None, guess[1], False, [f"learned from past tickets ({guess[1]:.0%})"]
+    if sure and guess:
+        return guess[0], None, guess[1], False, [learned]
     reason = "no rule matched" if not guess else f"learned guess {guess[0]} only {guess[1]:.0%}"
     return (
         rules.default_department,

@@ -51,6 +51,11 @@ class DepartmentRule(_Strict):
     working_hours: str = "07:00-14:15"
     categories: list[Category] = Field(default_factory=list)
     keywords: list[KeywordRule] = Field(default_factory=list)
+    assignment: Literal["none", "round_robin", "least_loaded"] = Field(
+        default="none",
+        description="How new tickets are given to the department's agents (none: the "
+        "department's queue, where agents take them).",
+    )
 
     @field_validator("working_hours")
     @classmethod
@@ -108,10 +113,33 @@ class SlaRule(_Strict):
     clock: Literal["business", "continuous"] = "business"
 
 
+#: Without a ``sla_warning`` section, staff are warned when 80 % of the SLA time has run.
+DEFAULT_WARNING_SHARE = 0.8
+
+
+class SlaWarning(_Strict):
+    """When staff are warned that a deadline is near: a share of the SLA time, or hours
+    before it (counted on the same clock as the SLA)."""
+
+    share: float | None = Field(default=None, gt=0, lt=1, description="0.8: at 80 %")
+    hours_before: float | None = Field(default=None, gt=0)
+
+    def warn_after(self, hours: float) -> float:
+        """SLA hours after which the warning goes out (``hours_before`` wins when set)."""
+        if self.hours_before is not None:
+            return max(hours - self.hours_before, 0.0)
+        return hours * (self.share if self.share is not None else DEFAULT_WARNING_SHARE)
+
+
 class RoutingRules(_Strict):
     """A parsed, checked rules file, with the version decisions record."""
 
     default_department: str
+    learned_before_places: bool = Field(
+        default=False,
+        description="True: a confident learned guess names the work before place rules "
+        "send the ticket to the area's office.",
+    )
     working_days: list[str] = Field(default_factory=lambda: ["sunday", *DAYS[:4]])
     holidays_file: str | None = None
     departments: list[DepartmentRule] = Field(min_length=1)
@@ -119,6 +147,7 @@ class RoutingRules(_Strict):
     places: list[PlaceRule] = Field(default_factory=list)
     priorities: list[PriorityRule] = Field(default_factory=list)
     sla: list[SlaRule] = Field(default_factory=list)
+    sla_warning: SlaWarning = Field(default_factory=SlaWarning)
     version: str = ""
     holidays: list[date] = Field(default_factory=list)
 

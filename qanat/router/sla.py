@@ -1,13 +1,33 @@
-"""Due times of a routing decision on its department's calendar."""
+"""Due times and warning times of a ticket on its department's calendar.
+
+A ticket's clocks start when its first message was received. The clock stops while the
+ticket is pending on the citizen: each pause is kept on the ticket (``sla_pauses``) and,
+when the citizen answers, the due times are counted again from the start with every
+pause left out — so a weekend or a holiday inside a pause costs nothing twice.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from qanat.model import RoutingDecision
+from qanat.model import Kind, Priority, RoutingDecision
 from qanat.router.calendar import WorkCalendar, due_at
-from qanat.router.rules import RoutingRules
+from qanat.router.rules import RoutingRules, SlaRule
+
+Pauses = Sequence[tuple[datetime, datetime]]
+
+
+@dataclass(frozen=True)
+class SlaClocks:
+    """A ticket's deadlines, and when staff are warned before each (None: no SLA row)."""
+
+    first_response_due_at: datetime | None = None
+    first_response_warn_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
 
 
 def calendar_for(rules: RoutingRules, department: str, tz: ZoneInfo) -> WorkCalendar:
@@ -23,14 +43,90 @@ def calendar_for(rules: RoutingRules, department: str, tz: ZoneInfo) -> WorkCale
     )
 
 
+def sla_clocks(
+    rules: RoutingRules,
+    *,
+    department: str,
+    first_response_hours: float | None,
+    resolution_hours: float | None,
+    continuous: bool,
+    start: datetime,
+    tz: ZoneInfo,
+    pauses: Pauses = (),
+) -> SlaClocks:
+    """Due and warning times for these SLA hours, from ``start``, without ``pauses``."""
+    calendar = calendar_for(rules, department, tz)
+
+    def after(hours: float | None) -> datetime | None:
+        if hours is None:
+            return None
+        return due_at(start, hours, calendar, pauses=pauses, continuous=continuous)
+
+    warn = rules.sla_warning.warn_after
+    return SlaClocks(
+        first_response_due_at=after(first_response_hours),
+        first_response_warn_at=after(warn(first_response_hours) if first_response_hours else None),
+        sla_due_at=after(resolution_hours),
+        sla_warn_at=after(warn(resolution_hours) if resolution_hours else None),
+    )
+
+
 def due_times(
     decision: RoutingDecision, rules: RoutingRules, *, start: datetime, tz: ZoneInfo
-) -> tuple[datetime | None, datetime | None]:
-    """First-response and resolution due times (None when no SLA row applies)."""
-    calendar = calendar_for(rules, decision.department, tz)
-    continuous = decision.sla_clock == "continuous"
+) -> SlaClocks:
+    """The clocks of a new ticket, from its routing decision."""
+    return sla_clocks(
+        rules,
+        department=decision.department,
+        first_response_hours=decision.first_response_hours,
+        resolution_hours=decision.sla_hours,
+        continuous=decision.sla_clock == "continuous",
+        start=start,
+        tz=tz,
+    )
 
-    def due(hours: float | None) -> datetime | None:
-        return None if hours is None else due_at(start, hours, calendar, continuous=continuous)
 
-    return due(decision.first_response_hours), due(decision.sla_hours)
+def sla_of(rules: RoutingRules, department: str, kind: Kind, priority: Priority) -> SlaRule | None:
+    """The most specific SLA row for department × kind × priority."""
+
+    def fits(row: SlaRule) -> bool:
+        return (
+            row.department in ("*", department)
+            and row.kind in ("*", kind.value)
+            and row.priority in ("*", priority.value)
+        )
+
+    rows = [row for row in rules.sla if fits(row)]
+    specificity = [sum(v != "*" for v in (r.department, r.kind, r.priority)) for r in rows]
+    return max(zip(specificity, range(len(rows)), rows, strict=True))[2] if rows else None
+
+
+def clocks_now(
+    rules: RoutingRules,
+    *,
+    department: str,
+    kind: Kind,
+    priority: Priority,
+    start: datetime,
+    tz: ZoneInfo,
+    pauses: Pauses,
+) -> SlaClocks:
+    """A ticket's clocks counted again (after a pause), from the SLA rows in force."""
+    row = sla_of(rules, department, kind, priority)
+    if row is None:
+        return SlaClocks()
+    return sla_clocks(
+        rules,
+        department=department,
+        first_response_hours=row.first_response_hours,
+        resolution_hours=row.resolution_hours,
+        continuous=row.clock == "continuous",
+        start=start,
+        tz=tz,
+        pauses=pauses,
+    )
+
+
+def pauses_from(stored: Sequence[Sequence[str]]) -> list[tuple[datetime, datetime]]:
+    """The pauses a ticket keeps (``[[start, end], …]`` in ISO 8601) as datetimes."""
+    return [(datetime.fromisoformat(begin), datetime.fromisoformat(end)) for begin, end in stored]

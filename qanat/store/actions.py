@@ -7,6 +7,7 @@ Bad requests raise :class:`~qanat.errors.BadPayload` with the reason.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,7 +172,7 @@ async def set_status(
     data: dict[str, Any] = {"from": ticket.status, "to": status}
     if reason:
         data["reason"] = reason
-    _apply_status(ticket, status)
+    apply_status(ticket, status)
     await record(session, viewer=viewer, ticket=ticket, type="status_changed", data=data, ip=ip)
     if status not in _DONE:
         return []
@@ -185,7 +186,7 @@ async def set_status(
             "reason": "primary resolved",
             "primary_reference": ticket.reference,
         }
-        _apply_status(duplicate, status)
+        apply_status(duplicate, status)
         await record(
             session, viewer=viewer, ticket=duplicate, type="status_changed", data=follow, ip=ip
         )
@@ -193,12 +194,28 @@ async def set_status(
     return resolved
 
 
-def _apply_status(ticket: Ticket, status: str) -> None:
+def apply_status(ticket: Ticket, status: str, *, at: datetime | None = None) -> bool:
+    """Set a ticket's status, its resolution time and its SLA pauses.
+
+    Going to ``pending`` (waiting on the citizen) stops the SLA clock; leaving it keeps
+    the pause on the ticket. Returns True when a pause ended, so the caller counts the
+    due times again (the router knows the calendar; the store does not).
+    """
+    now = at or utcnow()
     ticket.status = status
     if status in _DONE:
-        ticket.resolved_at = ticket.resolved_at or utcnow()
+        ticket.resolved_at = ticket.resolved_at or now
     else:
         ticket.resolved_at = None
+    if status == TicketStatus.pending.value:
+        ticket.sla_paused_at = ticket.sla_paused_at or now
+        return False
+    if ticket.sla_paused_at is None:
+        return False
+    pause = [ticket.sla_paused_at.isoformat(), max(now, ticket.sla_paused_at).isoformat()]
+    ticket.sla_pauses = [*ticket.sla_pauses, pause]  # a new list, so the change is saved
+    ticket.sla_paused_at = None
+    return True
 
 
 async def add_note(

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES
+from qanat.model import OPEN_STATUSES, TicketStatus
 from qanat.normalize.text import search_form
 from qanat.store.access import Viewer, submissions_of, visible_tickets
 from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User
@@ -38,6 +38,7 @@ RECURRING_WINDOW = timedelta(days=90)
 SEARCH_WORDS = 8
 
 _OPEN = [s.value for s in OPEN_STATUSES]
+_RUNNING = [s.value for s in OPEN_STATUSES if s != TicketStatus.pending]
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,18 @@ def queue_condition(queue: str, *, viewer: Viewer, now: datetime) -> ColumnEleme
         "mine": and_(is_open, col(Ticket.assignee_id) == viewer.user_id),
         "department": and_(is_open, col(Ticket.department_id) == viewer.department_id),
         "unassigned": and_(is_open, col(Ticket.assignee_id).is_(None)),
+        # Past a warning or due time, or close to one; a ticket pending on the citizen
+        # is not: its clock is stopped.
         "overdue": and_(
-            is_open,
-            col(Ticket.sla_due_at).is_not(None),
-            col(Ticket.sla_due_at) <= now + ABOUT_TO_BREACH,
+            col(Ticket.status).in_(_RUNNING),
+            or_(
+                col(Ticket.sla_due_at) <= now + ABOUT_TO_BREACH,
+                col(Ticket.sla_warn_at) <= now,
+                and_(
+                    col(Ticket.first_response_at).is_(None),
+                    col(Ticket.first_response_warn_at) <= now,
+                ),
+            ),
         ),
         "duplicates": col(Ticket.id).in_(
             select(col(Ticket.primary_ticket_id)).where(col(Ticket.primary_ticket_id).is_not(None))

@@ -78,6 +78,13 @@ class User(SQLModel, table=True):
     language: str = Field(default="ar", max_length=8)
     active: bool = True
     created_at: datetime = _when()
+    # Assignment: who can take new tickets now, and in which languages.
+    languages: list[str] = _json(lambda: ["ar", "en"])
+    shift: str | None = Field(
+        default=None, max_length=20, description="07:00-15:00; None: any time"
+    )
+    away_until: datetime | None = _when(nullable=True)
+    email: str | None = Field(default=None, max_length=320)
 
 
 class Contact(SQLModel, table=True):
@@ -136,6 +143,11 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = _when(nullable=True)
     first_response_due_at: datetime | None = _when(nullable=True)
     sla_due_at: datetime | None = _when(nullable=True)
+    # SLA clocks: when to warn before the deadline, and the pauses while pending.
+    first_response_warn_at: datetime | None = _when(nullable=True)
+    sla_warn_at: datetime | None = _when(nullable=True)
+    sla_paused_at: datetime | None = _when(nullable=True)
+    sla_pauses: list[list[str]] = _json(list)
 
 
 class Message(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import distinct, func
@@ -59,8 +60,15 @@ def ticket_public(
         },
         "created_at": ticket.created_at.isoformat(),
         "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
-        "sla_due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
+        "sla_due_at": _iso(ticket.sla_due_at),
+        "first_response_due_at": _iso(ticket.first_response_due_at),
+        "sla_warn_at": _iso(ticket.sla_warn_at),
+        "sla_paused_at": _iso(ticket.sla_paused_at),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 async def list_tickets(

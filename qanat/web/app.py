@@ -48,9 +48,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return
         app.state.runtime = await start_runtime(settings or load_settings())
         listener = await _start_smtp(app.state.runtime)
+        watcher = _start_sla_watch(app.state.runtime)
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             if listener is not None:
                 listener.close()
             await stop_runtime(app.state.runtime)
@@ -96,3 +99,13 @@ async def _start_smtp(runtime: Runtime) -> asyncio.Server | None:
         runtime.settings.smtp_port,
         **smtp_options(runtime.settings),
     )
+
+
+def _start_sla_watch(runtime: Runtime) -> asyncio.Task[None] | None:
+    """SLA warnings and escalations, checked in this process when jobs run inline (with
+    Redis, the workers' cron does it)."""
+    if runtime.settings.redis_url:
+        return None
+    from qanat.router.sla_watch import watch_sla
+
+    return asyncio.create_task(watch_sla(runtime), name="sla-watch")

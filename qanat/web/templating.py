@@ -55,9 +55,12 @@ def static_url(name: str) -> str:
 
 
 def formatter(tz: ZoneInfo) -> Any:
-    """``when(moment)``: a timestamp in the body's local time, as staff read it."""
+    """``when(moment)``: a timestamp (or an event's ISO 8601 text) in the body's local
+    time, as staff read it."""
 
-    def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    def when(moment: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
         return moment.astimezone(tz).strftime(pattern) if moment else ""
 
     return when

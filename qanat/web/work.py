@@ -19,6 +19,7 @@ from qanat.errors import BadPayload
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, Visibility
 from qanat.replies import ReplyResult
+from qanat.router.pauses import resume_clock
 from qanat.runtime import Runtime
 from qanat.store import actions, contacts
 from qanat.store.access import (
@@ -136,9 +137,18 @@ async def update(
         )
         followers: list[Ticket] = []
         if status:
+            paused = ticket.sla_paused_at is not None
             followers = await actions.set_status(
                 session, viewer=who.viewer, ticket=ticket, status=status, ip=who.ip
             )
+            if paused and ticket.sla_paused_at is None:  # no longer waiting on the citizen
+                await resume_clock(
+                    session,
+                    rules=runtime.rules(),
+                    tz=runtime.settings.tz,
+                    ticket=ticket,
+                    actor=who.viewer.actor,
+                )
     told: list[ReplyResult] = []
     text = (resolution_text or "").strip() or None
     if text and status in ("resolved", "closed"):

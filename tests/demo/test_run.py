@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from qanat.auth import verify_password
 from qanat.demo.run import DEMO_PASSWORD, DEMO_STAFF, run_demo
 from qanat.runtime import Runtime
-from qanat.store.tables import User
+from qanat.store.tables import Event, Ticket, User
+from qanat.web.app import create_app
+from tests.web.conftest import bearer_client
 
 
 async def usernames(runtime: Runtime) -> dict[str, User]:
@@ -32,3 +35,27 @@ async def test_no_demo_logins_in_a_database_the_demo_does_not_own(runtime: Runti
     await run_demo(runtime, console=console, with_staff=False)
     assert await usernames(runtime) == {}
     assert DEMO_PASSWORD not in console.export_text()
+
+
+async def test_every_demo_ticket_shows_its_routing_reason_in_the_api(runtime: Runtime) -> None:
+    await run_demo(runtime, console=Console(record=True, width=120))
+    async with runtime.db.session() as session:
+        tickets = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
+        reasons = list(
+            (await session.execute(select(Event.data).where(col(Event.type) == "routed"))).scalars()
+        )
+    assert tickets > 100 and len(reasons) == tickets and all(r["reason"] for r in reasons)
+    admin = (await usernames(runtime))["admin"]
+    assert admin.id is not None
+    client, _token = await bearer_client(
+        create_app(runtime=runtime), runtime, user_id=admin.id, scopes=["read"]
+    )
+    async with client:
+        listed = (await client.get("/api/tickets", params={"queue": "all", "limit": 500})).json()
+        one_per_department = {row["department"]: row["reference"] for row in listed}
+        assert {"sewage", "roads", "street_lighting", "cleanliness"} <= set(one_per_department)
+        for department, reference in one_per_department.items():
+            detail = (await client.get(f"/api/tickets/{reference}")).json()
+            [routed] = [e for e in detail["events"] if e["type"] == "routed"]
+            assert routed["actor"] == "router" and routed["data"]["reason"]
+            assert detail["department"] == department

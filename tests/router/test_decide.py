@@ -116,3 +116,48 @@ def test_sla_hours_follow_the_most_specific_row() -> None:
     urgent = route(read("فتحة مجاري مكشوفة"), rules=RULES)  # type: ignore[arg-type]
     assert (sewage.first_response_hours, sewage.sla_hours, sewage.sla_clock) == (2, 8, "business")
     assert (urgent.sla_hours, urgent.sla_clock) == (12, "continuous")
+
+
+def test_a_department_given_by_the_source_decides_and_an_unknown_one_needs_triage() -> None:
+    given = route(read("حفرة في الشارع"), rules=RULES, given_department="sewage")  # type: ignore[arg-type]
+    unknown = route(read("حفرة"), rules=RULES, given_department="water_authority")  # type: ignore[arg-type]
+    assert given.department == "sewage" and not given.needs_triage
+    assert given.reason.startswith("department given by the source: sewage")
+    assert unknown.department == "water_authority" and unknown.needs_triage
+
+
+def test_priority_rules_by_words_and_by_kind() -> None:
+    words = route(read("حفرة كبيرة عاجل"), rules=RULES)  # type: ignore[arg-type]
+    kind = route(read("شكرا لكم على سرعة الاستجابة"), rules=RULES)  # type: ignore[arg-type]
+    assert words.priority == Priority.urgent and "words عاجل → urgent" in words.reason
+    assert kind.priority == Priority.low and kind.department == "call_centre"
+
+
+TIE = "الزبالة مرمية على الرصيف"  # one cleanliness word, one roads word
+
+
+def test_a_keyword_tie_goes_to_the_department_past_tickets_favour() -> None:
+    model = LearnedRouter.train(
+        [
+            ("الزبالة ما انشالت", "cleanliness"),
+            ("الزبالة عند البيت", "cleanliness"),
+            ("حفرة في الشارع", "roads"),
+        ]
+    )
+    without = route(read(TIE), rules=RULES)  # type: ignore[arg-type]
+    with_model = route(read(TIE), rules=RULES, model=model)  # type: ignore[arg-type]
+    assert without.department == "roads"  # listed first in the file
+    assert with_model.department == "cleanliness" and with_model.category == "garbage"
+
+
+def test_a_confident_learned_guess_can_come_before_the_place_rules() -> None:
+    model = LearnedRouter.train(
+        [("السفلتة انقلعت", "roads"), ("السفلتة خربانة", "roads"), ("الحديقة يابسة", "parks")]
+    )
+    text = "السفلتة انقلعت في مجمع 228"  # no keyword; a Muharraq block
+    after_places = RULES.model_copy(update={"learned_before_places": False})
+    assert RULES.learned_before_places  # the sample puts the learned model first
+    first = route(read(text), rules=RULES, model=model)  # type: ignore[arg-type]
+    second = route(read(text), rules=after_places, model=model)  # type: ignore[arg-type]
+    assert first.department == "roads" and first.reason.startswith("learned from past tickets")
+    assert second.department == "muharraq_office"

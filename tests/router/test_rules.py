@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qanat.cli import app
 from qanat.errors import ConfigError
-from qanat.router.rules import SAMPLE_RULES, RulesSource, load_rules
+from qanat.router.rules import SAMPLE_RULES, RulesSource, SlaWarning, load_rules
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "router"
 
@@ -39,6 +39,8 @@ def test_the_sample_covers_a_bahraini_works_ministry() -> None:
         ("unknown_department.yaml", "unknown_department.yaml:7: unknown department 'planing'"),
         ("bad_hours.yaml", "bad_hours.yaml:6: departments.0.working_hours"),
         ("broken_yaml.yaml", "broken_yaml.yaml:5: not valid YAML"),
+        ("bad_assignment.yaml", "bad_assignment.yaml:7: departments.0.assignment"),
+        ("bad_warning.yaml", "bad_warning.yaml:6: sla_warning.share"),
     ],
 )
 def test_problems_name_the_file_and_line(name: str, message: str) -> None:
@@ -67,3 +69,10 @@ def test_edits_are_picked_up_without_a_restart_and_versions_kept(tmp_path: Path)
     assert set(source.versions) == {first.version, second.version}
     path.write_text("departments: [")  # a broken edit keeps the last good rules
     assert source.current().version == second.version
+
+
+def test_warnings_come_at_a_share_of_the_sla_or_hours_before_it() -> None:
+    assert SlaWarning().warn_after(40) == 32  # 80 % without a sla_warning section
+    assert SlaWarning(share=0.5).warn_after(8) == 4
+    assert SlaWarning(hours_before=2).warn_after(8) == 6
+    assert SlaWarning(hours_before=12).warn_after(8) == 0  # at once

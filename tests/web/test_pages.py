@@ -64,7 +64,9 @@ async def test_queues(login: Login, seeded: Runtime) -> None:
     )
     async with seeded.db.writing() as session:
         # Only QN-6 is past its due time here (the router gives every ticket one).
-        await session.execute(update(Ticket).values(sla_due_at=None))
+        await session.execute(
+            update(Ticket).values(sla_due_at=None, sla_warn_at=None, first_response_warn_at=None)
+        )
         await session.execute(
             update(Ticket)
             .where(col(Ticket.reference) == "QN-2026-000006")
