@@ -1,7 +1,7 @@
 """``process_message``: the one place the stages are chained.
 
-load → normalize → thread or dedupe → route → save outcome and events, in one
-transaction. Running it twice changes nothing the second time: a message that is no
+load → normalize → thread or dedupe → route → assign → save outcome and events, in
+one transaction. Running it twice changes nothing the second time: a message that is no
 longer ``received`` is left alone. The same function runs inline and under arq.
 """
 
