@@ -78,6 +78,8 @@ class User(SQLModel, table=True):
     language: str = Field(default="ar", max_length=8)
     active: bool = True
     created_at: datetime = _when()
+    #: Where alerts and reports reach this person (None: they are not mailed).
+    email: str | None = Field(default=None, max_length=320)
 
 
 class Contact(SQLModel, table=True):

@@ -19,6 +19,7 @@ async def add_user(
     password: str,
     department: str | None = None,
     block: str | None = None,
+    email: str | None = None,
 ) -> str:
     """Create a staff account; raises ``ValueError`` for a taken name or unknown department."""
     async with db.writing() as session:
@@ -38,6 +39,7 @@ async def add_user(
                 role=role,
                 department_id=department_id,
                 block=block,
+                email=email,
             )
         )
     return f"Added {role} {username!r}."

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from qanat.errors import BadPayload, ChannelUnavailable
 from qanat.ingest.email_send import (
@@ -23,6 +20,7 @@ from qanat.ingest.email_send import (
 )
 from qanat.ingest.mime import parse_email
 from qanat.model import Kind, Reply, Sender
+from tests.support.mail_server import OutsideWorld, mail_server
 
 OFFICE = "مكتب الشكاوى <complaints@qanat.example>"
 INGEST = "complaints@qanat.example"
@@ -131,38 +129,11 @@ def test_a_citizen_without_email_cannot_be_written_to() -> None:
         compose_reply(reply, from_address=OFFICE, reply_to=INGEST, domain="qanat.example")
 
 
-@dataclass
-class OutsideWorld:
-    """A mail server elsewhere: records what it receives, or refuses with a given answer."""
-
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    rcpt_answer: str = "250 OK"
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_answer.startswith("250"):
-            envelope.rcpt_tos.append(address)
-        return self.rcpt_answer
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(
-            (str(envelope.mail_from), list(envelope.rcpt_tos), envelope.original_content or b"")
-        )
-        return "250 OK queued"
-
-
 @pytest.fixture
 async def outside() -> AsyncIterator[tuple[OutsideWorld, int]]:
     """The outside world's SMTP server on a free port of 127.0.0.1."""
-    world = OutsideWorld()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(world, hostname="mx.hotmail.example", loop=loop), "127.0.0.1", 0
-    )
-    yield world, int(server.sockets[0].getsockname()[1])
-    server.close()
-    await server.wait_closed()
+    async with mail_server("mx.hotmail.example") as running:
+        yield running
 
 
 def sender(port: int) -> EmailSender:
