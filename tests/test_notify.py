@@ -85,7 +85,7 @@ async def test_a_refusal_and_an_unreachable_server_are_told_apart(
     with pytest.raises(ChannelUnavailable, match="will retry"):
         await notify_staff(runtime, ["fatima@works.example"], "alert", "text")
     configure_mail(runtime, port=1)
-    with pytest.raises(ChannelUnavailable, match="Error connecting to 127.0.0.1 on port 1"):
+    with pytest.raises(ChannelUnavailable, match=r"Error connecting to 127\.0\.0\.1 on port 1"):
         await notify_staff(runtime, ["fatima@works.example"], "alert", "text")
 
 
