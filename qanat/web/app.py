@@ -23,6 +23,7 @@ from qanat.web import (
     live,
     login,
     metrics,
+    operations_pages,
     problems,
     ticket_forms,
     ticket_pages,
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(webhooks.router)
     for api_router in (api.router, api_admin.router, dashboard.api_router):
         app.include_router(api_router, prefix="/api")
-    for pages in (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages):
+    pages_routers = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
+    for pages in (*pages_routers, operations_pages):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)
