@@ -138,10 +138,11 @@ async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLi
     missing = [external_id for external_id in listed if external_id not in stored]
     if missing:
         async for inbound in source.fetch(missing):
-            result = await runtime.intake.save(inbound)
-            line.backfilled += int(result.created)
+            await runtime.intake.save(inbound)
     async with runtime.db.session() as session:
         still = set(listed) - await _stored_ids(session, source.channel, source.account, listed)
+    # Counted from the store: a connector that re-scans its source (IMAP) saves by itself.
+    line.backfilled = len(set(missing) - still)
     if still:
         line.errors.append(f"{len(still)} listed by the source but not stored: {sorted(still)[:5]}")
 
