@@ -155,3 +155,35 @@ async def test_the_daily_report_goes_to_the_supervisors(
 async def test_without_mail_the_daily_report_is_not_sent(runtime: Runtime) -> None:
     await add_staff(runtime)
     assert await email_daily_report(runtime, date(2026, 11, 2)) == 0
+
+
+def test_staff_added_with_an_address_are_written_to(database_url: str) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from qanat.cli import app
+    from qanat.config import load_settings
+    from qanat.notify import staff_addresses
+    from qanat.runtime import start_runtime, stop_runtime
+
+    runner = CliRunner()
+    env = {"QANAT_DATABASE_URL": database_url}
+    added = runner.invoke(
+        app,
+        [
+            *("user", "add", "amina", "--role", "admin"),
+            *("--email", "amina@works.example", "--password", "long-enough-pass"),
+        ],
+        env=env,
+    )
+    assert added.exit_code == 0, added.stderr
+
+    async def admins() -> list[str]:
+        runtime = await start_runtime(load_settings(database_url=database_url))
+        try:
+            return await staff_addresses(runtime, "admin")
+        finally:
+            await stop_runtime(runtime)
+
+    assert asyncio.run(admins()) == ["amina@works.example"]
