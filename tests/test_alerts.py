@@ -16,9 +16,9 @@ from qanat.interchange import import_file
 from qanat.reconcile import reconcile
 from qanat.reports import email_daily_report
 from qanat.runtime import Runtime
-from qanat.store.tables import Event, Message, ReconcileRun, User
+from qanat.store.tables import Event, Message, ReconcileRun
 from tests.support.mail_server import OutsideWorld, mail_server
-from tests.test_notify import configure_mail
+from tests.test_notify import add_people, configure_mail
 from tests.web.test_metrics import scrape
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -26,23 +26,15 @@ IMPORTS = Path(__file__).parent / "fixtures" / "import"
 
 
 async def add_staff(runtime: Runtime) -> None:
-    people = [
-        ("amina", "admin", "amina@works.example"),
-        ("badr", "admin", None),
-        ("dana", "supervisor", "dana@works.example"),
-        ("eisa", "agent", "eisa@works.example"),
-    ]
-    async with runtime.db.writing() as session:
-        for username, role, email in people:
-            session.add(
-                User(
-                    username=username,
-                    display_name=username,
-                    password_hash="x",
-                    role=role,
-                    email=email,
-                )
-            )
+    await add_people(
+        runtime,
+        [
+            ("amina", "admin", "amina@works.example", True),
+            ("badr", "admin", None, True),
+            ("dana", "supervisor", "dana@works.example", True),
+            ("eisa", "agent", "eisa@works.example", True),
+        ],
+    )
 
 
 @pytest.fixture

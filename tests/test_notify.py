@@ -89,13 +89,8 @@ async def test_a_refusal_and_an_unreachable_server_are_told_apart(
         await notify_staff(runtime, ["fatima@works.example"], "alert", "text")
 
 
-async def test_staff_addresses_are_those_of_active_staff_in_the_roles(runtime: Runtime) -> None:
-    people = [
-        ("amina", "admin", "amina@works.example", True),
-        ("badr", "admin", None, True),
-        ("chafic", "admin", "chafic@works.example", False),
-        ("dana", "supervisor", "dana@works.example", True),
-    ]
+async def add_people(runtime: Runtime, people: list[tuple[str, str, str | None, bool]]) -> None:
+    """Staff accounts: (username, role, email, active)."""
     async with runtime.db.writing() as session:
         for username, role, email, active in people:
             session.add(
@@ -108,6 +103,18 @@ async def test_staff_addresses_are_those_of_active_staff_in_the_roles(runtime: R
                     active=active,
                 )
             )
+
+
+async def test_staff_addresses_are_those_of_active_staff_in_the_roles(runtime: Runtime) -> None:
+    await add_people(
+        runtime,
+        [
+            ("amina", "admin", "amina@works.example", True),
+            ("badr", "admin", None, True),
+            ("chafic", "admin", "chafic@works.example", False),
+            ("dana", "supervisor", "dana@works.example", True),
+        ],
+    )
     assert await staff_addresses(runtime, "admin") == ["amina@works.example"]
     assert await staff_addresses(runtime, "admin", "supervisor") == [
         "amina@works.example",

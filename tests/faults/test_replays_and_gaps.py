@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.tables import ConnectorCursor, Event, Message, Ticket
 from qanat.worker import poll_connectors
 from tests.faults.test_faults import start_worker
-from tests.support.dovecot import Dovecot, DovecotMissing, start_dovecot
+from tests.support.dovecot import Dovecot
 from tests.support.fake_telegram import FakeBotApi
 from tests.support.fake_x import OUR_ID, FakeXApi, client_for
 from tests.support.loopback import serve
@@ -226,18 +225,6 @@ async def test_telegram_updates_polled_again_after_a_lost_offset_create_nothing_
     assert first == second == {"messages": 6, "processed": 6, "tickets": 6, "added": 6}
     offsets = [int(call.get("offset") or 0) for call in fake.calls_to("getupdates")]
     assert offsets[-1] == 830_200_006 and fake.updates == []  # confirmed at last
-
-
-@pytest.fixture(scope="module")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
-    try:
-        server = start_dovecot(tmp_path_factory.mktemp("dovecot"))
-    except DovecotMissing as exc:
-        if os.environ.get("QANAT_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{exc} (QANAT_REQUIRE_SERVICES=1)")
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
 
 
 def citizen_mail(n: int) -> bytes:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +10,6 @@ import pytest
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound
-from tests.support.dovecot import Dovecot, DovecotMissing, start_dovecot
 
 
 class MemoryIntake:
@@ -84,18 +81,3 @@ def intake() -> MemoryIntake:
 def cursors() -> MemoryCursors:
     """A fresh in-memory cursor store."""
     return MemoryCursors()
-
-
-@pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
-    """A real Dovecot IMAP server on 127.0.0.1, unprivileged, in a temporary folder."""
-    try:
-        server = start_dovecot(tmp_path_factory.mktemp("dovecot"))
-    except DovecotMissing as exc:
-        if os.environ.get("QANAT_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{exc} (QANAT_REQUIRE_SERVICES=1)")
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
