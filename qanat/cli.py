@@ -10,13 +10,14 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from qanat.config import Settings, load_settings
 from qanat.errors import ConfigError
@@ -176,6 +177,9 @@ def user_add(
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     department: Annotated[str | None, typer.Option(help="Department code")] = None,
     block: Annotated[str | None, typer.Option(help="Block, for representatives")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Where alerts (admins) and reports (supervisors) go")
+    ] = None,
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
     ] = "",
@@ -200,6 +204,7 @@ def user_add(
             display_name=name or username,
             department=department,
             block=block,
+            email=email,
             password=password,
         )
 
@@ -344,10 +349,13 @@ def reconcile(
     channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ledger as JSON")] = False,
 ) -> None:
-    """Reconcile now: gap check, stuck work, dead letters, SLA, integrity, ledger."""
+    """Reconcile now: gap check, stuck work, dead letters, SLA, integrity, ledger.
+
+    A progress bar on a terminal; plain step lines otherwise; only JSON with --json.
+    """
     from datetime import datetime, timedelta
 
-    from qanat.reconcile import ledger_rows
+    from qanat.ledger import ledger_rows
     from qanat.reconcile import reconcile as run_reconcile
     from qanat.store.migrate import upgrade
     from qanat.store.tables import utcnow
@@ -365,38 +373,65 @@ def reconcile(
     async def body(runtime: Any) -> Any:
         from qanat.ingest.listers import sources_for
 
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Reconciling", total=None)
+        with _step_display(quiet=as_json) as step:
             return await run_reconcile(
-                runtime,
-                since=start,
-                sources=sources_for(runtime),
-                channel=channel,
-                step=lambda name: progress.update(task, description=f"Reconciling: {name}"),
+                runtime, since=start, sources=sources_for(runtime), channel=channel, step=step
             )
 
     report = run(lambda: _with_runtime(settings, body))
     rows = ledger_rows(report)
     if as_json:
-        print(
-            json.dumps(
-                {"ok": report.ok, "ledger": rows, "breaches": report.breaches}, ensure_ascii=False
-            )
-        )
+        summary = {
+            "ok": report.ok,
+            "ledger": rows,
+            "breaches": report.breaches,
+            "failed_steps": report.failed_steps,
+        }
+        print(json.dumps(summary, ensure_ascii=False))
     else:
-        for row in rows:
-            console.print(
-                f"{row['channel']}/{row['account']}: {row['status']} — source "
-                f"{row['source_count'] if row['source_count'] is not None else 'n/a'}, stored "
-                f"{row['stored_count']}, backfilled {row['backfilled']}, reprocessed "
-                f"{row['reprocessed']}, dead letters {row['dead_lettered']}"
-            )
-            for error in row["errors"]:
-                console.print(f"  [red]{error}[/red]")
-        for department, references in report.breaches.items():
-            console.print(f"SLA breaches in {department}: {', '.join(references)}")
+        _print_ledger(rows, report.breaches, report.failed_steps)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _step_display(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """How the reconciliation shows its steps: a bar on a terminal, lines elsewhere."""
+    if quiet:
+        yield lambda _name, _number, _total: None
+    elif console.is_terminal:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("Reconciling", total=None)
+
+            def show(name: str, number: int, total: int) -> None:
+                progress.update(task, description=name, completed=number - 1, total=total)
+
+            yield show
+            progress.update(task, description="done", completed=progress.tasks[0].total)
+    else:
+        yield lambda name, number, total: console.print(f"[{number}/{total}] {name}", markup=False)
+
+
+def _print_ledger(
+    rows: list[dict[str, Any]], breaches: dict[str, list[str]], failed: dict[str, str]
+) -> None:
+    for row in rows:
+        source = row["source_count"] if row["source_count"] is not None else "n/a"
+        console.print(
+            f"{row['channel']}/{row['account']}: {row['status']} — source {source}, stored "
+            f"{row['stored_count']}, backfilled {row['backfilled']}, reprocessed "
+            f"{row['reprocessed']}, dead letters {row['dead_lettered']}, late duplicates "
+            f"{row['late_duplicates']}",
+            markup=False,
+        )
+        for error in row["errors"]:
+            console.print(f"  {error}", style="red", markup=False)
+    for name, why in failed.items():
+        console.print(f"Step {name} failed: {why}", style="red", markup=False)
+    for department, references in breaches.items():
+        console.print(f"SLA breaches in {department}: {', '.join(references)}", markup=False)
 
 
 @report_app.command("daily")
@@ -406,38 +441,35 @@ def report_daily(
     ] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write CSV here")] = None,
     html_file: Annotated[Path | None, typer.Option("--html", help="Write HTML here")] = None,
+    email: Annotated[
+        bool, typer.Option("--email", help="Mail it to the supervisors (mail must be set up)")
+    ] = False,
 ) -> None:
     """Received, resolved, response rate, medians and breaches per department and channel."""
     from datetime import date, timedelta
 
-    from qanat.reports import daily_lines, day_window, render_csv, render_html, ticket_facts
-    from qanat.store.db import Database
+    from qanat.reports import daily_report, email_daily_report, render_csv, render_html
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(log_level="INFO" if email else "WARNING")
     try:
         chosen = date.fromisoformat(day) if day else date.today() - timedelta(days=1)
     except ValueError as exc:
         console.print(f"[red]--date {day!r} is not YYYY-MM-DD[/red]")
         raise typer.Exit(2) from exc
-    start, end = day_window(chosen, settings.tz)
 
-    async def body() -> Any:
-        database = Database.from_url(settings.database_url)
-        try:
-            async with database.session() as session:
-                return daily_lines(
-                    await ticket_facts(session, start=start, end=end), start=start, end=end
-                )
-        finally:
-            await database.dispose()
+    async def body(runtime: Any) -> Any:
+        if email:
+            mailed = await email_daily_report(runtime, chosen)
+            console.print(f"The report of {chosen} was mailed to {mailed} supervisors.")
+        return await daily_report(runtime, chosen)
 
-    lines = run(body)
+    lines = run(lambda: _with_runtime(settings, body))
     text = render_csv(lines)
     if csv_file:
         csv_file.write_text(text, encoding="utf-8")
     if html_file:
         html_file.write_text(render_html(lines, day=chosen), encoding="utf-8")
-    if not csv_file and not html_file:
+    if not csv_file and not html_file and not email:
         sys.stdout.write(text)
 
 

@@ -1,37 +1,42 @@
-"""Mail to staff: SLA warnings and escalations, reconciliation alerts.
+"""Mail to staff: SLA warnings and escalations, reconciliation alerts, the daily report.
 
-One function, :func:`notify_staff`. Mail leaves through the relay staff replies use:
-the ``smtp`` settings of the email account named by ``QANAT_NOTIFY_ACCOUNT``, or of
-the first email account that has them (``QANAT_CONNECTORS_FILE``). Without one, mail
-is not configured: nothing is sent, and the caller's event in the inbox is the notice.
-A mail that cannot be sent is logged, never raised: the alert it carries is already
-recorded where staff see it.
+Mail leaves through the relay staff replies use: the ``smtp`` settings of the email
+account named by ``QANAT_NOTIFY_ACCOUNT``, or of the first email account that has them
+(``QANAT_CONNECTORS_FILE``). Without one, mail is not configured: nothing is sent, a log
+line says so, and the caller's event or page in the inbox is the notice.
+
+:func:`send_staff_mail` says what went wrong (for callers that record it, like the
+reconciliation alert); :func:`notify_staff` never raises, because the alert it carries
+is already recorded where staff see it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
-import aiosmtplib
 from pydantic import ValidationError
+from sqlmodel import col, select
 
-from qanat.ingest.email_connector import OutgoingMail
+from qanat.errors import QanatError
+from qanat.store.tables import User
 
 if TYPE_CHECKING:
+    from qanat.ingest.email_connector import OutgoingMail
     from qanat.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait for the relay before giving up on one notification.
-TIMEOUT_S = 20.0
-
 
 def staff_relay(runtime: Runtime) -> OutgoingMail | None:
-    """The SMTP relay notifications leave through, or None when mail is not configured."""
+    """The SMTP relay staff mail leaves through, or None when mail is not configured."""
+    from qanat.ingest.email_connector import OutgoingMail
+
     wanted = runtime.settings.notify_account
     for account in runtime.accounts.get("email", []):
         if account.get("smtp") and (wanted is None or account.get("account") == wanted):
@@ -43,43 +48,69 @@ def staff_relay(runtime: Runtime) -> OutgoingMail | None:
     return None
 
 
-def compose(relay: OutgoingMail, to: Sequence[str], subject: str, text: str) -> EmailMessage:
-    """A plain-text notification from qanat's address (marked automatic: no auto-replies)."""
-    message = EmailMessage()
-    message["From"] = relay.from_address
+def compose(
+    *, from_address: str, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> EmailMessage:
+    """A message from qanat to staff, marked as automatic so nobody's robot answers it."""
+    message = EmailMessage(policy=policy.SMTP)
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring="qn-notice", domain=domain)
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["From"] = from_address
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring="qn-notify")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 
-async def notify_staff(runtime: Runtime, to: Sequence[str], subject: str, text: str) -> bool:
-    """Mail ``text`` to staff addresses; True when the relay took it.
+async def send_staff_mail(
+    runtime: Runtime, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> int:
+    """Mail staff addresses ``to`` (blanks and repeats dropped); how many it went to.
 
-    False (and a log line saying why) when there is no address, mail is not configured,
-    or the relay refused or could not be reached.
+    0, with a log line, when nobody is to be told or mail is not configured. Raises
+    :class:`~qanat.errors.ChannelUnavailable` when the relay can't take it now and
+    :class:`~qanat.errors.BadPayload` when it refuses it.
     """
-    addresses = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
+    recipients = list(dict.fromkeys(address.strip() for address in to if address.strip()))
     relay = staff_relay(runtime)
-    if not addresses or relay is None:
-        reason = "no address" if not addresses else "mail is not configured"
-        log.info("staff notification not mailed: %s", reason, extra={"subject": subject})
-        return False
-    password = relay.password.get_secret_value() if relay.password else None
+    if relay is None or not recipients:
+        reason = "mail is not configured" if relay is None else "no staff address"
+        log.info("staff mail %r not sent: %s", subject, reason)
+        return 0
+    message = compose(
+        from_address=relay.from_address, to=recipients, subject=subject, text=text, html=html
+    )
+    await relay.sender().deliver(message, what=f"staff mail {subject!r}")
+    log.info("staff mail %r sent to %d addresses", subject, len(recipients))
+    return len(recipients)
+
+
+async def notify_staff(
+    runtime: Runtime, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> bool:
+    """Like :func:`send_staff_mail`, but never raises: True when the relay took the mail,
+    False (and a log line saying why) otherwise."""
     try:
-        await aiosmtplib.send(
-            compose(relay, addresses, subject, text),
-            hostname=relay.host,
-            port=relay.port,
-            start_tls=relay.starttls,
-            username=relay.username,
-            password=password,
-            timeout=TIMEOUT_S,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.error("staff notification not sent: %s", exc, extra={"subject": subject})
+        return await send_staff_mail(runtime, to, subject, text, html) > 0
+    except QanatError as exc:
+        log.warning("staff notification not sent: %s", exc)
         return False
-    return True
+
+
+async def staff_addresses(runtime: Runtime, *roles: str) -> list[str]:
+    """The email addresses of active staff in ``roles`` (those who gave one)."""
+    async with runtime.db.session() as session:
+        rows = await session.execute(
+            select(User.email)
+            .where(
+                col(User.active).is_(True),
+                col(User.role).in_(roles),
+                col(User.email).is_not(None),
+            )
+            .order_by(col(User.username))
+        )
+        return [address for address in rows.scalars() if address]

@@ -4,7 +4,9 @@ For each channel account: compare what the source lists with what the store hold
 ingest what is missing (through the normal save-raw-first intake); re-queue messages
 stuck in ``received``; retry dead letters whose cause may have been transient; sweep
 for duplicates concurrent processing missed; escalate SLA breaches; check that every
-message is accounted for; and write one ``reconcile_run`` row per channel account.
+message is accounted for; and write one ``reconcile_run`` row per channel account
+(:mod:`qanat.ledger`). A step that fails is recorded and the others still run; a
+mismatch or a failed step alerts the admins (:mod:`qanat.alerts`).
 """
 
 from __future__ import annotations
@@ -12,20 +14,20 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from qanat.ledger import ChannelLedger, ReconcileReport, write_ledger
 from qanat.model import OPEN_STATUSES, Inbound
 from qanat.runtime import Runtime
 from qanat.store import queries
-from qanat.store.tables import Event, Message, ReconcileRun, Ticket, utcnow
+from qanat.store.tables import Event, Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,50 +60,9 @@ class SourceLister(Protocol):
         ...
 
 
-@dataclass
-class ChannelLedger:
-    """What the night found for one channel account (becomes a ``reconcile_run`` row)."""
-
-    channel: str
-    account: str
-    source_count: int | None = None
-    stored_count: int = 0
-    backfilled: int = 0
-    reprocessed: int = 0
-    dead_lettered: int = 0
-    late_duplicates: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """``ok``, or ``mismatch`` when something didn't add up."""
-        return "mismatch" if self.errors else "ok"
-
-
-@dataclass
-class ReconcileReport:
-    """The night's result: ledger lines, SLA breaches per department, and the run ids."""
-
-    since: datetime
-    until: datetime
-    ledgers: dict[tuple[str, str], ChannelLedger] = field(default_factory=dict)
-    breaches: dict[str, list[str]] = field(default_factory=dict)
-    run_ids: list[int] = field(default_factory=list)
-
-    def ledger(self, channel: str, account: str) -> ChannelLedger:
-        """The ledger line of a channel account, created on first use."""
-        key = (channel, account)
-        if key not in self.ledgers:
-            self.ledgers[key] = ChannelLedger(channel, account)
-        return self.ledgers[key]
-
-    @property
-    def ok(self) -> bool:
-        """True when every channel account reconciled without a mismatch."""
-        return all(line.status == "ok" for line in self.ledgers.values())
-
-
-Step = Callable[[str], None]
+#: Told each step's name, number and the number of steps, as the step begins.
+Step = Callable[[str, int, int], None]
+Work = Callable[[], Awaitable[None]]
 
 
 async def reconcile(
@@ -114,28 +75,54 @@ async def reconcile(
     step: Step | None = None,
     grace: timedelta = STUCK_GRACE,
 ) -> ReconcileReport:
-    """Run every step for messages received in ``[since, until)`` and write the ledger."""
+    """Run every step for messages received in ``[since, until)``, write the ledger, and
+    alert the admins when something didn't add up or a step failed."""
+    from qanat.alerts import raise_alerts
+
     report = ReconcileReport(since=since, until=until or utcnow())
-    announce = step or (lambda _name: None)
-    for source in sources:
-        if channel is None or source.channel == channel:
-            announce(f"gap check {source.channel}/{source.account}")
-            await _gap_check(runtime, report, source)
-    announce("stuck messages")
-    await _requeue_stuck(runtime, report, channel, grace)
-    announce("dead letters")
-    await _retry_transient_dead_letters(runtime, report, channel)
-    announce("duplicate sweep")
-    await _sweep_duplicates(runtime, report)
-    announce("SLA")
-    await _escalate_breaches(runtime, report)
-    announce("integrity")
-    await _check_integrity(runtime, report, channel)
-    announce("ledger")
-    await _write_ledger(runtime, report)
+    steps = _steps(runtime, report, sources, channel, grace)
+    for number, (name, work) in enumerate(steps, start=1):
+        if step is not None:
+            step(name, number, len(steps) + 1)
+        await _guarded(report, name, work)
+    if step is not None:
+        step("ledger", len(steps) + 1, len(steps) + 1)
+    report.mark_failed_steps()
+    await _guarded(report, "ledger", lambda: write_ledger(runtime, report))
     if not report.ok:
         log.error("reconciliation found mismatches", extra={"runs": report.run_ids})
+        await raise_alerts(runtime, report)
     return report
+
+
+def _steps(
+    runtime: Runtime,
+    report: ReconcileReport,
+    sources: Sequence[SourceLister],
+    channel: str | None,
+    grace: timedelta,
+) -> list[tuple[str, Work]]:
+    def gap_check(source: SourceLister) -> Work:
+        return lambda: _gap_check(runtime, report, source)
+
+    listed = [s for s in sources if channel is None or s.channel == channel]
+    return [
+        *((f"gap check {s.channel}/{s.account}", gap_check(s)) for s in listed),
+        ("stuck messages", lambda: _requeue_stuck(runtime, report, channel, grace)),
+        ("dead letters", lambda: _retry_transient_dead_letters(runtime, report, channel)),
+        ("duplicate sweep", lambda: _sweep_duplicates(runtime, report)),
+        ("SLA", lambda: _escalate_breaches(runtime, report)),
+        ("integrity", lambda: _check_integrity(runtime, report, channel)),
+    ]
+
+
+async def _guarded(report: ReconcileReport, name: str, work: Work) -> None:
+    # One broken step (the store gone mid-night, a bug) must not hide the others.
+    try:
+        await work()
+    except Exception as exc:
+        log.exception("reconciliation step %r failed", name)
+        report.failed_steps[name] = f"{type(exc).__name__}: {exc}"
 
 
 async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLister) -> None:
@@ -151,10 +138,11 @@ async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLi
     missing = [external_id for external_id in listed if external_id not in stored]
     if missing:
         async for inbound in source.fetch(missing):
-            result = await runtime.intake.save(inbound)
-            line.backfilled += int(result.created)
+            await runtime.intake.save(inbound)
     async with runtime.db.session() as session:
         still = set(listed) - await _stored_ids(session, source.channel, source.account, listed)
+    # Counted from the store: a connector that re-scans its source (IMAP) saves by itself.
+    line.backfilled = len(set(missing) - still)
     if still:
         line.errors.append(f"{len(still)} listed by the source but not stored: {sorted(still)[:5]}")
 
@@ -333,45 +321,3 @@ async def _tickets_without_department(session: AsyncSession) -> list[tuple[str, 
         )
     )
     return [(channel, reference) for channel, reference in rows]
-
-
-async def _write_ledger(runtime: Runtime, report: ReconcileReport) -> None:
-    async with runtime.db.writing() as session:
-        for line in report.ledgers.values():
-            run = ReconcileRun(
-                channel=line.channel,
-                account=line.account,
-                window_start=report.since,
-                window_end=report.until,
-                source_count=line.source_count,
-                stored_count=line.stored_count,
-                backfilled=line.backfilled,
-                reprocessed=line.reprocessed,
-                dead_lettered=line.dead_lettered,
-                late_duplicates=line.late_duplicates,
-                status=line.status,
-                errors=line.errors,
-                finished_at=utcnow(),
-            )
-            session.add(run)
-            await session.flush()
-            report.run_ids.append(run.id or 0)
-
-
-def ledger_rows(report: ReconcileReport) -> list[dict[str, Any]]:
-    """The ledger as plain rows (for the CLI, the API and CSV)."""
-    return [
-        {
-            "channel": line.channel,
-            "account": line.account,
-            "status": line.status,
-            "source_count": line.source_count,
-            "stored_count": line.stored_count,
-            "backfilled": line.backfilled,
-            "reprocessed": line.reprocessed,
-            "dead_lettered": line.dead_lettered,
-            "late_duplicates": line.late_duplicates,
-            "errors": line.errors,
-        }
-        for line in sorted(report.ledgers.values(), key=lambda x: (x.channel, x.account))
-    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,8 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
+from qanat.runtime import Runtime
 from qanat.store.tables import Ticket
 from qanat.store.views import department_codes
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (
     "group",
@@ -210,4 +214,30 @@ def render_html(lines: list[ReportLine], *, day: date) -> str:
         f"<title>qanat daily report {day.isoformat()}</title></head><body>"
         f"<h1>Daily report — {day.isoformat()}</h1>{_bars(lines)}"
         f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></body></html>"
+    )
+
+
+async def daily_report(runtime: Runtime, day: date) -> list[ReportLine]:
+    """The report lines of local day ``day``, from the store."""
+    start, end = day_window(day, runtime.settings.tz)
+    async with runtime.db.session() as session:
+        return daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
+
+
+async def email_daily_report(runtime: Runtime, day: date) -> int:
+    """Mail the day's report (text and HTML) to the active supervisors who gave an address;
+    how many were written to (0 when mail isn't configured or nobody gave one)."""
+    from qanat.notify import send_staff_mail, staff_addresses, staff_relay
+
+    if staff_relay(runtime) is None:
+        log.info("mail is not configured: the daily report of %s is not mailed", day)
+        return 0
+    recipients = await staff_addresses(runtime, "supervisor")
+    if not recipients:
+        log.info("no supervisor has an email address: the daily report of %s is not mailed", day)
+        return 0
+    lines = await daily_report(runtime, day)
+    subject = f"qanat: التقرير اليومي / daily report {day.isoformat()}"
+    return await send_staff_mail(
+        runtime, recipients, subject, render_csv(lines), html=render_html(lines, day=day)
     )

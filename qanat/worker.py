@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
@@ -16,6 +17,8 @@ from qanat.config import Settings, load_settings
 from qanat.pipeline import Outcome
 from qanat.pipeline import process_message as run_pipeline
 from qanat.runtime import start_runtime, stop_runtime
+
+log = logging.getLogger(__name__)
 
 #: Seconds before a failed message is tried again (times the attempt number).
 RETRY_BACKOFF_S = 5
@@ -43,17 +46,24 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def nightly_reconcile(ctx: dict[str, Any]) -> bool:
-    """arq cron job: the nightly reconciliation of the last day (plus an hour of overlap)."""
-    from datetime import timedelta
+    """arq cron job: the nightly reconciliation of the last day (plus an hour of overlap),
+    then yesterday's report to the supervisors (when mail is set up)."""
+    from datetime import datetime, timedelta
 
     from qanat.ingest.listers import sources_for
     from qanat.reconcile import reconcile
+    from qanat.reports import email_daily_report
     from qanat.store.tables import utcnow
 
     runtime = ctx["runtime"]
     report = await reconcile(
         runtime, since=utcnow() - timedelta(hours=25), sources=sources_for(runtime)
     )
+    yesterday = datetime.now(runtime.settings.tz).date() - timedelta(days=1)
+    try:
+        await email_daily_report(runtime, yesterday)
+    except Exception:  # a mail server that is down must not fail the night's ledger
+        log.exception("the daily report of %s could not be mailed", yesterday)
     return report.ok
 
 

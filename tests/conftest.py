@@ -18,6 +18,7 @@ from sqlalchemy.engine.url import make_url
 from qanat.config import Settings, load_settings
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.migrate import upgrade
+from tests.support.dovecot import Dovecot, DovecotMissing, start_dovecot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/qanat_test"
@@ -155,3 +156,16 @@ def redis_url() -> str:
     if problem:
         service_missing(problem)
     return url
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server on 127.0.0.1, unprivileged, in a temporary folder."""
+    try:
+        server = start_dovecot(tmp_path_factory.mktemp("dovecot"))
+    except DovecotMissing as exc:
+        service_missing(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

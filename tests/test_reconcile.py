@@ -182,3 +182,23 @@ async def test_duplicates_missed_by_concurrent_processing_are_linked_late(
 async def _tickets(runtime: Runtime) -> list[Ticket]:
     async with runtime.db.session() as session:
         return list((await session.execute(select(Ticket))).scalars())
+
+
+def test_the_command_shows_its_steps_plainly_off_a_terminal(database_url: str) -> None:
+    env = {"QANAT_DATABASE_URL": database_url}
+    runner = CliRunner()
+    runner.invoke(app, ["import", str(IMPORTS / "sewage_block_305.jsonl")], env=env)
+    plain = runner.invoke(app, ["reconcile", "--since", "2026-11-01", "--channel", "sms"], env=env)
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.stderr.splitlines()[:6] == [
+        "[1/6] stuck messages",
+        "[2/6] dead letters",
+        "[3/6] duplicate sweep",
+        "[4/6] SLA",
+        "[5/6] integrity",
+        "[6/6] ledger",
+    ]
+    assert "sms/default: ok — source n/a, stored 1, backfilled 0" in plain.stderr
+    assert "\x1b[" not in plain.stderr  # no colours or bars off a terminal
+    quiet = runner.invoke(app, ["reconcile", "--since", "2026-11-01", "--json"], env=env)
+    assert "[1/6]" not in quiet.stderr and json.loads(quiet.stdout)["failed_steps"] == {}

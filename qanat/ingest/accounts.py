@@ -31,10 +31,13 @@ from qanat.errors import ConfigError
 
 
 def resolve_secrets(account: dict[str, Any], *, where: str) -> dict[str, Any]:
-    """Replace ``x_env`` / ``x_file`` keys by ``x`` with the secret's value."""
+    """Replace ``x_env`` / ``x_file`` keys by ``x`` with the secret's value, in nested
+    settings too (an email account's ``imap:`` and ``smtp:`` passwords)."""
     resolved: dict[str, Any] = {}
     for key, value in account.items():
-        if key.endswith("_env"):
+        if isinstance(value, dict):
+            resolved[key] = resolve_secrets(value, where=f"{where}.{key}")
+        elif key.endswith("_env"):
             name = str(value)
             if name not in os.environ:
                 raise ConfigError(f"{where}: {key} names {name}, which is not set")

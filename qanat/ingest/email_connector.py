@@ -44,6 +44,18 @@ class OutgoingMail(BaseModel):
     from_address: str
     reply_to: str | None = None
 
+    def sender(self) -> EmailSender:
+        """What sends mail through this server."""
+        return EmailSender(
+            self.host,
+            self.port,
+            self.starttls,
+            self.username,
+            self.password.get_secret_value() if self.password else None,
+            from_address=self.from_address,
+            reply_to=self.reply_to,
+        )
+
 
 class EmailAccount(BaseModel):
     """One mailbox: where complaints arrive (IMAP) and how replies leave (SMTP)."""
@@ -94,16 +106,7 @@ class EmailConnector:
         outgoing = self.config.smtp
         if outgoing is None:
             raise BadPayload(f"email account {self.context.account!r} has no smtp settings")
-        sender = EmailSender(
-            outgoing.host,
-            outgoing.port,
-            outgoing.starttls,
-            outgoing.username,
-            outgoing.password.get_secret_value() if outgoing.password else None,
-            from_address=outgoing.from_address,
-            reply_to=outgoing.reply_to,
-        )
-        return await sender.send(reply)
+        return await outgoing.sender().send(reply)
 
     async def list_since(self, since: datetime) -> list[str]:
         """Message-IDs in the mailbox since a date (for the nightly gap check)."""

@@ -202,6 +202,18 @@ class EmailSender:
         message = compose_reply(
             reply, from_address=self.from_address, reply_to=self.reply_to, domain=self.domain
         )
+        response = await self.deliver(message, what=f"reply on {reply.ticket_reference}")
+        return SentReply(
+            external_id=str(message["Message-ID"]),
+            raw=message.as_bytes(),
+            metadata={"smtp_response": response, "to": str(message["To"])},
+        )
+
+    async def deliver(self, message: EmailMessage, *, what: str) -> str:
+        """Hand a composed message to the relay; its answer. ``what`` names it in errors.
+
+        Raises :class:`ChannelUnavailable` (try later) or :class:`BadPayload` (refused).
+        """
         try:
             _, response = await aiosmtplib.send(
                 message,
@@ -216,17 +228,13 @@ class EmailSender:
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPException as exc:
-            raise _classify(exc, reply.ticket_reference) from exc
+            raise _classify(exc, what) from exc
         except OSError as exc:
             raise ChannelUnavailable(f"SMTP relay {self.host}:{self.port}: {exc}") from exc
-        return SentReply(
-            external_id=str(message["Message-ID"]),
-            raw=message.as_bytes(),
-            metadata={"smtp_response": response, "to": str(message["To"])},
-        )
+        return str(response)
 
 
-def _classify(exc: aiosmtplib.SMTPException, reference: str) -> Exception:
+def _classify(exc: aiosmtplib.SMTPException, what: str) -> Exception:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [refused.code for refused in exc.recipients]
     elif isinstance(exc, aiosmtplib.SMTPResponseException):
@@ -234,5 +242,5 @@ def _classify(exc: aiosmtplib.SMTPException, reference: str) -> Exception:
     else:
         codes = []
     if codes and all(code >= 500 for code in codes):
-        return BadPayload(f"reply on {reference} refused by the mail server: {exc}")
-    return ChannelUnavailable(f"reply on {reference} not sent, will retry: {exc}")
+        return BadPayload(f"{what} refused by the mail server: {exc}")
+    return ChannelUnavailable(f"{what} not sent, will retry: {exc}")

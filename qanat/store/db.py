@@ -21,6 +21,10 @@ from qanat.config import async_database_url
 
 #: How long SQLite waits for another writer before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: PostgreSQL connections a process keeps open, and how many more it may open under a
+#: burst: 20 at most, as with SQLAlchemy's default of 5 + 10.
+POSTGRES_POOL_SIZE = 15
+POSTGRES_POOL_OVERFLOW = 5
 
 
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -32,6 +36,10 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Keep open the connections a burst of webhooks needs: one opened past the pool is
+    # closed again when returned, and opening it costs more than the insert it serves.
+    kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
     return create_async_engine(url, **kwargs)
 
 

@@ -84,6 +84,7 @@ class User(SQLModel, table=True):
         default=None, max_length=20, description="07:00-15:00; None: any time"
     )
     away_until: datetime | None = _when(nullable=True)
+    #: Where alerts and reports reach this person (None: they are not mailed).
     email: str | None = Field(default=None, max_length=320)
 
 

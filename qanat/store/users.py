@@ -21,6 +21,7 @@ async def add_user(
     password: str,
     department: str | None = None,
     block: str | None = None,
+    email: str | None = None,
 ) -> str:
     """Create a staff account; raises ``ValueError`` for a taken name or unknown department."""
     async with db.writing() as session:
@@ -40,6 +41,7 @@ async def add_user(
                 role=role,
                 department_id=department_id,
                 block=block,
+                email=email,
             )
         )
     return f"Added {role} {username!r}."

@@ -151,6 +151,7 @@ async def add_user_form(
     password: Annotated[str, Form(min_length=10, max_length=1000)],
     department: Annotated[str, Form(max_length=60)] = "",
     block: Annotated[str, Form(max_length=10)] = "",
+    email: Annotated[str, Form(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+$")] = "",
 ) -> Response:
     """Add a member of staff or a block's representative."""
     if role not in ROLES:
@@ -164,6 +165,7 @@ async def add_user_form(
             password=password,
             department=department or None,
             block=block or None,
+            email=email or None,
         )
     except ValueError as exc:
         raise BadPayload(str(exc)) from exc

@@ -28,6 +28,7 @@ from qanat.web import (
     metrics,
     open311,
     open311_keys,
+    operations_pages,
     problems,
     public,
     ticket_forms,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         app.include_router(api_router, prefix="/api")
     pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
-    for pages in (*pages_modules, coverage, entries, public):
+    for pages in (*pages_modules, coverage, entries, public, operations_pages):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)

@@ -326,6 +326,39 @@ TEXTS: dict[str, tuple[str, str]] = {
     "uncovered_blocks": ("مجمعات بلا ممثل", "Blocks without a representative"),
     "covered_blocks": ("مجمعات لها ممثل", "Blocks with a representative"),
     "reports_30_days": ("بلاغات آخر 30 يومًا", "Reports, last 30 days"),
+    # Operations: the reconciliation ledger and channel health.
+    "ledger": ("سجل التسوية", "Reconciliation ledger"),
+    "ledger_hint": (
+        "كل ليلة تقارن التسوية ما لدى كل قناة بما حُفظ، وتسترجع الناقص. السجل محفوظ دائمًا.",
+        "Each night compares what every channel holds with what was stored and recovers "
+        "what is missing. The ledger is kept forever.",
+    ),
+    "ledger_empty": ("لم تُجرَ أي تسوية بعد.", "No reconciliation has run yet."),
+    "ledger_not_ok": (
+        "{count} من الأسطر لم تتطابق أو فشلت فيها خطوة.",
+        "{count} lines did not add up or had a step fail.",
+    ),
+    "window": ("الفترة", "Window"),
+    "run_status": ("النتيجة", "Result"),
+    "run_ok": ("مطابقة", "OK"),
+    "run_mismatch": ("عدم تطابق", "Mismatch"),
+    "run_failed": ("فشل خطوة", "Step failed"),
+    "run_running": ("قيد التنفيذ", "Running"),
+    "at_source": ("لدى المصدر", "At source"),
+    "not_listed": ("غير متاح", "n/a"),
+    "stored": ("محفوظة", "Stored"),
+    "backfilled": ("مسترجعة", "Backfilled"),
+    "reprocessed": ("أعيدت معالجتها", "Reprocessed"),
+    "dead_lettered": ("متعثرة", "Dead-lettered"),
+    "late_duplicates": ("مكررات متأخرة", "Duplicates found late"),
+    "errors": ("الأخطاء", "Errors"),
+    "channel_health": ("حالة القنوات", "Channel health"),
+    "channels_empty": ("لا توجد قنوات مهيأة بعد.", "No channel has reported yet."),
+    "last_message": ("آخر رسالة", "Last message"),
+    "last_success": ("آخر نجاح", "Last success"),
+    "last_error": ("آخر خطأ", "Last error"),
+    "consecutive_errors": ("أخطاء متتالية", "Errors in a row"),
+    "watermark": ("نقطة المتابعة", "Watermark"),
 }
 
 #: Names of enum values shown in the pages (status, kind, priority, channel).

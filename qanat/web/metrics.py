@@ -12,7 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -95,6 +100,25 @@ async def _reconciliation(session: AsyncSession) -> Metric:
     return family
 
 
+async def _alerts(session: AsyncSession) -> Metric:
+    # One alert per night that was not ok: its ledger lines share the night's window end.
+    # Counted from the ledger (small, kept forever), not from the event table.
+    family = CounterMetricFamily(
+        "qanat_reconcile_alerts",
+        "Reconciliation alerts raised: nights with a mismatch, or with a step that failed",
+        labels=["kind"],
+    )
+    rows = await session.execute(
+        select(ReconcileRun.status, func.count(func.distinct(col(ReconcileRun.window_end))))
+        .where(col(ReconcileRun.status).in_(["mismatch", "failed"]))
+        .group_by(col(ReconcileRun.status))
+    )
+    counts = dict(rows.all())
+    family.add_metric(["mismatch"], counts.get("mismatch", 0))
+    family.add_metric(["step_failed"], counts.get("failed", 0))
+    return family
+
+
 async def _channel_health(session: AsyncSession) -> list[Metric]:
     from qanat.store.tables import ChannelHealth
 
@@ -139,6 +163,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
             await _messages(session),
             await _latency(session),
             await _reconciliation(session),
+            await _alerts(session),
             *await _channel_health(session),
         ]
     families += await _queue_depth(runtime.settings.redis_url)

@@ -37,3 +37,21 @@ def test_a_missing_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_file_means_no_accounts() -> None:
     assert load_accounts(None) == {}
+
+
+def test_nested_settings_take_their_secrets_from_the_environment_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts_file = tmp_path / "accounts.yaml"
+    accounts_file.write_text(
+        "email:\n  - account: complaints\n"
+        "    smtp: {host: smtp.example.bh, password_env: QANAT_TEST_SMTP_PASSWORD,"
+        " from_address: complaints@example.bh}\n"
+    )
+    monkeypatch.setenv("QANAT_TEST_SMTP_PASSWORD", "relay-secret")
+    [account] = load_accounts(accounts_file)["email"]
+    assert account["smtp"]["password"] == "relay-secret"
+    assert "password_env" not in account["smtp"]
+    monkeypatch.delenv("QANAT_TEST_SMTP_PASSWORD")
+    with pytest.raises(ConfigError, match=r"email\[0\]\.smtp: password_env names"):
+        load_accounts(accounts_file)

@@ -20,7 +20,7 @@ from qanat.ingest.email_send import (
 )
 from qanat.ingest.mime import parse_email
 from qanat.model import Kind, Reply, Sender
-from tests.support.smtp_relay import OutsideWorld, smtp_relay
+from tests.support.mail_server import OutsideWorld, mail_server
 
 OFFICE = "مكتب الشكاوى <complaints@qanat.example>"
 INGEST = "complaints@qanat.example"
@@ -132,7 +132,7 @@ def test_a_citizen_without_email_cannot_be_written_to() -> None:
 @pytest.fixture
 async def outside() -> AsyncIterator[tuple[OutsideWorld, int]]:
     """The outside world's SMTP server on a free port of 127.0.0.1."""
-    async with smtp_relay("mx.hotmail.example") as running:
+    async with mail_server("mx.hotmail.example") as running:
         yield running
 
 

@@ -16,7 +16,7 @@ from qanat.router.sla_watch import check_sla
 from qanat.runtime import Runtime
 from qanat.store import actions, queries
 from qanat.store.tables import Event, Ticket, User
-from tests.support.smtp_relay import OutsideWorld, smtp_relay
+from tests.support.mail_server import OutsideWorld, mail_server
 
 BAHRAIN = ZoneInfo("Asia/Bahrain")
 SEWAGE = "sewage@works.example.bh"  # the sample rules' escalation address
@@ -29,7 +29,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 async def relay(runtime: Runtime) -> AsyncIterator[OutsideWorld]:
     """The body's mail relay, configured as the email account staff mail leaves through."""
-    async with smtp_relay() as (world, port):
+    async with mail_server() as (world, port):
         smtp = {"host": "127.0.0.1", "port": port, "starttls": False}
         runtime.accounts["email"] = [
             {"account": "office", "smtp": {**smtp, "from_address": "qanat@works.example.bh"}}

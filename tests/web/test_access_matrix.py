@@ -195,6 +195,8 @@ ROUTES = (
     Route("GET", "/admin/tokens", pages(ACCOUNTS.format(ok=200))),
     Route("POST", "/admin/tokens/{K}/revoke", pages(ACCOUNTS.format(ok=303)), needs=("token",)),
     Route("GET", "/admin/audit", pages(ADMIN)),
+    Route("GET", "/admin/ledger", pages(ADMIN)),
+    Route("GET", "/admin/channels", pages(ADMIN)),
     Route("GET", "/admin/users", pages(ACCOUNTS.format(ok=200))),
     Route(
         "POST",

@@ -1,4 +1,4 @@
-"""A mail server elsewhere, for tests that send mail: it records what it receives."""
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 playing a mail server elsewhere."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -30,10 +33,19 @@ class OutsideWorld:
         )
         return "250 OK queued"
 
+    def messages(self) -> list[EmailMessage]:
+        """Every message received, parsed."""
+        parsed = []
+        for _, _, raw in self.received:
+            message = BytesParser(policy=policy.default).parsebytes(raw)
+            assert isinstance(message, EmailMessage)
+            parsed.append(message)
+        return parsed
+
 
 @asynccontextmanager
-async def smtp_relay(hostname: str = "mx.example") -> AsyncIterator[tuple[OutsideWorld, int]]:
-    """An :class:`OutsideWorld` listening on a free port of 127.0.0.1: (world, port)."""
+async def mail_server(hostname: str = "mx.example") -> AsyncIterator[tuple[OutsideWorld, int]]:
+    """An :class:`OutsideWorld` listening on a free port of 127.0.0.1; yields it and the port."""
     world = OutsideWorld()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(

@@ -1,0 +1,26 @@
+"""``qanat worker`` whose normalize stage fails on any message containing "poison".
+
+Run as ``python -m tests.support.poison_worker`` by the fault tests: a real arq worker
+process on the real queue, with one input made to break the pipeline every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qanat import pipeline
+from qanat.cli import app
+from qanat.model import Inbound
+
+_real_normalize = pipeline.normalize
+
+
+def _normalize_or_break(inbound: Inbound, *, region: str) -> Any:
+    if "poison" in inbound.text:
+        raise RuntimeError("poisoned on purpose")
+    return _real_normalize(inbound, region=region)
+
+
+if __name__ == "__main__":
+    pipeline.normalize = _normalize_or_break  # type: ignore[assignment]
+    app(["worker"])
