@@ -55,6 +55,7 @@ async def merge_contacts(
     await audit.record(
         session, viewer=viewer, action="contacts_merged", ticket_id=ticket.id, detail=moved, ip=ip
     )
+    await session.flush()
     assert event.id is not None
     return event.id
 

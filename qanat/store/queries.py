@@ -239,12 +239,15 @@ async def add_event(
     message_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Append an event: who or what did what to a ticket or message, and why."""
+    """Append an event: who or what did what to a ticket or message, and why.
+
+    Written with the transaction's next flush (any later query, or the commit), so a
+    message's events go to the store together; flush first to read the event's id.
+    """
     event = Event(
         ticket_id=ticket_id, message_id=message_id, actor=actor, type=type, data=data or {}
     )
     session.add(event)
-    await session.flush()
     return event
 
 
