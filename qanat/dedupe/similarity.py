@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from rapidfuzz import fuzz
 
@@ -29,10 +29,12 @@ DEFAULT_THRESHOLD = 60.0
 MIN_THRESHOLD = 40.0
 #: Default days apart within which two reports can be about one problem.
 DEFAULT_WINDOW = timedelta(days=14)
-#: Without a shared place, text alone must be at least this close…
+#: Without a shared place (and one of the two saying nothing of where it is), text alone
+#: must be at least this close…
 TEXT_ONLY_MINIMUM = 88.0
 #: …and the reports this close in time; otherwise the score stays under any threshold.
 PLACELESS_WINDOW = timedelta(days=3)
+PLACELESS_HOURS = PLACELESS_WINDOW.total_seconds() / 3600
 #: Reports further apart than this (metres) are about different places.
 NEAR_METRES = 250.0
 #: The weight of the text score (0–100) in the combined score.
@@ -143,23 +145,58 @@ def metres_between(a: Place, b: Place) -> float | None:
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
-def _same(a: str | None, b: str | None) -> bool | None:
-    return None if a is None or b is None else a == b
+class Facts(NamedTuple):
+    """What place, category and time say about two reports (None: one of them doesn't say)."""
+
+    same_block: bool | None
+    same_road: bool | None
+    same_building: bool | None
+    same_category: bool | None
+    same_department: bool | None
+    metres: int | None
+    hours_apart: float
+    same_contact: bool
+    placeless: bool  # one of the two says nothing of where it is
+
+
+def has_place(place: Place) -> bool:
+    """Whether a report says where it is: a block, a road or coordinates."""
+    return bool(place.block or place.road or place.lat is not None)
+
+
+def facts(new: Place, old: Place) -> Facts:
+    """The facts of two reports, rounded as the evidence records them.
+
+    Written out long-hand: the candidate index calls it for every ticket it scores.
+    """
+    a, b = new.block, old.block
+    same_block = None if a is None or b is None else a == b
+    a, b = new.road, old.road
+    same_road = None if a is None or b is None else a == b
+    a, b = new.building, old.building
+    same_building = None if a is None or b is None else a == b
+    a, b = new.category, old.category
+    same_category = None if a is None or b is None else a == b
+    a, b = new.department, old.department
+    same_department = None if a is None or b is None else a == b
+    distance = metres_between(new, old) if new.lat is not None and old.lat is not None else None
+    gap = new.created_at - old.created_at
+    return Facts(
+        same_block,
+        same_road,
+        same_building,
+        same_category,
+        same_department,
+        None if distance is None else round(distance),
+        round(abs(gap.total_seconds()) / 3600, 1),
+        new.contact_id is not None and new.contact_id == old.contact_id,
+        not (has_place(new) and has_place(old)),
+    )
 
 
 def place_evidence(new: Place, old: Place) -> dict[str, Any]:
     """The evidence besides the text: which place parts match, category, distance, time."""
-    distance = metres_between(new, old)
-    return {
-        "same_block": _same(new.block, old.block),
-        "same_road": _same(new.road, old.road),
-        "same_building": _same(new.building, old.building),
-        "same_category": _same(new.category, old.category),
-        "same_department": _same(new.department, old.department),
-        "metres": None if distance is None else round(distance),
-        "hours_apart": round(abs((new.created_at - old.created_at).total_seconds()) / 3600, 1),
-        "same_contact": new.contact_id is not None and new.contact_id == old.contact_id,
-    }
+    return facts(new, old)._asdict()
 
 
 def features(new: Report, old: Report) -> dict[str, Any]:
@@ -172,42 +209,51 @@ def features(new: Report, old: Report) -> dict[str, Any]:
     }
 
 
-def place_score(evidence: dict[str, Any]) -> float | None:
+def _facts_of(evidence: dict[str, Any]) -> Facts:
+    values: dict[str, Any] = {name: evidence.get(name) for name in Facts._fields}
+    return Facts(**values)
+
+
+def place_score(known: Facts) -> float | None:
     """What place, category and time add to the text's share; None: different places."""
-    if evidence["same_block"] is False or (evidence["metres"] or 0) > 4 * NEAR_METRES:
+    if known.same_block is False or (known.metres or 0) > 4 * NEAR_METRES:
         return None
     score = 0.0
-    if evidence["same_category"]:
+    if known.same_category:
         score += 25
-    elif evidence.get("same_department"):
+    elif known.same_department:
         score += 15  # an open manhole and an overflow on one road: one sewage job
-    elif evidence.get("same_department") is False:
+    elif known.same_department is False:
         score -= 15
-    score += 15 if evidence["same_block"] else 0
-    score += {True: 15, False: -20, None: 0}[evidence["same_road"]]
-    score += 5 if evidence["same_building"] else 0
-    score += 15 if is_near(evidence) else 0
-    return score - min(10.0, float(evidence["hours_apart"]) / 24)  # a day apart costs one point
+    score += 15 if known.same_block else 0
+    if known.same_road:
+        score += 15
+    elif known.same_road is False:
+        score -= 20
+    score += 5 if known.same_building else 0
+    score += 15 if is_near(known) else 0
+    return score - min(10.0, known.hours_apart / 24)  # a day apart costs one point
 
 
-def is_near(evidence: dict[str, Any]) -> bool:
+def is_near(known: Facts) -> bool:
     """Both sent coordinates, and they are close."""
-    return evidence["metres"] is not None and evidence["metres"] <= NEAR_METRES
+    return known.metres is not None and known.metres <= NEAR_METRES
 
 
-def shares_place(evidence: dict[str, Any]) -> bool:
+def shares_place(known: Facts) -> bool:
     """The same block, the same road or close coordinates."""
-    return bool(evidence["same_block"] or evidence["same_road"] or is_near(evidence))
+    return bool(known.same_block or known.same_road or is_near(known))
 
 
-def finish(base: float | None, text: float, text_whole: float, evidence: dict[str, Any]) -> float:
+def finish(base: float | None, text: float, text_whole: float, known: Facts) -> float:
     """The combined score from :func:`place_score` and the two (rounded) text scores."""
     if base is None:
         return min(30.0, text * 0.3)  # different places: never the same problem
     score = base + TEXT_WEIGHT * text
-    if not shares_place(evidence) and (
-        text_whole < TEXT_ONLY_MINIMUM
-        or evidence["hours_apart"] > PLACELESS_WINDOW.total_seconds() / 3600
+    if not shares_place(known) and (
+        not known.placeless  # both say where, and it isn't the same place
+        or text_whole < TEXT_ONLY_MINIMUM
+        or known.hours_apart > PLACELESS_HOURS
     ):
         score = min(score, MIN_THRESHOLD - 1)
     return float(round(max(0.0, min(100.0, score)), 1))
@@ -215,5 +261,5 @@ def finish(base: float | None, text: float, text_whole: float, evidence: dict[st
 
 def combined_score(evidence: dict[str, Any]) -> float:
     """One score (0–100) from the evidence; see the module docstring for the reasoning."""
-    base = place_score(evidence)
-    return finish(base, float(evidence["text"]), float(evidence["text_whole"]), evidence)
+    known = _facts_of(evidence)
+    return finish(place_score(known), float(evidence["text"]), float(evidence["text_whole"]), known)

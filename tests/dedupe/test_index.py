@@ -40,7 +40,7 @@ def test_the_same_problem_in_another_language_is_found_by_place_and_problem() ->
         report("طفح مجاري في مجمع 306 طريق 524", block="306", road="524", **SEWAGE),
     )
     english = report("Sewage overflowing on Road 524", 2, block="305", road="524", **SEWAGE)
-    placed, _shared = index.propose(english, entry_of(english).words)
+    placed, _shared = index.propose(english, entry_of(english).words, WINDOW)
     assert 1 in placed and 2 not in placed  # not the lights; block 306 only by its road…
     assert best(index, english) == Match(1, combined_score(features(english, arabic)))  # …and out
 
@@ -60,7 +60,7 @@ def test_nearly_the_same_words_without_a_place_are_found_by_their_rarest_word() 
 def test_words_shared_in_the_same_block_propose_a_ticket_of_unknown_category() -> None:
     index = index_of(report("ما احد رد علينا بخصوص الماي الواقف قدام بيت 12", block="305"))
     again = report("الماي الواقف قدام بيت 12 للحين ما احد رد", 3, block="305")
-    placed, shared = index.propose(again, entry_of(again).words)
+    placed, shared = index.propose(again, entry_of(again).words, WINDOW)
     assert placed == set() and shared == [1]
     assert best(index, again) is not None
 
