@@ -101,6 +101,35 @@ def test_a_ticket_put_again_is_filed_under_its_new_keys_only() -> None:
     assert all(filed.count(1) == 1 for filed in index.postings.values())
 
 
+def test_text_alone_never_links_two_reports_that_both_say_where() -> None:
+    index = index_of(report("الانارة طافية عند الدوار", road="12", **LIGHTS))
+    placed_elsewhere = report("الانارة طافية عند الدوار", 2, block="904", **LIGHTS)
+    assert best(index, placed_elsewhere) is None  # road 12 somewhere, block 904: unknown
+    nowhere = report("الانارة طافية عند الدوار", 2, **LIGHTS)
+    assert best(index, nowhere) is not None
+
+
+def test_lists_stay_in_time_order_and_are_read_inside_the_window() -> None:
+    index = CandidateIndex()
+    hours = [h * 7 % 400 for h in range(200)]  # 200 tickets, filed out of order
+    for number, hour in enumerate(hours, start=1):
+        index.put(number, entry_of(report("حفرة كبيرة", hour, block="305", category="pothole")))
+    key = ("b305", "cpothole")
+    sent = [index.entries[i].created_at for i in index.postings[key]]
+    assert len(sent) == 200 and sent == sorted(sent)
+    new = report("pothole", 200, block="305", category="pothole")
+    placed, _shared = index.propose(new, entry_of(new).words, timedelta(days=2))
+    assert placed == {n for n, hour in enumerate(hours, start=1) if abs(hour - 200) <= 48}
+    for number in range(1, 101):
+        index.discard(number)
+    index.compact()
+    assert (
+        sorted(index.postings[key], key=lambda i: index.entries[i].created_at)
+        == index.postings[key]
+    )
+    assert set(index.postings[key]) == set(range(101, 201))
+
+
 def test_ties_go_to_the_older_ticket() -> None:
     same = {"block": "305", "road": "524", **SEWAGE}
     index = CandidateIndex()
