@@ -8,9 +8,9 @@ Pure and in memory. Each open primary ticket is filed under a few keys:
 - its ~250 m cell of coordinates × its department: the same kind of work close by;
 - its block × each of its meaningful words: the same block, told alike (another
   category, or none);
-- its department × each of its words (twice if it says nothing of where it is): text
-  alone links only nearly identical reports of the same kind of work, sent within days
-  of each other, one of which gives no place — and those share their rarest words.
+- if it says nothing of where it is, its department × each of its words: text alone
+  links only nearly identical reports of the same kind of work, sent within days of
+  each other, neither of which says where — and those share their rarest words.
 
 Every list is kept in the order the tickets were sent, so a lookup reads only the
 part of a long list inside the time window (by bisection), however old the backlog.
@@ -90,6 +90,7 @@ class Entry:
     lat: float | None = None
     lon: float | None = None
     contact_id: int | None = None
+    area: str | None = None
 
 
 def entry_of(report: Report) -> Entry:
@@ -105,6 +106,7 @@ def entry_of(report: Report) -> Entry:
         lat=report.lat,
         lon=report.lon,
         contact_id=report.contact_id,
+        area=report.area,
     )
 
 
@@ -153,23 +155,19 @@ def keys_of(entry: Entry) -> list[Key]:
         block = intern("b" + entry.block)
         keys += [(block, word) for word in words]
     problem = problem_key(entry)
-    if problem:
-        everyone = intern("*" + problem)
-        keys += [(everyone, word) for word in words]
-        if not has_place(entry):
-            placeless = intern("-" + problem)
-            keys += [(placeless, word) for word in words]
+    if problem and not has_place(entry):
+        placeless = intern("-" + problem)
+        keys += [(placeless, word) for word in words]
     return keys
 
 
 def _text_alone_keys(new: Report, words: set[str]) -> list[Key]:
-    """Where text-alone candidates are: any ticket for a report giving no place; for one
-    that gives a place, tickets that give none."""
+    """Where text-alone candidates are, for a report that says nothing of where it is:
+    the tickets that say nothing either, of the same kind of work."""
     problem = problem_key(new)
-    if not problem:
+    if not problem or has_place(new):
         return []
-    scope = "-" if has_place(new) else "*"
-    return [(scope + problem, "t" + word) for word in words]
+    return [("-" + problem, "t" + word) for word in words]
 
 
 class CandidateIndex:
@@ -370,6 +368,8 @@ def best_match(
             continue
         if new.block and entry.block and new.block != entry.block:
             continue  # other blocks score at most 30: never a link
+        if new.area and entry.area and new.area != entry.area:
+            continue  # other areas too
         if not (
             (new.block and new.block == entry.block)
             or (new.road and new.road == entry.road)
@@ -401,10 +401,10 @@ def best_match(
 def _alike_enough(
     close: tuple[datetime, datetime], length: int, entry: Entry, *, placed: bool
 ) -> bool:
-    """Could text alone link ``entry``: one of the two gives no place, sent within the
+    """Could text alone link ``entry``: neither of the two gives a place, sent within the
     placeless window, and words of lengths that let the whole texts score
     TEXT_ONLY_MINIMUM (each letter of difference is at least one edit)?"""
-    if placed and has_place(entry):
+    if placed or has_place(entry):
         return False
     if not close[0] <= entry.created_at <= close[1]:
         return False

@@ -51,6 +51,7 @@ def _entry_columns() -> Select[*tuple[Any, ...]]:
         col(Ticket.lat),
         col(Ticket.lon),
         col(Ticket.contact_id),
+        col(Ticket.area),
         col(Ticket.status),
         col(Ticket.primary_ticket_id),
     ).outerjoin(Department, col(Department.id) == col(Ticket.department_id))
@@ -71,6 +72,7 @@ def report_of(ticket: Any, department: str | None) -> Report:
         lat=ticket.lat,
         lon=ticket.lon,
         contact_id=ticket.contact_id,
+        area=ticket.area,
     )
 
 

@@ -24,13 +24,13 @@ from qanat.model import Location, Normalized, RoutingDecision
 from qanat.normalize.text import match_tokens
 
 #: Default score (0–100) from which a new ticket is linked to an open primary.
-DEFAULT_THRESHOLD = 60.0
+DEFAULT_THRESHOLD = 55.0
 #: The lowest threshold a rules file may set: below it, other places would link.
 MIN_THRESHOLD = 40.0
 #: Default days apart within which two reports can be about one problem.
 DEFAULT_WINDOW = timedelta(days=14)
-#: Without a shared place (and one of the two saying nothing of where it is), text alone
-#: must be at least this close…
+#: Without a place (neither of the two saying where it is), text alone must be at least
+#: this close…
 TEXT_ONLY_MINIMUM = 88.0
 #: …and the reports this close in time; otherwise the score stays under any threshold.
 PLACELESS_WINDOW = timedelta(days=3)
@@ -38,12 +38,42 @@ PLACELESS_HOURS = PLACELESS_WINDOW.total_seconds() / 3600
 #: Reports further apart than this (metres) are about different places.
 NEAR_METRES = 250.0
 #: The weight of the text score (0–100) in the combined score.
-TEXT_WEIGHT = 0.55
+TEXT_WEIGHT = 0.5
+#: What each fact adds to the combined score. The same category in the same block is
+#: close to enough on its own: the same problem told in Arabic and in English shares no
+#: words. Another road of the same block, or another department's work, is all but never
+#: the same problem; another category of the same department at the same spot may be.
+SAME_CATEGORY, SAME_DEPARTMENT, OTHER_DEPARTMENT = 35.0, 0.0, -25.0
+SAME_BLOCK, SAME_ROAD, OTHER_ROAD, SAME_BUILDING, NEAR = 20.0, 15.0, -60.0, 5.0, 20.0
+
+
+# "طريق 524", "Blk 305", "مبنى رقم 12": where, not what — place is compared on its own.
+_PLACE_WORDS = frozenset(
+    "طريق طريج شارع رود road rd street str st avenue ave مجمع مجموع بلوك بلك block blk blck "  # noqa: SIM905
+    "blok مبني مبنا منزل بيت فيلا فيله عماره بنايه building bldg bld house villa home شقه "
+    "flat apt apartment".split()
+)
+_NUMBER_WORDS = frozenset({"رقم", "no", "num", "number"})
 
 
 def meaningful_words(match_text: str) -> str:
-    """The words text similarity compares, in one string (what the index keeps)."""
-    return " ".join(match_tokens(match_text))
+    """The words text similarity compares, in one string (what the index keeps): what the
+    problem is, without the address (a place word and its number) the place compares."""
+    tokens = match_tokens(match_text)
+    kept: list[str] = []
+    address = False  # inside "طريق رقم 524": the words up to the number go
+    for at, token in enumerate(tokens):
+        if token in _PLACE_WORDS:
+            following = next((t for t in tokens[at + 1 :] if t not in _NUMBER_WORDS), "")
+            address = following.isdigit()
+            if address:
+                continue
+        elif address and token.isdigit():
+            address = False
+            continue
+        if not (address and token in _NUMBER_WORDS):
+            kept.append(token)
+    return " ".join(kept)
 
 
 def words_score(left: str, right: str, cutoff: float = 0.0) -> float:
@@ -78,6 +108,8 @@ class Place(Protocol):
     @property
     def block(self) -> str | None: ...
     @property
+    def area(self) -> str | None: ...
+    @property
     def road(self) -> str | None: ...
     @property
     def building(self) -> str | None: ...
@@ -107,6 +139,7 @@ class Report:
     lat: float | None = None
     lon: float | None = None
     contact_id: int | None = None
+    area: str | None = None
 
 
 def report_of_message(
@@ -130,6 +163,7 @@ def report_of_message(
         lat=place.lat,
         lon=place.lon,
         contact_id=contact_id,
+        area=place.area,
     )
 
 
@@ -149,6 +183,7 @@ class Facts(NamedTuple):
     """What place, category and time say about two reports (None: one of them doesn't say)."""
 
     same_block: bool | None
+    same_area: bool | None
     same_road: bool | None
     same_building: bool | None
     same_category: bool | None
@@ -156,12 +191,12 @@ class Facts(NamedTuple):
     metres: int | None
     hours_apart: float
     same_contact: bool
-    placeless: bool  # one of the two says nothing of where it is
+    placeless: bool  # neither of the two says where it is
 
 
 def has_place(place: Place) -> bool:
-    """Whether a report says where it is: a block, a road or coordinates."""
-    return bool(place.block or place.road or place.lat is not None)
+    """Whether a report says where it is: a block, a road, an area or coordinates."""
+    return bool(place.block or place.road or place.area or place.lat is not None)
 
 
 def facts(new: Place, old: Place) -> Facts:
@@ -171,6 +206,8 @@ def facts(new: Place, old: Place) -> Facts:
     """
     a, b = new.block, old.block
     same_block = None if a is None or b is None else a == b
+    a, b = new.area, old.area
+    same_area = None if a is None or b is None else a == b
     a, b = new.road, old.road
     same_road = None if a is None or b is None else a == b
     a, b = new.building, old.building
@@ -183,6 +220,7 @@ def facts(new: Place, old: Place) -> Facts:
     gap = new.created_at - old.created_at
     return Facts(
         same_block,
+        same_area,
         same_road,
         same_building,
         same_category,
@@ -190,7 +228,7 @@ def facts(new: Place, old: Place) -> Facts:
         None if distance is None else round(distance),
         round(abs(gap.total_seconds()) / 3600, 1),
         new.contact_id is not None and new.contact_id == old.contact_id,
-        not (has_place(new) and has_place(old)),
+        not (has_place(new) or has_place(old)),
     )
 
 
@@ -216,22 +254,26 @@ def _facts_of(evidence: dict[str, Any]) -> Facts:
 
 def place_score(known: Facts) -> float | None:
     """What place, category and time add to the text's share; None: different places."""
-    if known.same_block is False or (known.metres or 0) > 4 * NEAR_METRES:
+    if (
+        known.same_block is False
+        or known.same_area is False
+        or (known.metres or 0) > 4 * NEAR_METRES
+    ):
         return None
     score = 0.0
     if known.same_category:
-        score += 25
+        score += SAME_CATEGORY
     elif known.same_department:
-        score += 15  # an open manhole and an overflow on one road: one sewage job
+        score += SAME_DEPARTMENT  # an open manhole and an overflow on one road: one job
     elif known.same_department is False:
-        score -= 15
-    score += 15 if known.same_block else 0
+        score += OTHER_DEPARTMENT
+    score += SAME_BLOCK if known.same_block else 0
     if known.same_road:
-        score += 15
+        score += SAME_ROAD
     elif known.same_road is False:
-        score -= 20
-    score += 5 if known.same_building else 0
-    score += 15 if is_near(known) else 0
+        score += OTHER_ROAD
+    score += SAME_BUILDING if known.same_building else 0
+    score += NEAR if is_near(known) else 0
     return score - min(10.0, known.hours_apart / 24)  # a day apart costs one point
 
 
@@ -251,7 +293,7 @@ def finish(base: float | None, text: float, text_whole: float, known: Facts) -> 
         return min(30.0, text * 0.3)  # different places: never the same problem
     score = base + TEXT_WEIGHT * text
     if not shares_place(known) and (
-        not known.placeless  # both say where, and it isn't the same place
+        not known.placeless  # one of them says where, and the other isn't there
         or text_whole < TEXT_ONLY_MINIMUM
         or known.hours_apart > PLACELESS_HOURS
     ):

@@ -59,7 +59,7 @@ def test_problems_name_the_file_and_line(name: str, message: str) -> None:
 
 def test_duplicate_thresholds_and_windows_are_per_category_with_defaults() -> None:
     dedupe = load_rules().dedupe
-    assert dedupe.threshold_for("pothole") == dedupe.threshold_for(None) == 60
+    assert dedupe.threshold_for("pothole") == dedupe.threshold_for(None) == 55
     assert dedupe.threshold_for("building_permit") == 95
     assert dedupe.window_for("garbage") == timedelta(days=7)
     assert dedupe.window_for("pothole") == timedelta(days=14)
