@@ -6,9 +6,10 @@ gazetteer weighted by population; some with coordinates, some with no place at a
 
 - index build time and memory (RSS growth; per ticket);
 - the decision as the pipeline makes it once the index is current: the index's
-  proposals plus scoring them (``CandidateIndex.best_match``) — latency p50 / p99. The
-  store round trip the service adds (the events catch-up query and reading the winner)
-  is not in it; ``--store`` measures that part separately on a store;
+  proposals plus scoring them (``CandidateIndex.best_match``) — CPU and wall-clock
+  p50 / p99. The store round trip the service adds around it (the events catch-up
+  query under the lock, reading the winner back) is not in it: ``--store URL`` (or
+  ``--store sqlite``) measures the whole ``find_duplicate`` on a store of the first size;
 - in the same run, brute force: the same scorer over *every* open ticket
   (``CandidateIndex.scan``, exact by test) — its latency, the speed ratio, and the share
   of brute force's matches the index also finds (the same primary).
@@ -18,26 +19,36 @@ register, the place given otherwise), a quarter are other problems in the same b
 (hard negatives), a quarter new problems anywhere.
 
     python bench/dedupe.py [--sizes 10000,100000,1000000] [--queries 2000] [--brute 200]
-                           [--store sqlite|postgresql://…]
+                           [--backlog-days 120] [--store sqlite|postgresql://…]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import random
 import statistics
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import insert, select
+
+from qanat.dedupe import service
 from qanat.dedupe.index import CandidateIndex, entry_of
+from qanat.dedupe.live import LiveIndex
 from qanat.dedupe.similarity import Report, combined_score, features
 from qanat.model import Location
 from qanat.normalize.location import extract_location, load_gazetteer
 from qanat.normalize.text import match_form
 from qanat.router.rules import load_rules
+from qanat.store import queries
+from qanat.store.db import Database
+from qanat.store.migrate import upgrade
+from qanat.store.tables import Ticket
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 RULES = load_rules()
@@ -418,7 +429,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def run(size: int, queries: int, brute: int, days: float) -> None:
+def run(size: int, queries: int, brute: int, days: float) -> tuple[list[Report], list[Report]]:
     rng = random.Random(size)
     places = Places(rng)
     started = time.perf_counter()
@@ -458,6 +469,70 @@ def run(size: int, queries: int, brute: int, days: float) -> None:
         f"({same / max(len(matches), 1):.1%}), one scoring as high for {kept} "
         f"({kept / max(len(matches), 1):.1%})"
     )
+    return filed, reports
+
+
+async def store_part(url: str, filed: list[Report], reports: list[Report]) -> None:
+    """``find_duplicate`` as the service runs it, on a store holding ``filed``."""
+    database = Database.from_url(url)
+    try:
+        async with database.writing() as session:
+            if await queries.count_rows(session, Ticket):
+                raise SystemExit(f"--store needs an empty database; {url} holds tickets")
+            departments = await queries.sync_departments(
+                session,
+                departments=[(d.code, d.name_en, d.name_ar, d.email) for d in RULES.departments],
+            )
+            rows = [_row(n, report, departments) for n, report in enumerate(filed, start=1)]
+            for start in range(0, len(rows), 5000):
+                await session.execute(insert(Ticket), rows[start : start + 5000])
+        live = LiveIndex()
+        started = time.perf_counter()
+        async with database.session() as session:
+            await live.load(session)
+        loaded = time.perf_counter() - started
+        catch_up, whole = [], []
+        for report in reports:
+            async with database.writing() as session:
+                # The pipeline's transaction is under way when it decides: connected, begun.
+                await session.execute(select(1))
+                started = time.perf_counter()
+                await live.catch_up(session)
+                caught = time.perf_counter()
+                await service.best_primary(session, live.index, new=report, rules=RULES.dedupe)
+                catch_up.append((caught - started) * 1000)
+                whole.append((time.perf_counter() - started) * 1000)
+    finally:
+        await database.dispose()
+    print(
+        f"  on the store ({url.split(':')[0]}): index loaded in {loaded:.1f} s; events catch-up "
+        f"query p50 {statistics.median(catch_up):.2f} ms, p99 {percentile(catch_up, 0.99):.2f} ms; "
+        f"find_duplicate (catch-up + index + reading the winner) p50 "
+        f"{statistics.median(whole):.2f} ms, p99 {percentile(whole, 0.99):.2f} ms"
+    )
+
+
+def _row(number: int, report: Report, departments: dict[str, int]) -> dict[str, object]:
+    return {
+        "reference": f"QN-2026-{number:07d}",
+        "kind": "complaint",
+        "status": "open",
+        "priority": "normal",
+        "channel": "sms",
+        "match_text": report.match_text,
+        "block": report.block,
+        "road": report.road,
+        "building": report.building,
+        "area": report.area,
+        "category": report.category,
+        "department_id": departments.get(report.department or ""),
+        "lat": report.lat,
+        "lon": report.lon,
+        "created_at": report.created_at,
+        "updated_at": report.created_at,
+        "flags": [],
+        "needs_triage": False,
+    }
 
 
 def main() -> None:
@@ -466,9 +541,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--brute", type=int, default=200)
     parser.add_argument("--backlog-days", type=float, default=120, help="open tickets' age span")
+    parser.add_argument("--store", help="sqlite, or an empty PostgreSQL database's URL")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",")):
-        run(size, args.queries, args.brute, args.backlog_days)
+    for number, size in enumerate(int(s) for s in args.sizes.split(",")):
+        filed, reports = run(size, args.queries, args.brute, args.backlog_days)
+        if args.store and number == 0:
+            with tempfile.TemporaryDirectory() as folder:
+                url = f"sqlite:///{folder}/bench.db" if args.store == "sqlite" else args.store
+                upgrade(url)
+                asyncio.run(store_part(url, filed, reports[:500]))
 
 
 if __name__ == "__main__":
