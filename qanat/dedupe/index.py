@@ -76,38 +76,16 @@ _SLACK = 0.5
 _LENGTH_SLACK = (100 - TEXT_ONLY_MINIMUM + 0.05) / 100
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry(Place):
     """An open ticket as the index keeps it: its meaningful words and its place."""
 
     words: str
-    created_at: datetime
-    block: str | None = None
-    road: str | None = None
-    building: str | None = None
-    category: str | None = None
-    department: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    contact_id: int | None = None
-    area: str | None = None
 
 
 def entry_of(report: Report) -> Entry:
     """The index entry of a report (its words computed once, here)."""
-    return Entry(
-        words=meaningful_words(report.match_text),
-        created_at=report.created_at,
-        block=report.block,
-        road=report.road,
-        building=report.building,
-        category=report.category,
-        department=report.department,
-        lat=report.lat,
-        lon=report.lon,
-        contact_id=report.contact_id,
-        area=report.area,
-    )
+    return Entry(words=meaningful_words(report.match_text), **report.place_parts())
 
 
 @dataclass(frozen=True)

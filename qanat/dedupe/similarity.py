@@ -14,9 +14,9 @@ what place, category and time give, :func:`finish` adds the text.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -100,36 +100,10 @@ def whole_text_score(a: str, b: str) -> float:
     return whole_words_score(meaningful_words(a), meaningful_words(b))
 
 
-class Place(Protocol):
-    """What dedupe compares of a ticket besides its words (a report or an index entry)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Place:
+    """What dedupe compares of a ticket besides its words: where, what kind, when, who."""
 
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def block(self) -> str | None: ...
-    @property
-    def area(self) -> str | None: ...
-    @property
-    def road(self) -> str | None: ...
-    @property
-    def building(self) -> str | None: ...
-    @property
-    def category(self) -> str | None: ...
-    @property
-    def department(self) -> str | None: ...
-    @property
-    def lat(self) -> float | None: ...
-    @property
-    def lon(self) -> float | None: ...
-    @property
-    def contact_id(self) -> int | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What dedupe compares of a ticket (new or open)."""
-
-    match_text: str
     created_at: datetime
     block: str | None = None
     road: str | None = None
@@ -140,6 +114,20 @@ class Report:
     lon: float | None = None
     contact_id: int | None = None
     area: str | None = None
+
+    def place_parts(self) -> dict[str, Any]:
+        """The fields above, to copy them into a report or an index entry."""
+        return {name: getattr(self, name) for name in _PLACE_FIELDS}
+
+
+_PLACE_FIELDS = tuple(field.name for field in fields(Place))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report(Place):
+    """What dedupe compares of a ticket (new or open): its match form and its place."""
+
+    match_text: str
 
 
 def report_of_message(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -175,37 +174,3 @@ async def test_a_gap_is_given_up_after_a_while(runtime: Runtime) -> None:
         now[0] = GAP_SECONDS + 1
         await live.catch_up(session)
     assert live.gaps == {} and live.last_event_id == 4
-
-
-@pytest.mark.parametrize("attempt", range(2))
-async def test_workers_loaded_before_a_burst_still_make_one_primary(
-    empty_postgres_url: str, settings: Settings, attempt: int
-) -> None:
-    """Four workers, their indexes loaded on an empty store, then one problem four times."""
-    import asyncio
-
-    from qanat.pipeline import process_message
-
-    pg = settings.model_copy(update={"database_url": empty_postgres_url})
-    workers = [await start_runtime(pg) for _ in range(4)]
-    try:
-        for worker in workers:
-            async with worker.db.session() as session:
-                await worker.dedupe.load(session)
-        saved = []
-        for n, text in enumerate(
-            [OVERFLOW, AGAIN, "المجاري طافحة مجمع ٣٠٥ طريق ٥٢٤", "sewage block 305 road 524"]
-        ):
-            async with workers[0].db.writing() as session:
-                saved.append((await queries.save_message(session, inbound=sms(n, text, n)))[0])
-        await asyncio.gather(
-            *(
-                process_message(worker.as_job_context(), message_id)
-                for worker, message_id in zip(workers, saved, strict=True)
-            )
-        )
-        found = await all_tickets(workers[0])
-    finally:
-        for worker in workers:
-            await stop_runtime(worker)
-    assert len(found) == 4 and len([t for t in found if t.primary_ticket_id is None]) == 1

@@ -154,10 +154,14 @@ def test_lock_scope_is_per_block() -> None:
 async def test_concurrent_workers_make_one_primary(
     empty_postgres_url: str, settings: Settings, attempt: int
 ) -> None:
-    """Four reports of one problem processed at the same moment on PostgreSQL."""
+    """Four reports of one problem processed at the same moment on PostgreSQL, by workers
+    whose indexes were loaded before any of them was saved (and two loaded on first use)."""
     pg = settings.model_copy(update={"database_url": empty_postgres_url})
     workers = [await start_runtime(pg) for _ in range(4)]
     try:
+        for worker in workers[:2]:  # two loaded their index at start-up, on an empty store
+            async with worker.db.session() as session:
+                await worker.dedupe.load(session)
         saved = []
         for inbound in BURST:
             async with workers[0].db.writing() as session:
