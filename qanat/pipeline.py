@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qanat import followups
 from qanat.dedupe import service as dedupe
-from qanat.dedupe.similarity import Report
+from qanat.dedupe.similarity import report_of_message
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize
 from qanat.router.assignment import assign_new_ticket
@@ -212,12 +212,15 @@ async def _open_ticket(
         given_department=inbound.department,
         model=runtime.learned_model(),
     )
-    report = _report(inbound, normalized, decision, contact_id)
+    report = report_of_message(
+        normalized, decision, received_at=inbound.received_at, contact_id=contact_id
+    )
+    rules = runtime.rules().dedupe
+    await runtime.dedupe.ready(session)  # a first load, outside the lock
     async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):
-        duplicate = await dedupe.find_duplicate(session, new=report)
-        primary = None
-        if duplicate.primary_ticket_id is not None:
-            primary = await session.get(Ticket, duplicate.primary_ticket_id)
+        duplicate, primary = await dedupe.find_duplicate(
+            session, live=runtime.dedupe, new=report, rules=rules
+        )
         if primary is not None and duplicate.features.get("same_contact"):
             # The same citizen about the same problem: a follow-up, not a second ticket.
             return await _add_to_ticket(session, runtime, message, primary, reason="same problem")
@@ -226,7 +229,7 @@ async def _open_ticket(
         )
         if primary is not None:
             await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
-        elif history := await dedupe.find_recurrence(session, new=report):
+        elif history := await dedupe.find_recurrence(session, new=report, rules=rules):
             await dedupe.mark_recurring(session, ticket=ticket, history=history)
     await queries.add_event(
         session,
@@ -242,25 +245,6 @@ async def _open_ticket(
             session, rules=runtime.rules(), ticket=ticket, now=utcnow(), tz=runtime.settings.tz
         )
     return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
-
-
-def _report(
-    inbound: Inbound, normalized: Normalized, decision: RoutingDecision, contact_id: int | None
-) -> Report:
-    place = normalized.location or Location()
-    return Report(
-        match_text=normalized.match_text,
-        created_at=inbound.received_at,
-        block=place.block,
-        road=place.road,
-        building=place.building,
-        category=decision.category,
-        # A department says what the problem is only when a category named it.
-        department=decision.department if decision.category else None,
-        lat=place.lat,
-        lon=place.lon,
-        contact_id=contact_id,
-    )
 
 
 async def _create_ticket(

@@ -233,7 +233,7 @@ async def _sweep_duplicates(runtime: Runtime, report: ReconcileReport) -> None:
     from qanat.dedupe.service import sweep
 
     async with runtime.db.writing() as session:
-        linked = await sweep(session, since=report.since)
+        linked = await sweep(session, since=report.since, rules=runtime.rules().dedupe)
         for duplicate, _primary in linked:
             row = (
                 await session.execute(

@@ -2,7 +2,7 @@
 
 Built once at start-up (CLI command, web app lifespan, arq ``on_startup``), never at
 import time, and passed in: the store, the job queue, the intake connectors save to,
-and the routing rules.
+the routing rules and the dedupe index.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from qanat.config import Settings
+from qanat.dedupe.live import LiveIndex
 from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
@@ -46,6 +47,8 @@ class Runtime:
     rules_source: RulesSource | None = None
     router_model: LearnedRouter | None = None
     model_file: ModelFile | None = None
+    #: This process's dedupe candidate index, loaded at the first decision or start-up.
+    dedupe: LiveIndex = field(default_factory=LiveIndex)
     #: Channel name → what sends staff replies on it (overrides the channel's connector).
     senders: dict[str, ReplySender] = field(default_factory=dict)
 

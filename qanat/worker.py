@@ -35,7 +35,9 @@ async def process_message(ctx: dict[str, Any], message_id: int) -> str:
 async def startup(ctx: dict[str, Any]) -> None:
     """Build the runtime once per worker process; jobs enqueued from here go to Redis."""
     settings: Settings = ctx.get("settings") or load_settings()
-    ctx["runtime"] = await start_runtime(settings, inline=False)
+    runtime = ctx["runtime"] = await start_runtime(settings, inline=False)
+    async with runtime.db.session() as session:
+        await runtime.dedupe.ready(session)  # jobs then find the dedupe index in memory
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -1,38 +1,38 @@
-"""Dedupe against the store: the lock, candidates, linking and unlinking, recurrences, sweep.
+"""Dedupe against the store: the lock, the decision, linking and unlinking, recurrences, sweep.
 
-Candidates are open primary tickets of the same block (or, without a block, of the same
-category in the last days) inside the time window, read through the block index: a
-decision never scans all open tickets. The decision is taken under a lock per block so
-two workers never both open a primary for the same problem.
+A decision reads candidates from the worker's in-memory index (:mod:`qanat.dedupe.index`,
+kept current by :mod:`qanat.dedupe.live`), never by scanning open tickets, and is taken
+under a lock per block so two workers never both open a primary for the same problem.
+The winner is read back from the store before it is linked.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features
+from qanat.dedupe.index import CandidateIndex, entry_of
+from qanat.dedupe.live import LiveIndex, load_index, report_of
+from qanat.dedupe.similarity import Report, combined_score, features
 from qanat.model import OPEN_STATUSES, DuplicateDecision, Location, TicketStatus
 from qanat.store import queries
-from qanat.store.tables import Ticket, utcnow
+from qanat.store.tables import Department, Event, Ticket, utcnow
 
 if TYPE_CHECKING:
+    from qanat.router.rules import DedupeRules
     from qanat.runtime import Runtime
 
-#: How far back an open ticket can be the primary of a new one.
-WINDOW = timedelta(days=14)
-#: Without a block, only this recent a ticket is a candidate.
-PLACELESS_WINDOW = timedelta(days=3)
-#: A resolved ticket of the same place and category this recent makes a recurrence.
-RECURRENCE_WINDOW = timedelta(days=60)
-#: At most this many candidates are scored per decision.
-CANDIDATE_LIMIT = 200
+#: How many winners are checked against the store before giving up (the sweep retries).
+CHECKS = 3
+#: At most this many earlier tickets are named in a recurrence.
+RECURRENCE_LIMIT = 20
+_OPEN = [s.value for s in OPEN_STATUSES]
 
 
 def lock_scope(location: Location | None) -> str:
@@ -57,98 +57,86 @@ async def decision_lock(
     yield
 
 
-def report_of(ticket: Ticket, departments: dict[int, str] | None = None) -> Report:
-    """A stored ticket as dedupe compares it (``departments``: id → code)."""
-    department = (departments or {}).get(ticket.department_id or -1)
-    return Report(
-        match_text=ticket.match_text,
-        created_at=ticket.created_at,
-        block=ticket.block,
-        road=ticket.road,
-        building=ticket.building,
-        category=ticket.category,
-        department=department if ticket.category else None,
-        lat=ticket.lat,
-        lon=ticket.lon,
-        contact_id=ticket.contact_id,
+async def _primary_row(session: AsyncSession, ticket_id: int) -> tuple[Ticket, str | None] | None:
+    """The ticket as the store has it now, with its department's code."""
+    statement = (
+        select(Ticket, Department.code)
+        .outerjoin(Department, col(Department.id) == col(Ticket.department_id))
+        .where(col(Ticket.id) == ticket_id)
+        .execution_options(populate_existing=True)
     )
+    found = (await session.execute(statement)).first()
+    return None if found is None else (found[0], found[1])
 
 
-async def candidates(
+async def best_primary(
     session: AsyncSession,
+    index: CandidateIndex,
     *,
     new: Report,
-    statuses: tuple[str, ...],
-    since: datetime,
+    rules: DedupeRules,
     exclude: int | None = None,
-) -> list[Ticket]:
-    """Primary tickets that could be about the same problem (bounded by place and time)."""
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.primary_ticket_id).is_(None),
-            col(Ticket.status).in_(statuses),
-            col(Ticket.created_at) >= since,
-            # Messages are not always processed in the order they were sent.
-            col(Ticket.created_at) <= new.created_at + WINDOW,
-        )
-        .order_by(col(Ticket.created_at).desc())
-        .limit(CANDIDATE_LIMIT)
-    )
-    if exclude is not None:
-        statement = statement.where(col(Ticket.id) != exclude)
-    if new.block:
-        statement = statement.where(col(Ticket.block) == new.block)
-    elif new.category:
-        statement = statement.where(
-            col(Ticket.category) == new.category,
-            col(Ticket.created_at) >= new.created_at - PLACELESS_WINDOW,
-        )
-    else:
-        return []
-    return list((await session.execute(statement)).scalars())
+) -> tuple[DuplicateDecision, Ticket | None]:
+    """The index's best open primary for ``new``, checked against the store.
+
+    The index proposes; the store decides: a winner that is no longer an open primary
+    (or no longer scores enough) is corrected in the index and the next best is tried.
+    """
+    threshold, window = rules.threshold_for(new.category), rules.window_for(new.category)
+    for _attempt in range(CHECKS):
+        match = index.best_match(new, threshold=threshold, window=window, exclude=exclude)
+        if match is None:
+            break
+        found = await _primary_row(session, match.ticket_id)
+        if found is None or found[0].primary_ticket_id is not None or found[0].status not in _OPEN:
+            index.discard(match.ticket_id)
+            continue
+        primary, code = found
+        evidence = features(new, report_of(primary, code))
+        score = combined_score(evidence)
+        if score >= threshold:
+            decision = DuplicateDecision(
+                primary_ticket_id=primary.id, score=score, threshold=threshold, features=evidence
+            )
+            return decision, primary
+        index.put(match.ticket_id, entry_of(report_of(primary, code)))
+    return DuplicateDecision(primary_ticket_id=None, threshold=threshold), None
 
 
 async def find_duplicate(
-    session: AsyncSession,
-    *,
-    new: Report,
-    threshold: float = DEFAULT_THRESHOLD,
-    exclude: int | None = None,
-) -> DuplicateDecision:
-    """The open primary ticket this report repeats, with the evidence, or none."""
-    open_statuses = tuple(s.value for s in OPEN_STATUSES)
-    departments = {id_: code for code, id_ in (await queries.department_ids(session)).items()}
-    best: tuple[float, Ticket, dict[str, object]] | None = None
-    for ticket in await candidates(
-        session, new=new, statuses=open_statuses, since=new.created_at - WINDOW, exclude=exclude
-    ):
-        evidence = features(new, report_of(ticket, departments))
-        score = combined_score(evidence)
-        if best is None or score > best[0]:
-            best = (score, ticket, evidence)
-    if best is None or best[0] < threshold:
-        return DuplicateDecision(
-            primary_ticket_id=None, score=best[0] if best else 0.0, threshold=threshold
-        )
-    return DuplicateDecision(
-        primary_ticket_id=best[1].id, score=best[0], threshold=threshold, features=best[2]
-    )
+    session: AsyncSession, *, live: LiveIndex, new: Report, rules: DedupeRules
+) -> tuple[DuplicateDecision, Ticket | None]:
+    """The open primary ticket this report repeats, with the evidence, or none.
+
+    Call it under :func:`decision_lock`: the index first reads what other workers
+    committed since it last looked, so the decision sees all of the block's tickets.
+    """
+    await live.catch_up(session)
+    return await best_primary(session, live.index, new=new, rules=rules)
 
 
-async def find_recurrence(session: AsyncSession, *, new: Report) -> list[Ticket]:
+async def find_recurrence(
+    session: AsyncSession, *, new: Report, rules: DedupeRules
+) -> list[Ticket]:
     """Resolved tickets of the same place and category, recently: the problem is back."""
     if not (new.block and new.category):
         return []
     done = (TicketStatus.resolved.value, TicketStatus.closed.value)
-    history = await candidates(
-        session, new=new, statuses=done, since=new.created_at - RECURRENCE_WINDOW
+    statement = (
+        select(Ticket)
+        .where(
+            col(Ticket.block) == new.block,  # the block index keeps this narrow
+            col(Ticket.category) == new.category,
+            col(Ticket.primary_ticket_id).is_(None),
+            col(Ticket.status).in_(done),
+            col(Ticket.created_at) >= new.created_at - rules.recurrence_window,
+            col(Ticket.created_at) <= new.created_at,
+        )
+        .order_by(col(Ticket.created_at).desc())
+        .limit(RECURRENCE_LIMIT)
     )
-    return [
-        t
-        for t in history
-        if t.category == new.category and (new.road is None or t.road in (None, new.road))
-    ]
+    history = (await session.execute(statement)).scalars()
+    return [t for t in history if new.road is None or t.road in (None, new.road)]
 
 
 async def link(
@@ -188,19 +176,66 @@ async def link(
     )
 
 
-async def unlink(session: AsyncSession, *, ticket: Ticket, actor: str, reason: str) -> None:
-    """Make a duplicate independent again (staff correction, kept as a labelled pair)."""
-    if ticket.primary_ticket_id is None:
-        return
-    primary_id, ticket.primary_ticket_id = ticket.primary_ticket_id, None
-    ticket.updated_at = utcnow()
-    await queries.add_event(
-        session,
-        actor=actor,
-        type="unlinked_duplicate",
-        ticket_id=ticket.id,
-        data={"primary_ticket_id": primary_id, "reason": reason, "label": 0},
+async def correction_pairs(session: AsyncSession) -> list[dict[str, Any]]:
+    """Staff corrections as labelled pairs (``qanat dedupe pairs``), oldest first.
+
+    A duplicate linked by hand is a pair labelled 1, an unlinked one a pair labelled 0;
+    when staff changed their mind, the latest word on a pair counts. Texts are the
+    tickets' match forms (phone numbers and addresses already masked); place, category
+    and time go along, so ``qanat dedupe calibrate`` scores the pair as it was decided.
+    """
+    statement = (
+        select(Event.ticket_id, Event.type, Event.data)
+        .where(
+            col(Event.type).in_(["linked_duplicate", "unlinked_duplicate"]),
+            or_(col(Event.actor).startswith("staff:"), col(Event.actor).startswith("token:")),
+        )
+        .order_by(col(Event.id))
     )
+    labels: dict[tuple[int, str], int] = {}
+    for ticket_id, kind, data in await session.execute(statement):
+        if ticket_id is not None and data.get("primary_reference"):
+            key = (ticket_id, data["primary_reference"])
+            labels.pop(key, None)  # re-inserted: the pair moves to its latest correction
+            labels[key] = 1 if kind == "linked_duplicate" else 0
+    wanted = select(Ticket).where(
+        or_(
+            col(Ticket.id).in_({t for t, _r in labels}),
+            col(Ticket.reference).in_({r for _t, r in labels}),
+        )
+    )
+    tickets = list((await session.execute(wanted)).scalars())
+    by_id = {t.id: t for t in tickets}
+    by_reference = {t.reference: t for t in tickets}
+    return [
+        _pair(by_reference[reference], by_id[ticket_id], label)
+        for (ticket_id, reference), label in labels.items()
+        if reference in by_reference and ticket_id in by_id
+    ]
+
+
+def _pair(primary: Ticket, duplicate: Ticket, label: int) -> dict[str, Any]:
+    def place(ticket: Ticket) -> dict[str, Any] | None:
+        parts = {
+            "block": ticket.block, "road": ticket.road, "building": ticket.building,
+            "lat": ticket.lat, "lon": ticket.lon,
+        }  # fmt: skip
+        kept = {key: value for key, value in parts.items() if value is not None}
+        return kept or None
+
+    gap = abs((duplicate.created_at - primary.created_at).total_seconds()) / 3600
+    return {
+        "text_a": primary.match_text,
+        "text_b": duplicate.match_text,
+        "label": label,
+        "location_a": place(primary),
+        "location_b": place(duplicate),
+        "category_a": primary.category,
+        "category_b": duplicate.category,
+        "hours_apart": round(gap, 2),
+        "reference_a": primary.reference,
+        "reference_b": duplicate.reference,
+    }
 
 
 async def mark_recurring(session: AsyncSession, *, ticket: Ticket, history: list[Ticket]) -> None:
@@ -219,32 +254,32 @@ async def mark_recurring(session: AsyncSession, *, ticket: Ticket, history: list
     )
 
 
-async def sweep(session: AsyncSession, *, since: datetime) -> list[tuple[str, str]]:
+async def sweep(
+    session: AsyncSession, *, since: datetime, rules: DedupeRules
+) -> list[tuple[str, str]]:
     """Re-examine primaries created since ``since`` for duplicates missed concurrently.
 
     Returns (duplicate, primary) references linked. Each ticket is compared only with
     older open primaries, so a pair is linked one way, to the older ticket.
     """
+    index = await load_index(session)
     statement = (
-        select(Ticket)
+        select(Ticket, Department.code)
+        .outerjoin(Department, col(Department.id) == col(Ticket.department_id))
         .where(
             col(Ticket.primary_ticket_id).is_(None),
             col(Ticket.created_at) >= since,
-            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Ticket.status).in_(_OPEN),
         )
-        .order_by(col(Ticket.created_at))
+        .order_by(col(Ticket.created_at), col(Ticket.id))
     )
     linked: list[tuple[str, str]] = []
-    departments = {id_: code for code, id_ in (await queries.department_ids(session)).items()}
-    for ticket in (await session.execute(statement)).scalars().all():
-        if ticket.primary_ticket_id is not None:
-            continue
-        report = report_of(ticket, departments)
-        decision = await find_duplicate(session, new=report, exclude=ticket.id)
-        primary = (
-            await session.get(Ticket, decision.primary_ticket_id)
-            if decision.primary_ticket_id
-            else None
+    for ticket, code in (await session.execute(statement)).all():
+        if ticket.id not in index:
+            continue  # linked earlier in this sweep
+        report = report_of(ticket, code)
+        decision, primary = await best_primary(
+            session, index, new=report, rules=rules, exclude=ticket.id
         )
         if primary is None or (primary.created_at, primary.id or 0) > (
             ticket.created_at,
@@ -254,5 +289,6 @@ async def sweep(session: AsyncSession, *, since: datetime) -> list[tuple[str, st
         if decision.features.get("same_contact"):
             continue  # a citizen's second ticket stays theirs; staff may merge it
         await link(session, ticket=ticket, primary=primary, decision=decision, actor="sweep")
+        index.discard(ticket.id or 0)
         linked.append((ticket.reference, primary.reference))
     return linked

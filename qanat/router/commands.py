@@ -64,7 +64,8 @@ def check(file: Annotated[Path, typer.Argument(help="The rules file")]) -> None:
     )
 
 
-def _load(model_file: Path | None) -> LearnedRouter | None:
+def load_model(model_file: Path | None) -> LearnedRouter | None:
+    """The learned routing model in ``model_file``, if there is one."""
     if model_file is None or not model_file.exists():
         return None
     return LearnedRouter.from_json(model_file.read_text(encoding="utf-8"))
@@ -141,7 +142,7 @@ def eval_command(
 
     settings = settings_or_exit()
     rules = load_rules(rules_file or settings.rules_file)
-    model = _load(model_file or settings.router_model_file)
+    model = load_model(model_file or settings.router_model_file)
     report = evaluate(_examples(file), lambda text: decide_text(text, rules, model))
     result: dict[str, Any] = report.to_json()
     if as_json:

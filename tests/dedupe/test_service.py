@@ -11,10 +11,14 @@ from sqlalchemy import select, update
 from qanat.config import Settings
 from qanat.dedupe import service
 from qanat.model import Inbound, Location, Sender
+from qanat.router.rules import load_rules
 from qanat.runtime import Runtime, start_runtime, stop_runtime
-from qanat.store.tables import Event, Message, Ticket
+from qanat.store import actions
+from qanat.store.access import Viewer
+from qanat.store.tables import Event, Message, Ticket, User
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+RULES = load_rules().dedupe
 
 
 def report(
@@ -44,6 +48,22 @@ BURST = [
         4, "email", "Sewage water all over Road 524 Block 305, near the bakery", "+97333000004", 90
     ),
 ]
+
+
+async def staff(runtime: Runtime, username: str = "mariam") -> Viewer:
+    """A supervisor's viewer (the account is created on first use)."""
+    async with runtime.db.writing() as session:
+        user = (
+            await session.execute(select(User).where(User.username == username))  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+        if user is None:
+            user = User(
+                username=username, display_name=username, password_hash="-", role="supervisor"
+            )
+            session.add(user)
+            await session.flush()
+    assert user.id is not None
+    return Viewer(user_id=user.id, username=username, display_name=username, role="supervisor")
 
 
 async def tickets(runtime: Runtime) -> list[Ticket]:
@@ -95,13 +115,14 @@ async def test_unlink_and_sweep(runtime: Runtime) -> None:
     for inbound in BURST[:2]:
         await runtime.intake.save(inbound)
     primary, duplicate = await tickets(runtime)
+    mariam = await staff(runtime)
     async with runtime.db.writing() as session:
         row = await session.get(Ticket, duplicate.id)
         assert row is not None
-        await service.unlink(session, ticket=row, actor="mariam", reason="different manhole")
+        await actions.unlink_duplicate(session, viewer=mariam, ticket=row, ip=None)
     assert (await tickets(runtime))[1].primary_ticket_id is None
     async with runtime.db.writing() as session:
-        linked = await service.sweep(session, since=T0 - timedelta(days=1))
+        linked = await service.sweep(session, since=T0 - timedelta(days=1), rules=RULES)
     assert linked == [(duplicate.reference, primary.reference)]
 
 
@@ -133,10 +154,14 @@ def test_lock_scope_is_per_block() -> None:
 async def test_concurrent_workers_make_one_primary(
     empty_postgres_url: str, settings: Settings, attempt: int
 ) -> None:
-    """Four reports of one problem processed at the same moment on PostgreSQL."""
+    """Four reports of one problem processed at the same moment on PostgreSQL, by workers
+    whose indexes were loaded before any of them was saved (and two loaded on first use)."""
     pg = settings.model_copy(update={"database_url": empty_postgres_url})
     workers = [await start_runtime(pg) for _ in range(4)]
     try:
+        for worker in workers[:2]:  # two loaded their index at start-up, on an empty store
+            async with worker.db.session() as session:
+                await worker.dedupe.load(session)
         saved = []
         for inbound in BURST:
             async with workers[0].db.writing() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,31 @@ def test_the_sample_covers_a_bahraini_works_ministry() -> None:
         ("broken_yaml.yaml", "broken_yaml.yaml:5: not valid YAML"),
         ("bad_assignment.yaml", "bad_assignment.yaml:7: departments.0.assignment"),
         ("bad_warning.yaml", "bad_warning.yaml:6: sla_warning.share"),
+        (
+            "dedupe_unknown_category.yaml",
+            "dedupe_unknown_category.yaml:12: unknown category 'sewage_overfow'",
+        ),
+        (
+            "dedupe_low_threshold.yaml",
+            "dedupe_low_threshold.yaml:10: dedupe.categories.0.threshold: Input should be "
+            "greater than or equal to 40",
+        ),
     ],
 )
 def test_problems_name_the_file_and_line(name: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_rules(FIXTURES / name)
     assert message in str(caught.value)
+
+
+def test_duplicate_thresholds_and_windows_are_per_category_with_defaults() -> None:
+    dedupe = load_rules().dedupe
+    assert dedupe.threshold_for("pothole") == dedupe.threshold_for(None) == 55
+    assert dedupe.threshold_for("building_permit") == 95
+    assert dedupe.window_for("garbage") == timedelta(days=7)
+    assert dedupe.window_for("pothole") == timedelta(days=14)
+    assert dedupe.window_for("illegal_construction") == timedelta(days=90)
+    assert dedupe.recurrence_window == timedelta(days=60)
 
 
 def test_router_check_prints_the_line_and_fails() -> None:

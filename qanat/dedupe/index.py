@@ -1,0 +1,395 @@
+"""The candidate index: which open tickets a new report could repeat, found without a scan.
+
+Pure and in memory. Each open primary ticket is filed under a few keys:
+
+- its block × its category: the same problem in the same block, whatever the wording —
+  so an Arabic tweet and an English email about one overflow meet;
+- its road number: anything reported on that road (few at a time, in any block);
+- its ~250 m cell of coordinates × its department: the same kind of work close by;
+- its block × each of its meaningful words: the same block, told alike (another
+  category, or none);
+- if it says nothing of where it is, its department × each of its words: text alone
+  links only nearly identical reports of the same kind of work, sent within days of
+  each other, neither of which says where — and those share their rarest words.
+
+Every list is kept in the order the tickets were sent, so a lookup reads only the
+part of a long list inside the time window (by bisection), however old the backlog.
+
+A lookup reads the new report's keys and scores what they hold with the same scorer a
+full scan uses (:func:`best_match`, exact by test), skipping the text comparison of a
+ticket that could not reach the threshold whatever its words. The index only
+*proposes*: the store stays the truth, and the service checks the winner there.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain
+from sys import intern
+
+from rapidfuzz import fuzz, process
+
+from qanat.dedupe.similarity import (
+    PLACELESS_WINDOW,
+    TEXT_ONLY_MINIMUM,
+    TEXT_WEIGHT,
+    Place,
+    Report,
+    facts,
+    finish,
+    has_place,
+    meaningful_words,
+    place_score,
+    shares_place,
+    whole_words_score,
+    words_score,
+)
+
+#: Size of a coordinates cell in degrees: a little over NEAR_METRES at Bahrain's latitude,
+#: so the 3×3 cells around a point hold everything near it.
+CELL_DEGREES = 0.0025
+#: At most this many tickets of the same block sharing words (most shared first) are
+#: scored besides those of the same place and problem.
+WORD_CANDIDATES = 32
+#: At most this many tickets sharing no place are compared for text alone…
+ALONE_CANDIDATES = 128
+#: …from the lists of its rarest words, read this far around the report's time at most.
+ALONE_READ = 512
+#: Of a report's words, the postings of this many of the rarest are read (in its block,
+#: and for text alone): reports told alike share their rare words, not just "road".
+RAREST_WORDS = 4
+#: Discarded tickets linger in postings until this share of the index is stale.
+STALE_SHARE = 8
+#: Lists longer than this are cut to the time window by bisection; shorter ones are read whole.
+BISECT_FROM = 48
+
+Key = tuple[str, str]
+#: Text points under the exact need that are still compared (rounding never moves more).
+_SLACK = 0.5
+#: The whole texts' score is at most 100 × (1 − |len a − len b| / (len a + len b)).
+_LENGTH_SLACK = (100 - TEXT_ONLY_MINIMUM + 0.05) / 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry(Place):
+    """An open ticket as the index keeps it: its meaningful words and its place."""
+
+    words: str
+
+
+def entry_of(report: Report) -> Entry:
+    """The index entry of a report (its words computed once, here)."""
+    return Entry(words=meaningful_words(report.match_text), **report.place_parts())
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best open ticket for a report, and its score."""
+
+    ticket_id: int
+    score: float
+
+
+def problem_key(place: Place) -> str | None:
+    """The kind of work: the department when a category named it, else the category."""
+    if place.department:
+        return "d" + place.department
+    return "c" + place.category if place.category else None
+
+
+def _cells(place: Place, *, around: bool) -> list[str]:
+    if place.lat is None or place.lon is None:
+        return []
+    row, column = math.floor(place.lat / CELL_DEGREES), math.floor(place.lon / CELL_DEGREES)
+    steps = (-1, 0, 1) if around else (0,)
+    return [f"g{row + i},{column + j}" for i in steps for j in steps]
+
+
+def _placed_keys(place: Place, *, around: bool) -> list[Key]:
+    """The keys whose tickets share a place, and maybe the problem, with ``place``: all
+    of them are scored."""
+    keys: list[Key] = []
+    if place.block and place.category:
+        keys.append((intern("b" + place.block), intern("c" + place.category)))
+    if place.road:
+        keys.append((intern("r" + place.road), ""))  # a road number: few tickets at a time
+    problem = problem_key(place)
+    if problem:
+        keys += [(intern(cell), intern(problem)) for cell in _cells(place, around=around)]
+    return keys
+
+
+def keys_of(entry: Entry) -> list[Key]:
+    """Every key an entry is filed under (see the module docstring)."""
+    words = [intern("t" + word) for word in sorted(set(entry.words.split()))]
+    keys = _placed_keys(entry, around=False)
+    if entry.block:
+        block = intern("b" + entry.block)
+        keys += [(block, word) for word in words]
+    problem = problem_key(entry)
+    if problem and not has_place(entry):
+        placeless = intern("-" + problem)
+        keys += [(placeless, word) for word in words]
+    return keys
+
+
+def _text_alone_keys(new: Report, words: set[str]) -> list[Key]:
+    """Where text-alone candidates are, for a report that says nothing of where it is:
+    the tickets that say nothing either, of the same kind of work."""
+    problem = problem_key(new)
+    if not problem or has_place(new):
+        return []
+    return [("-" + problem, "t" + word) for word in words]
+
+
+class CandidateIndex:
+    """Open primary tickets by place, problem and words (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+        self.postings: dict[Key, list[int]] = {}
+        # Long lists also keep their tickets' send times (epoch seconds), for bisection.
+        self._times: dict[Key, array[float]] = {}
+        self._discarded: dict[int, Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self.entries
+
+    def put(self, ticket_id: int, entry: Entry) -> None:
+        """Add a ticket, or replace what the index knows of it."""
+        before = self.entries.get(ticket_id) or self._discarded.pop(ticket_id, None)
+        self.entries[ticket_id] = entry
+        if before is not None:
+            if before.created_at == entry.created_at and keys_of(before) == keys_of(entry):
+                return  # still filed under the same keys, in the same place
+            self._unfile(ticket_id, keys_of(before))
+        for key in keys_of(entry):
+            self._file(key, ticket_id, entry.created_at)
+
+    def discard(self, ticket_id: int) -> None:
+        """Forget a ticket (closed, linked, deleted); its postings are cleared in batches."""
+        entry = self.entries.pop(ticket_id, None)
+        if entry is None:
+            return
+        self._discarded[ticket_id] = entry
+        if len(self._discarded) * STALE_SHARE > max(len(self.entries), 1000):
+            self.compact()
+
+    def compact(self) -> None:
+        """Remove discarded tickets from the postings (one pass over the lists they were in)."""
+        stale: dict[Key, set[int]] = {}
+        for ticket_id, entry in self._discarded.items():
+            for key in keys_of(entry):
+                stale.setdefault(key, set()).add(ticket_id)
+        for key, gone in stale.items():
+            filed, times = self.postings.get(key, []), self._times.pop(key, None)
+            kept = [n for n, i in enumerate(filed) if i not in gone]
+            if not kept:
+                self.postings.pop(key, None)
+                continue
+            self.postings[key] = [filed[n] for n in kept]
+            if times is not None and len(kept) > BISECT_FROM:
+                self._times[key] = array("d", (times[n] for n in kept))
+        self._discarded.clear()
+
+    def _sent(self, ticket_id: int) -> datetime:
+        entry = self.entries.get(ticket_id) or self._discarded[ticket_id]
+        return entry.created_at
+
+    def _file(self, key: Key, ticket_id: int, sent: datetime) -> None:
+        filed = self.postings.setdefault(key, [])
+        times = self._times.get(key)
+        if times is not None:
+            at = bisect_right(times, sent.timestamp())
+            filed.insert(at, ticket_id)  # at the end, usually: the newest ticket
+            times.insert(at, sent.timestamp())
+            return
+        if not filed or self._sent(filed[-1]) <= sent:
+            filed.append(ticket_id)
+        else:
+            insort(filed, ticket_id, key=self._sent)
+        if len(filed) > BISECT_FROM:
+            self._times[key] = array("d", (self._sent(i).timestamp() for i in filed))
+
+    def _unfile(self, ticket_id: int, keys: Iterable[Key]) -> None:
+        for key in keys:
+            filed = self.postings.get(key, [])
+            if ticket_id not in filed:
+                continue
+            at = filed.index(ticket_id)
+            del filed[at]
+            times = self._times.get(key)
+            if times is not None:
+                del times[at]
+            if not filed:
+                self.postings.pop(key, None)
+                self._times.pop(key, None)
+
+    def _within(
+        self, key: Key, earliest: float, latest: float, *, nearest: int | None = None
+    ) -> list[int]:
+        """The tickets filed under ``key`` sent between two epoch times (only the
+        ``nearest`` to the middle of them, when given)."""
+        filed = self.postings.get(key)
+        if not filed:
+            return []
+        times = self._times.get(key)
+        if times is None:
+            return filed
+        start = bisect_left(times, earliest)
+        end = bisect_right(times, latest, lo=start)
+        if nearest is not None and end - start > nearest:
+            middle = bisect_left(times, (earliest + latest) / 2, lo=start, hi=end)
+            start = max(start, min(middle - nearest // 2, end - nearest))
+            end = start + nearest
+        return filed[start:end]
+
+    def _rarest(
+        self, keys: Iterable[Key], earliest: float, latest: float, *, nearest: int | None = None
+    ) -> list[list[int]]:
+        """The shortest RAREST_WORDS non-empty lists of ``keys``, inside the time window."""
+        lists = (self._within(key, earliest, latest, nearest=nearest) for key in keys)
+        return sorted((filed for filed in lists if filed), key=len)[:RAREST_WORDS]
+
+    def _nearly_the_same(self, words: str, ids: Iterable[int]) -> list[int]:
+        """Of tickets sharing no place with a report, those whose whole words are alike
+        enough for text alone to link them (one C loop instead of scoring each)."""
+        choices = {i: self.entries[i].words for i in ids if i in self.entries}
+        cutoff = TEXT_ONLY_MINIMUM - 0.05  # what rounds up to the minimum
+        found = process.extract(
+            words, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None
+        )
+        return [ticket_id for _words, _score, ticket_id in found]
+
+    def propose(self, new: Report, words: str, window: timedelta) -> tuple[set[int], list[int]]:
+        """Candidates for ``new``: those to score in full, and those sharing its words."""
+        sent = new.created_at.timestamp()
+        earliest, latest = sent - window.total_seconds(), sent + window.total_seconds()
+        placed: set[int] = set()
+        for key in _placed_keys(new, around=True):
+            placed.update(self._within(key, earliest, latest))
+        terms = set(words.split())
+        shared: list[int] = []
+        if new.block:
+            block = "b" + new.block
+            told = self._rarest([(block, "t" + w) for w in terms], earliest, latest)
+            by_words = Counter(chain.from_iterable(told))
+            shared = [i for i, _n in by_words.most_common(WORD_CANDIDATES) if i not in placed]
+        close = min(window, PLACELESS_WINDOW).total_seconds()
+        rarest = self._rarest(
+            _text_alone_keys(new, terms), sent - close, sent + close, nearest=ALONE_READ
+        )
+        # Nearly the same words: at least two of the rarest (one may be the word that differs),
+        # the most shared first, then the latest (the lists are in time order).
+        needed = min(2, len(rarest))
+        by_words = Counter(chain.from_iterable(reversed(filed) for filed in rarest))
+        alike = [i for i, n in by_words.most_common(ALONE_CANDIDATES) if n >= needed]
+        shared += self._nearly_the_same(words, set(alike).difference(placed, shared))
+        return placed, shared
+
+    def best_match(
+        self,
+        new: Report,
+        *,
+        threshold: float,
+        window: timedelta,
+        exclude: int | None = None,
+    ) -> Match | None:
+        """The best open ticket for ``new`` at or above ``threshold``, through the index."""
+        words = meaningful_words(new.match_text)
+        placed, shared = self.propose(new, words, window)
+        return best_match(
+            new, words, self._entries(chain(placed, shared), exclude), threshold, window
+        )
+
+    def scan(
+        self, new: Report, *, threshold: float, window: timedelta, exclude: int | None = None
+    ) -> Match | None:
+        """:meth:`best_match` over every open ticket: the brute force the index avoids."""
+        words = meaningful_words(new.match_text)
+        return best_match(new, words, self._entries(self.entries, exclude), threshold, window)
+
+    def _entries(self, ids: Iterable[int], exclude: int | None) -> Iterator[tuple[int, Entry]]:
+        for ticket_id in ids:
+            entry = self.entries.get(ticket_id)
+            if entry is not None and ticket_id != exclude:
+                yield ticket_id, entry
+
+
+def best_match(
+    new: Report,
+    words: str,
+    candidates: Iterable[tuple[int, Entry]],
+    threshold: float,
+    window: timedelta,
+) -> Match | None:
+    """The highest-scoring candidate at or above ``threshold`` (ties: the older ticket).
+
+    Exactly what scoring each candidate with ``combined_score(features(...))`` would
+    pick: a ticket is passed over only when it could not beat the best so far.
+    """
+    earliest, latest = new.created_at - window, new.created_at + window
+    close = (new.created_at - PLACELESS_WINDOW, new.created_at + PLACELESS_WINDOW)
+    length, located, placed = len(words), new.lat is not None, has_place(new)
+    best: tuple[float, datetime, int] | None = None
+    for ticket_id, entry in candidates:
+        if not earliest <= entry.created_at <= latest:
+            continue
+        if new.block and entry.block and new.block != entry.block:
+            continue  # other blocks score at most 30: never a link
+        if new.area and entry.area and new.area != entry.area:
+            continue  # other areas too
+        if not (
+            (new.block and new.block == entry.block)
+            or (new.road and new.road == entry.road)
+            or (located and entry.lat is not None)
+        ) and not _alike_enough(close, length, entry, placed=placed):
+            continue
+        known = facts(new, entry)
+        base = place_score(known)
+        if base is None:
+            continue
+        target = threshold if best is None else best[0]
+        # A little under what is needed: the score is rounded, and so are the text scores.
+        needed = (target - base) / TEXT_WEIGHT - _SLACK
+        if needed > 100:
+            continue
+        text = round(words_score(words, entry.words, cutoff=max(0.0, needed)), 1)
+        whole = 0.0  # only text alone needs the whole texts alike
+        if text and not shares_place(known):
+            whole = round(whole_words_score(words, entry.words), 1)
+        score = finish(base, text, whole, known)
+        if score < target:
+            continue
+        candidate = (score, entry.created_at, ticket_id)
+        if best is None or _better(candidate, best):
+            best = candidate
+    return None if best is None else Match(ticket_id=best[2], score=best[0])
+
+
+def _alike_enough(
+    close: tuple[datetime, datetime], length: int, entry: Entry, *, placed: bool
+) -> bool:
+    """Could text alone link ``entry``: neither of the two gives a place, sent within the
+    placeless window, and words of lengths that let the whole texts score
+    TEXT_ONLY_MINIMUM (each letter of difference is at least one edit)?"""
+    if placed or has_place(entry):
+        return False
+    if not close[0] <= entry.created_at <= close[1]:
+        return False
+    other = len(entry.words)
+    return abs(length - other) <= _LENGTH_SLACK * (length + other)
+
+
+def _better(a: tuple[float, datetime, int], b: tuple[float, datetime, int]) -> bool:
+    """Higher score; on a tie, the older ticket (the first report carries the work)."""
+    return a[0] > b[0] or (a[0] == b[0] and (a[1], a[2]) < (b[1], b[2]))
