@@ -58,6 +58,7 @@ async def add_ticket(session: AsyncSession, reference: str, text: str, **values:
     session.add(ticket)
     await session.flush()
     await queries.add_event(session, actor="pipeline", type="created", ticket_id=ticket.id)
+    await session.flush()  # the event takes its id now, as the pipeline's next query makes it
     return ticket
 
 
