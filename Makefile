@@ -25,8 +25,11 @@ lint: install
 	$(BIN)/ruff format --check qanat tests bench examples
 	$(BIN)/mypy --strict qanat
 
+# Test files run in parallel on every core (each worker has its own databases; see
+# tests/conftest.py); `make test TEST_JOBS=0` runs them in one process.
+TEST_JOBS ?= auto
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -25,6 +25,21 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/qanat_test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 
 
+def for_this_worker(url: str) -> str:
+    """The test service URL this pytest-xdist worker owns (``pytest -n``), so parallel
+    workers never share a store or a queue: PostgreSQL database ``NAME_gwN``, Redis
+    database number minus N. Without workers, the URL as given."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, …
+    if worker is None:
+        return url
+    number = int(worker.removeprefix("gw"))
+    if url.startswith("redis"):
+        base, _, db = url.rpartition("/")
+        return f"{base}/{int(db or 0) - number}"
+    target = make_url(url)
+    return target.set(database=f"{target.database}_{worker}").render_as_string(hide_password=False)
+
+
 def services_required() -> bool:
     """True when an absent service must fail the run instead of skipping."""
     return os.environ.get("QANAT_REQUIRE_SERVICES") == "1"
@@ -61,7 +76,7 @@ async def _postgres_ready(url: str) -> str | None:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A migrated PostgreSQL test database (QANAT_TEST_DATABASE_URL)."""
-    url = os.environ.get("QANAT_TEST_DATABASE_URL", DEFAULT_POSTGRES)
+    url = for_this_worker(os.environ.get("QANAT_TEST_DATABASE_URL", DEFAULT_POSTGRES))
     problem = asyncio.run(_postgres_ready(url))
     if problem:
         service_missing(problem)
@@ -151,7 +166,7 @@ async def _redis_ready(url: str) -> str | None:
 @pytest.fixture
 def redis_url() -> str:
     """An empty Redis database (QANAT_TEST_REDIS_URL), flushed before the test."""
-    url = os.environ.get("QANAT_TEST_REDIS_URL", DEFAULT_REDIS)
+    url = for_this_worker(os.environ.get("QANAT_TEST_REDIS_URL", DEFAULT_REDIS))
     problem = asyncio.run(_redis_ready(url))
     if problem:
         service_missing(problem)
