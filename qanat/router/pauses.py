@@ -1,35 +1,39 @@
-"""The SLA clock resumes: when a pending ticket's citizen answers (or staff reopen it),
-its due and warning times are counted again without the time it waited on them.
+"""The SLA clocks counted again: when a pending ticket's citizen answers (or staff reopen
+it), and when staff move a ticket to another department or change its kind or priority.
 
 The store keeps the pauses when the status changes
-(:func:`qanat.store.actions.apply_status`); this counts the clocks again on the
-department's calendar and records why the due time moved.
+(:func:`qanat.store.actions.apply_status`); this counts the due and warning times again
+from the ticket's first message on the calendar and SLA rows that now apply, without
+the time it waited on the citizen, and records why the due time moved.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qanat.model import Kind, Priority
 from qanat.router.rules import RoutingRules
-from qanat.router.sla import clocks_now, pauses_from
+from qanat.router.sla import SlaClocks, clocks_now, pauses_from
 from qanat.store import queries
 from qanat.store.tables import Department, Ticket
 
+#: The ticket's columns a recount sets, in the order events show them.
+_CLOCK_FIELDS = ("first_response_due_at", "first_response_warn_at", "sla_due_at", "sla_warn_at")
 
-async def resume_clock(
-    session: AsyncSession, *, rules: RoutingRules, tz: ZoneInfo, ticket: Ticket, actor: str
-) -> None:
-    """Count the ticket's due times again without its pauses; an event shows the new ones."""
+
+async def _recounted(
+    session: AsyncSession, *, rules: RoutingRules, tz: ZoneInfo, ticket: Ticket
+) -> SlaClocks | None:
+    """The ticket's clocks as the rules now count them (None: no department or SLA row)."""
     department = (
         await session.get(Department, ticket.department_id) if ticket.department_id else None
     )
-    if department is None or not ticket.sla_pauses:
-        return
-    pauses = pauses_from(ticket.sla_pauses)
+    if department is None:
+        return None
     clocks = clocks_now(
         rules,
         department=department.code,
@@ -37,27 +41,79 @@ async def resume_clock(
         priority=Priority(ticket.priority),
         start=ticket.created_at,
         tz=tz,
-        pauses=pauses,
+        pauses=pauses_from(ticket.sla_pauses),
     )
-    if clocks.sla_due_at is None:
+    return None if clocks.sla_due_at is None else clocks
+
+
+def _apply(ticket: Ticket, clocks: SlaClocks) -> bool:
+    """Set the ticket's clocks; True when any of them moved."""
+    moved = False
+    for name in _CLOCK_FIELDS:
+        value = getattr(clocks, name)
+        if getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            moved = True
+    return moved
+
+
+async def resume_clock(
+    session: AsyncSession, *, rules: RoutingRules, tz: ZoneInfo, ticket: Ticket, actor: str
+) -> None:
+    """Count the ticket's due times again without its pauses; an event shows the new ones."""
+    if not ticket.sla_pauses:
+        return
+    clocks = await _recounted(session, rules=rules, tz=tz, ticket=ticket)
+    if clocks is None:
         return  # no SLA row applies to this ticket
-    ticket.first_response_due_at = clocks.first_response_due_at
-    ticket.first_response_warn_at = clocks.first_response_warn_at
-    ticket.sla_due_at = clocks.sla_due_at
-    ticket.sla_warn_at = clocks.sla_warn_at
-    paused_from, paused_to = pauses[-1]
+    _apply(ticket, clocks)
+    paused_from, paused_to = pauses_from(ticket.sla_pauses)[-1]
     await queries.add_event(
         session,
         actor=actor,
         type="sla_resumed",
         ticket_id=ticket.id,
-        data={
-            "paused_from": _iso(paused_from),
-            "paused_to": _iso(paused_to),
-            "first_response_due_at": _iso(ticket.first_response_due_at),
-            "sla_due_at": _iso(ticket.sla_due_at),
-        },
+        data={"paused_from": _iso(paused_from), "paused_to": _iso(paused_to), **_due(ticket)},
     )
+
+
+async def recount_clocks(
+    session: AsyncSession,
+    *,
+    rules: RoutingRules,
+    tz: ZoneInfo,
+    ticket: Ticket,
+    actor: str,
+    reason: str,
+) -> bool:
+    """After a transfer or a change of kind or priority: the SLA that now applies.
+
+    The clock still starts at the first message (the citizen has waited since then)
+    and leaves out the pauses. An ``sla_recounted`` event says why, with the old and
+    new due times; a ticket whose department has no SLA row keeps its clocks. Returns
+    whether a due time moved.
+    """
+    clocks = await _recounted(session, rules=rules, tz=tz, ticket=ticket)
+    if clocks is None:
+        return False
+    before = _due(ticket)
+    if not _apply(ticket, clocks):
+        return False
+    await queries.add_event(
+        session,
+        actor=actor,
+        type="sla_recounted",
+        ticket_id=ticket.id,
+        data={"reason": reason, "before": before, **_due(ticket)},
+    )
+    return True
+
+
+def _due(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "first_response_due_at": _iso(ticket.first_response_due_at),
+        "sla_due_at": _iso(ticket.sla_due_at),
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -95,8 +95,11 @@ async def transfer(
     department: str,
     reason: str,
     ip: str | None,
-) -> None:
-    """Move ``ticket`` (and its duplicates) to another department, saying why."""
+) -> list[Ticket]:
+    """Move ``ticket`` (and its duplicates) to another department, saying why.
+
+    Returns the tickets moved (``ticket`` first), whose SLA the caller counts again.
+    """
     if not reason.strip():
         raise BadPayload("a transfer needs a reason")
     target = (
@@ -115,11 +118,13 @@ async def transfer(
         "reason": reason.strip(),
         "correction": True,
     }
-    for moved in [ticket, *await duplicates_of(session, ticket=ticket)]:
+    tickets = [ticket, *await duplicates_of(session, ticket=ticket)]
+    for moved in tickets:
         moved.department_id = target.id
         moved.assignee_id = None
         moved.needs_triage = False
         await record(session, viewer=viewer, ticket=moved, type="transferred", data=data, ip=ip)
+    return tickets
 
 
 async def duplicates_of(session: AsyncSession, *, ticket: Ticket) -> list[Ticket]:

@@ -163,6 +163,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event_sla_warning": ("تنبيه: الموعد يقترب", "SLA warning: due soon"),
     "event_sla_escalated": ("تصعيد: تجاوز الموعد", "SLA breached: escalated"),
     "event_sla_resumed": ("استؤنف احتساب الموعد", "SLA clock resumed"),
+    "event_sla_recounted": ("أعيد احتساب الموعد", "SLA due times counted again"),
     "sla_first_response": ("أول رد", "First response"),
     "sla_resolution": ("الحل", "Resolution"),
     "sla_paused": ("الموعد متوقف بانتظار المواطن", "Clock paused: waiting on the citizen"),

@@ -19,7 +19,7 @@ from qanat.errors import BadPayload
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, Visibility
 from qanat.replies import ReplyResult
-from qanat.router.pauses import resume_clock
+from qanat.router.pauses import recount_clocks, resume_clock
 from qanat.runtime import Runtime
 from qanat.store import actions, contacts
 from qanat.store.access import (
@@ -102,10 +102,10 @@ async def take(runtime: Runtime, who: Request, reference: str) -> None:
 async def transfer(
     runtime: Runtime, who: Request, reference: str, department: str, reason: str
 ) -> None:
-    """Move the ticket to another department, with the reason."""
+    """Move the ticket to another department, with the reason; its SLA becomes theirs."""
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.transfer")
-        await actions.transfer(
+        moved = await actions.transfer(
             session,
             viewer=who.viewer,
             ticket=ticket,
@@ -113,6 +113,15 @@ async def transfer(
             reason=reason,
             ip=who.ip,
         )
+        for each in moved:
+            await recount_clocks(
+                session,
+                rules=runtime.rules(),
+                tz=runtime.settings.tz,
+                ticket=each,
+                actor=who.viewer.actor,
+                reason=f"transferred to {department}",
+            )
 
 
 async def update(
@@ -129,12 +138,23 @@ async def update(
 
     ``resolution_text``, when given with a resolving status, also goes to the ticket's
     own citizen; the duplicates' citizens get it too (else the canned "resolved" reply).
+    A new kind or priority brings the SLA row that fits it (due times counted again).
     """
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.work")
+        before = (ticket.kind, ticket.priority)
         await actions.change(
             session, viewer=who.viewer, ticket=ticket, kind=kind, priority=priority, ip=who.ip
         )
+        if (ticket.kind, ticket.priority) != before:
+            await recount_clocks(
+                session,
+                rules=runtime.rules(),
+                tz=runtime.settings.tz,
+                ticket=ticket,
+                actor=who.viewer.actor,
+                reason=f"{ticket.kind}, {ticket.priority}",
+            )
         followers: list[Ticket] = []
         if status:
             paused = ticket.sla_paused_at is not None

@@ -100,3 +100,57 @@ async def test_staff_reopening_a_pending_ticket_resumes_its_clock(runtime: Runti
     # A pause never brings a deadline closer.
     assert resumed.sla_due_at is not None and paused.sla_due_at is not None
     assert resumed.sla_due_at >= paused.sla_due_at
+
+
+async def recount_events(runtime: Runtime) -> list[dict[str, object]]:
+    async with runtime.db.session() as session:
+        statement = select(Event.data).where(col(Event.type) == "sla_recounted")
+        return list((await session.execute(statement.order_by(col(Event.id)))).scalars())
+
+
+async def test_a_new_priority_and_a_transfer_bring_their_own_sla(runtime: Runtime) -> None:
+    # Tuesday 15 December, 08:00: a pothole, roads, normal (8 h to respond, 40 h to resolve).
+    await runtime.intake.save(sms("SM1", "حفرة كبيرة في طريق 12", at(12, 15, 8)))
+    async with runtime.db.writing() as session:
+        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
+        session.add(user)
+        await session.flush()
+        who = work.Request(viewer=viewer_of(user))
+    normal = await the_ticket(runtime)
+    assert normal.first_response_due_at == at(12, 20, 8, 45)
+    # High (4 h / 16 h on working time): 4 h on Tuesday; 6¼ h Tuesday, then (16–17 are
+    # National Day, Friday and Saturday off) 7¼ h Sunday and 2½ h Monday.
+    await work.update(runtime, who, "QN-2026-000001", priority="high")
+    high = await the_ticket(runtime)
+    assert high.first_response_due_at == at(12, 15, 12)
+    assert high.sla_due_at == at(12, 21, 9, 30)
+    # Sewage has its own row for high complaints (2 h / 8 h): counted from the first
+    # message, not from the transfer.
+    await work.transfer(runtime, who, "QN-2026-000001", "sewage", "it is a drain, not a pothole")
+    sewage = await the_ticket(runtime)
+    assert sewage.first_response_due_at == at(12, 15, 10)
+    assert sewage.sla_due_at == at(12, 20, 8, 45)
+    assert sewage.sla_warn_at == at(12, 20, 7, 9)  # 80 % of 8 h: 6¼ h Tuesday, 9 min Sunday
+    first, second = await recount_events(runtime)
+    assert first["reason"] == "complaint, high"
+    assert first["before"] == {
+        "first_response_due_at": normal.first_response_due_at.isoformat(),
+        "sla_due_at": normal.sla_due_at.isoformat() if normal.sla_due_at else None,
+    }
+    assert second["reason"] == "transferred to sewage"
+    assert second["sla_due_at"] == sewage.sla_due_at.isoformat()
+
+
+async def test_a_change_that_keeps_the_sla_moves_nothing(runtime: Runtime) -> None:
+    await runtime.intake.save(sms("SM1", "حفرة كبيرة في طريق 12", at(12, 15, 8)))
+    async with runtime.db.writing() as session:
+        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
+        session.add(user)
+        await session.flush()
+        who = work.Request(viewer=viewer_of(user))
+    before = await the_ticket(runtime)
+    # Normal and suggestion fall on the same "*" row: the same due times, no event.
+    await work.update(runtime, who, "QN-2026-000001", kind="suggestion")
+    after = await the_ticket(runtime)
+    assert after.kind == "suggestion" and after.sla_due_at == before.sla_due_at
+    assert await recount_events(runtime) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -228,6 +228,17 @@ async def test_changing_kind_priority_and_status(seeded: Runtime, login: Login) 
     assert bad.status_code == 400
     types = [e[0] for e in await events_of(seeded, "QN-2026-000001")]
     assert types.count("changed") == 2 and types.count("status_changed") == 1
+    # Urgent runs on the continuous 12-hour clock from the first message.
+    [recounted] = [
+        e[2] for e in await events_of(seeded, "QN-2026-000001") if e[0] == "sla_recounted"
+    ]
+    changed = await ticket(seeded, "QN-2026-000001")
+    assert recounted["reason"] == "request, urgent"
+    assert changed.sla_due_at is not None
+    assert changed.sla_due_at - changed.created_at == timedelta(hours=12)
+    assert recounted["sla_due_at"] == changed.sla_due_at.isoformat()
+    page = (await agent.get("/tickets/QN-2026-000001")).text
+    assert "أعيد احتساب الموعد" in page and "request, urgent" in page
 
 
 async def test_resolving_a_primary_resolves_and_tells_its_duplicates(
