@@ -23,6 +23,7 @@ async def find_thread(
     normalized: Normalized,
     contact_id: int | None,
     same_sender_window: timedelta = timedelta(hours=48),
+    new_contact: bool = False,
 ) -> Ticket | None:
     """The ticket this message continues, or None when it starts a new one.
 
@@ -36,8 +37,8 @@ async def find_thread(
     )
     if replied is not None:
         return replied
-    if contact_id is None:
-        return None
+    if contact_id is None or new_contact:
+        return None  # a citizen seen for the first time has no ticket of their own yet
     for reference in normalized.thread.ticket_references:
         ticket = await queries.ticket_by_reference(session, reference=reference)
         if ticket is not None and ticket.contact_id == contact_id:

@@ -80,17 +80,36 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
         return Outcome(message_id, "skipped", message.ticket_id, detail=f"already {message.state}")
     inbound = queries.inbound_of(message)
     normalized = normalize(inbound, region=runtime.settings.default_region)
-    contact_id = await queries.contact_for_identities(
-        session, identities=normalized.identities, display_name=inbound.sender.name
-    )
-    message.contact_id = contact_id
-    ticket = await followups.find_thread(
-        session,
-        inbound=inbound,
-        normalized=normalized,
-        contact_id=contact_id,
-        same_sender_window=timedelta(hours=runtime.settings.sms_followup_hours),
-    )
+    # No query here reads what this message changes, so nothing is written before the
+    # commit but the new contact and ticket (their ids are needed): the message's row is
+    # updated once and its events inserted together, not at every query.
+    with session.no_autoflush:
+        contact_id, new_contact = await queries.identify_contact(
+            session, identities=normalized.identities, display_name=inbound.sender.name
+        )
+        ticket = await followups.find_thread(
+            session,
+            inbound=inbound,
+            normalized=normalized,
+            contact_id=contact_id,
+            same_sender_window=timedelta(hours=runtime.settings.sms_followup_hours),
+            new_contact=new_contact,
+        )
+        outcome = await _stages(session, runtime, message, inbound, normalized, contact_id, ticket)
+    message.contact_id = contact_id  # after the ticket's flush, so the row is written once
+    return outcome
+
+
+async def _stages(
+    session: AsyncSession,
+    runtime: Runtime,
+    message: Message,
+    inbound: Inbound,
+    normalized: Normalized,
+    contact_id: int | None,
+    ticket: Ticket | None,
+) -> Outcome:
+    """Set aside, add to ``ticket`` (the thread it continues) or open a new ticket."""
     automatic = _automatic(inbound)
     if automatic is not None:
         return await _set_aside(session, message, ticket, normalized, automatic)

@@ -216,14 +216,14 @@ def format_reference(year: int, number: int) -> str:
 
 
 async def next_reference(session: AsyncSession, *, year: int) -> str:
-    """Hand out the next ticket reference of ``year``, atomically."""
-    await session.execute(
-        insert_or(session, ReferenceCounter).values(year=year, last=0).on_conflict_do_nothing()
-    )
+    """Hand out the next ticket reference of ``year``, atomically (one statement: the
+    year's first ticket makes its counter, every later one adds one to it)."""
     statement = (
-        update(ReferenceCounter)
-        .where(col(ReferenceCounter.year) == year)
-        .values(last=col(ReferenceCounter.last) + 1)
+        insert_or(session, ReferenceCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last": col(ReferenceCounter.last) + 1}
+        )
         .returning(col(ReferenceCounter.last))
     )
     number = (await session.execute(statement)).scalar_one()
@@ -260,8 +260,19 @@ async def contact_for_identities(
     contacts is a merge, which staff decide. Safe against a concurrent worker creating
     the same contact: the identity's unique key decides, and the loser adopts the winner.
     """
+    contact_id, _new = await identify_contact(
+        session, identities=identities, display_name=display_name
+    )
+    return contact_id
+
+
+async def identify_contact(
+    session: AsyncSession, *, identities: Sequence[Identity], display_name: str | None
+) -> tuple[int | None, bool]:
+    """:func:`contact_for_identities`, and whether this call created the contact (a
+    citizen seen for the first time has no tickets to look up)."""
     if not identities:
-        return None
+        return None, False
     owners = await _identity_owners(session, identities=identities)
     contact_id = min(owners.values()) if owners else None
     if len(set(owners.values())) > 1:
@@ -298,10 +309,9 @@ async def contact_for_identities(
         if (await session.execute(statement)).scalar_one_or_none() is None and not owners:
             # Another worker created this citizen a moment ago: use theirs, drop ours.
             winner = await _identity_owners(session, identities=[identity])
-            return await _adopt(
-                session, orphan=contact_id, owner=winner[(identity.kind, identity.value)]
-            )
-    return contact_id
+            owner = winner[(identity.kind, identity.value)]
+            return await _adopt(session, orphan=contact_id, owner=owner), False
+    return contact_id, not owners
 
 
 async def _adopt(session: AsyncSession, *, orphan: int, owner: int) -> int:
@@ -370,9 +380,15 @@ async def open_primary_with_text(session: AsyncSession, *, match_text: str) -> T
 
 
 async def department_ids(session: AsyncSession) -> dict[str, int]:
-    """Department code → id."""
-    rows = await session.execute(select(Department.code, Department.id))
-    return {code: id_ for code, id_ in rows}
+    """Department code → id.
+
+    Whole rows are read (a dozen departments) and kept with the session, so a later
+    ``session.get(Department, id)`` in the same transaction, as assignment and the SLA
+    clocks do, needs no query.
+    """
+    rows = list((await session.execute(select(Department))).scalars())
+    session.info["departments"] = rows  # the identity map holds rows weakly: keep them
+    return {row.code: row.id for row in rows if row.id is not None}
 
 
 async def sync_departments(
