@@ -394,12 +394,18 @@ async def department_ids(session: AsyncSession) -> dict[str, int]:
 async def sync_departments(
     session: AsyncSession, *, departments: Iterable[tuple[str, str, str, str | None]]
 ) -> dict[str, int]:
-    """Create the departments named in the rules (code, name_en, name_ar, email) if missing."""
-    known = await department_ids(session)
-    for code, name_en, name_ar, email in departments:
-        if code not in known:
-            session.add(Department(code=code, name_en=name_en, name_ar=name_ar, email=email))
-    await session.flush()
+    """Create the departments named in the rules (code, name_en, name_ar, email) if missing.
+
+    ``qanat serve`` and every worker do this as they start, often at the same moment on
+    a new database: a department another process has just made is left alone.
+    """
+    rows = [
+        {"code": code, "name_en": name_en, "name_ar": name_ar, "email": email, "active": True}
+        for code, name_en, name_ar, email in departments
+    ]
+    if rows:
+        statement = insert_or(session, Department).on_conflict_do_nothing(index_elements=["code"])
+        await session.execute(statement, rows)
     return await department_ids(session)
 
 

@@ -11,7 +11,7 @@ from qanat.model import Attachment, Identity, Inbound, Sender
 from qanat.store import queries
 from qanat.store.db import Database
 from qanat.store.tables import Attachment as AttachmentRow
-from qanat.store.tables import Contact, ContactIdentity, Message
+from qanat.store.tables import Contact, ContactIdentity, Department, Message
 
 
 def sms(external_id: str, text: str = "طفح مجاري في مجمع 305") -> Inbound:
@@ -157,3 +157,30 @@ async def test_two_workers_creating_the_same_citizen_end_with_one_contact(
         owners = set((await session.execute(select(ContactIdentity.contact_id))).scalars())
     await db.dispose()
     assert len(set(got)) == 1 and contacts == 1 and owners == set(got)
+
+
+async def test_two_processes_starting_together_make_each_department_once(
+    postgres_url: str,
+) -> None:
+    # `qanat serve` and the workers sync the rules' departments as they start; on a new
+    # database the second must wait for the first and leave its rows alone.
+    rows = [("zz_roads", "Roads", "الطرق", None), ("zz_parks", "Parks", "الحدائق", None)]
+    first, second = Database.from_url(postgres_url), Database.from_url(postgres_url)
+    try:
+        async with first.writing() as session:
+            made = await queries.sync_departments(session, departments=rows)
+
+            async def sync_again() -> dict[str, int]:
+                async with second.writing() as other:
+                    return await queries.sync_departments(other, departments=rows)
+
+            waiting = asyncio.create_task(sync_again())
+            await asyncio.sleep(0.3)  # blocked on the first's uncommitted rows
+            assert not waiting.done()
+        found = await waiting
+        assert {code: found[code] for code, *_ in rows} == {code: made[code] for code, *_ in rows}
+    finally:
+        async with first.writing() as session:
+            await session.execute(Department.__table__.delete().where(Department.code.like("zz_%")))  # type: ignore[attr-defined]
+        await first.dispose()
+        await second.dispose()
