@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -228,10 +229,12 @@ async def test_telegram_updates_polled_again_after_a_lost_offset_create_nothing_
 
 
 def citizen_mail(n: int) -> bytes:
+    # Sent an hour ago: inside the night's window whatever day the test runs.
+    sent = format_datetime(datetime.now(UTC) - timedelta(hours=1))
     return (
         f"From: citizen{n}@mail.example\r\nTo: complaints@works.example\r\n"
         f"Subject: =?utf-8?b?2LTZg9mI2Yk=?= {n}\r\nMessage-ID: <gap-{n}@mail.example>\r\n"
-        f"Date: Tue, 01 Dec 2026 08:00:00 +0300\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Date: {sent}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"\r\nStreet light out on Road {n}, Block 3{n:02d}\r\n"
     ).encode()
 
