@@ -261,7 +261,12 @@ async def _open_ticket(
     if primary is None and not ticket.needs_triage and ticket.status == TicketStatus.new:
         # In the same transaction as the ticket: processing again assigns nothing twice.
         await assign_new_ticket(
-            session, rules=runtime.rules(), ticket=ticket, now=utcnow(), tz=runtime.settings.tz
+            session,
+            rules=runtime.rules(),
+            ticket=ticket,
+            department=decision.department,
+            now=utcnow(),
+            tz=runtime.settings.tz,
         )
     return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
 

@@ -22,7 +22,7 @@ from qanat.router.calendar import WorkCalendar
 from qanat.router.rules import RoutingRules
 from qanat.router.sla import calendar_for
 from qanat.store import queries
-from qanat.store.tables import Department, Event, Ticket, User
+from qanat.store.tables import Event, Ticket, User
 
 #: The actor of assignments the router makes.
 ROUTER = "router"
@@ -83,24 +83,30 @@ async def _last_assigned(session: AsyncSession, department_id: int) -> int | Non
 
 
 async def assign_new_ticket(
-    session: AsyncSession, *, rules: RoutingRules, ticket: Ticket, now: datetime, tz: ZoneInfo
+    session: AsyncSession,
+    *,
+    rules: RoutingRules,
+    ticket: Ticket,
+    department: str,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> int | None:
-    """Give a new ticket to an agent as its department's rule says; the agent's id or None."""
-    department = (
-        await session.get(Department, ticket.department_id) if ticket.department_id else None
-    )
-    rule = rules.department(department.code) if department else None
-    if department is None or department.id is None or rule is None or rule.assignment == "none":
+    """Give a new ticket to an agent as its department's rule says; the agent's id or None.
+
+    ``department`` is the code of the ticket's department (the router's decision).
+    """
+    rule = rules.department(department)
+    if ticket.department_id is None or rule is None or rule.assignment == "none":
         return None
-    agents = await _agents(session, department.id)
+    agents = await _agents(session, ticket.department_id)
     loads = await _open_loads(session, [a.id for a in agents if a.id is not None])
-    team = team_of(agents, loads, calendar_for(rules, department.code, tz), now)
+    team = team_of(agents, loads, calendar_for(rules, department, tz), now)
     language = ticket.language or "ar"
     chosen = pick_assignee(
         team,
         language=language,
         strategy=rule.assignment,
-        last_assigned=await _last_assigned(session, department.id),
+        last_assigned=await _last_assigned(session, ticket.department_id),
     )
     if chosen is None:
         return None  # nobody on shift: the ticket waits in the department's queue

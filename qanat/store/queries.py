@@ -380,15 +380,9 @@ async def open_primary_with_text(session: AsyncSession, *, match_text: str) -> T
 
 
 async def department_ids(session: AsyncSession) -> dict[str, int]:
-    """Department code → id.
-
-    Whole rows are read (a dozen departments) and kept with the session, so a later
-    ``session.get(Department, id)`` in the same transaction, as assignment and the SLA
-    clocks do, needs no query.
-    """
-    rows = list((await session.execute(select(Department))).scalars())
-    session.info["departments"] = rows  # the identity map holds rows weakly: keep them
-    return {row.code: row.id for row in rows if row.id is not None}
+    """Department code → id."""
+    rows = await session.execute(select(Department.code, Department.id))
+    return {code: id_ for code, id_ in rows}
 
 
 async def sync_departments(

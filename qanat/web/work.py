@@ -99,6 +99,20 @@ async def take(runtime: Runtime, who: Request, reference: str) -> None:
         )
 
 
+async def _recount(
+    session: AsyncSession, runtime: Runtime, who: Request, ticket: Ticket, reason: str
+) -> None:
+    """After a staff correction: the ticket's due times under the SLA that now applies."""
+    await recount_clocks(
+        session,
+        rules=runtime.rules(),
+        tz=runtime.settings.tz,
+        ticket=ticket,
+        actor=who.viewer.actor,
+        reason=reason,
+    )
+
+
 async def transfer(
     runtime: Runtime, who: Request, reference: str, department: str, reason: str
 ) -> None:
@@ -114,14 +128,7 @@ async def transfer(
             ip=who.ip,
         )
         for each in moved:
-            await recount_clocks(
-                session,
-                rules=runtime.rules(),
-                tz=runtime.settings.tz,
-                ticket=each,
-                actor=who.viewer.actor,
-                reason=f"transferred to {department}",
-            )
+            await _recount(session, runtime, who, each, f"transferred to {department}")
 
 
 async def update(
@@ -147,14 +154,7 @@ async def update(
             session, viewer=who.viewer, ticket=ticket, kind=kind, priority=priority, ip=who.ip
         )
         if (ticket.kind, ticket.priority) != before:
-            await recount_clocks(
-                session,
-                rules=runtime.rules(),
-                tz=runtime.settings.tz,
-                ticket=ticket,
-                actor=who.viewer.actor,
-                reason=f"{ticket.kind}, {ticket.priority}",
-            )
+            await _recount(session, runtime, who, ticket, f"{ticket.kind}, {ticket.priority}")
         followers: list[Ticket] = []
         if status:
             paused = ticket.sla_paused_at is not None

@@ -38,6 +38,14 @@ async def the_ticket(runtime: Runtime) -> Ticket:
         return (await session.execute(select(Ticket))).scalar_one()
 
 
+async def supervisor(runtime: Runtime) -> work.Request:
+    async with runtime.db.writing() as session:
+        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
+        session.add(user)
+        await session.flush()
+        return work.Request(viewer=viewer_of(user))
+
+
 async def test_a_pause_over_a_holiday_and_a_weekend_moves_every_clock(runtime: Runtime) -> None:
     # Tuesday 15 December, 08:00: a pothole (roads, normal: 8 h to respond, 40 h to
     # resolve, 07:00–14:15 Sunday to Thursday; 16–17 December are National Day).
@@ -82,12 +90,7 @@ async def test_urgent_clocks_pause_too(runtime: Runtime) -> None:
 
 async def test_staff_reopening_a_pending_ticket_resumes_its_clock(runtime: Runtime) -> None:
     await runtime.intake.save(sms("SM1", "حفرة كبيرة في طريق 12", at(12, 15, 8)))
-    async with runtime.db.writing() as session:
-        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
-        session.add(user)
-        await session.flush()
-        viewer = viewer_of(user)
-    who = work.Request(viewer=viewer)
+    who = await supervisor(runtime)
     await work.update(runtime, who, "QN-2026-000001", status="pending")
     paused = await the_ticket(runtime)
     assert paused.sla_paused_at is not None and paused.sla_pauses == []
@@ -111,13 +114,10 @@ async def recount_events(runtime: Runtime) -> list[dict[str, object]]:
 async def test_a_new_priority_and_a_transfer_bring_their_own_sla(runtime: Runtime) -> None:
     # Tuesday 15 December, 08:00: a pothole, roads, normal (8 h to respond, 40 h to resolve).
     await runtime.intake.save(sms("SM1", "حفرة كبيرة في طريق 12", at(12, 15, 8)))
-    async with runtime.db.writing() as session:
-        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
-        session.add(user)
-        await session.flush()
-        who = work.Request(viewer=viewer_of(user))
+    who = await supervisor(runtime)
     normal = await the_ticket(runtime)
     assert normal.first_response_due_at == at(12, 20, 8, 45)
+    assert normal.sla_due_at == at(12, 24, 11, 45)
     # High (4 h / 16 h on working time): 4 h on Tuesday; 6¼ h Tuesday, then (16–17 are
     # National Day, Friday and Saturday off) 7¼ h Sunday and 2½ h Monday.
     await work.update(runtime, who, "QN-2026-000001", priority="high")
@@ -135,7 +135,7 @@ async def test_a_new_priority_and_a_transfer_bring_their_own_sla(runtime: Runtim
     assert first["reason"] == "complaint, high"
     assert first["before"] == {
         "first_response_due_at": normal.first_response_due_at.isoformat(),
-        "sla_due_at": normal.sla_due_at.isoformat() if normal.sla_due_at else None,
+        "sla_due_at": normal.sla_due_at.isoformat(),
     }
     assert second["reason"] == "transferred to sewage"
     assert second["sla_due_at"] == sewage.sla_due_at.isoformat()
@@ -143,11 +143,7 @@ async def test_a_new_priority_and_a_transfer_bring_their_own_sla(runtime: Runtim
 
 async def test_a_change_that_keeps_the_sla_moves_nothing(runtime: Runtime) -> None:
     await runtime.intake.save(sms("SM1", "حفرة كبيرة في طريق 12", at(12, 15, 8)))
-    async with runtime.db.writing() as session:
-        user = User(username="sup", display_name="sup", password_hash="-", role="admin")
-        session.add(user)
-        await session.flush()
-        who = work.Request(viewer=viewer_of(user))
+    who = await supervisor(runtime)
     before = await the_ticket(runtime)
     # Normal and suggestion fall on the same "*" row: the same due times, no event.
     await work.update(runtime, who, "QN-2026-000001", kind="suggestion")

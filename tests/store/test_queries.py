@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlmodel import col
 
 from qanat.model import Attachment, Identity, Inbound, Sender
 from qanat.store import queries
@@ -181,6 +182,6 @@ async def test_two_processes_starting_together_make_each_department_once(
         assert {code: found[code] for code, *_ in rows} == {code: made[code] for code, *_ in rows}
     finally:
         async with first.writing() as session:
-            await session.execute(Department.__table__.delete().where(Department.code.like("zz_%")))  # type: ignore[attr-defined]
+            await session.execute(delete(Department).where(col(Department.code).like("zz_%")))
         await first.dispose()
         await second.dispose()
