@@ -26,7 +26,7 @@ import uvicorn
 from qanat.config import Settings, load_settings
 from qanat.demo import demo_messages_path
 from qanat.demo.run import DEMO_PASSWORD, create_demo_staff
-from qanat.interchange import import_file
+from qanat.ingest.interchange import import_file
 from qanat.model import Inbound, Sender
 from qanat.runtime import start_runtime, stop_runtime
 from qanat.store.migrate import upgrade

@@ -25,12 +25,12 @@ import httpx
 
 from qanat.config import load_settings
 from qanat.ingest.base import ConnectorContext, WebhookRequest
-from qanat.ingest.telegram import SECRET_HEADER, TelegramAccount, TelegramConnector
-from qanat.ingest.telegram import SPEC as TELEGRAM
-from qanat.ingest.telegram_updates import split_for_telegram
-from qanat.ingest.x import SPEC as X
-from qanat.ingest.x import XAccount, poll_x
-from qanat.ingest.x_posts import weighted_length
+from qanat.ingest.telegram.connector import SECRET_HEADER, TelegramAccount, TelegramConnector
+from qanat.ingest.telegram.connector import SPEC as TELEGRAM
+from qanat.ingest.telegram.updates import split_for_telegram
+from qanat.ingest.x.connector import SPEC as X
+from qanat.ingest.x.connector import XAccount, poll_x
+from qanat.ingest.x.posts import weighted_length
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.migrate import upgrade
 from qanat.testing import MemoryCursors, MemoryHealth, MemoryIntake

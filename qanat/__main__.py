@@ -1,5 +1,5 @@
 """``python -m qanat`` runs the command line."""
 
-from qanat.cli import main
+from qanat.cli.main import main
 
 main()

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qanat import followups
 from qanat.dedupe import service as dedupe
+from qanat.dedupe import threads as followups
 from qanat.dedupe.similarity import report_of_message
 from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
 from qanat.normalize import normalize

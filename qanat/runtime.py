@@ -19,7 +19,7 @@ from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
-from qanat.jobs import ArqQueue, InlineQueue, JobQueue
+from qanat.jobs.queue import ArqQueue, InlineQueue, JobQueue
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
@@ -27,7 +27,7 @@ from qanat.store.db import Database
 from qanat.store.tables import utcnow
 
 if TYPE_CHECKING:
-    from qanat.replies import ReplySender
+    from qanat.outbound.replies import ReplySender
 
 log = logging.getLogger(__name__)
 

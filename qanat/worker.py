@@ -52,9 +52,9 @@ async def nightly_reconcile(ctx: dict[str, Any]) -> bool:
     then yesterday's report to the supervisors (when mail is set up)."""
     from datetime import datetime, timedelta
 
-    from qanat.ingest.listers import sources_for
-    from qanat.reconcile import reconcile
-    from qanat.reports import email_daily_report
+    from qanat.jobs.listers import sources_for
+    from qanat.jobs.reconcile import reconcile
+    from qanat.jobs.reports import email_daily_report
     from qanat.store.tables import utcnow
 
     runtime = ctx["runtime"]
@@ -95,7 +95,7 @@ async def poll_connectors(ctx: dict[str, Any]) -> int:
 
 async def check_sla(ctx: dict[str, Any]) -> int:
     """arq cron job: SLA warnings and escalations that have come; how many went out."""
-    from qanat.router.sla_watch import check_sla as announce
+    from qanat.jobs.sla_watch import check_sla as announce
 
     return len(await announce(ctx["runtime"]))
 
@@ -118,7 +118,7 @@ class WorkerSettings:
         cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False),
         # Every minute; `unique` keeps one poll per account running across all workers.
         cron(poll_connectors, second={0}, unique=True, timeout=55),
-        # Every five minutes (qanat.router.sla_watch.CHECK_EVERY), one at a time.
+        # Every five minutes (qanat.jobs.sla_watch.CHECK_EVERY), one at a time.
         cron(check_sla, minute=set(range(0, 60, 5)), second={30}, unique=True, timeout=240),
     ]
     on_startup = startup

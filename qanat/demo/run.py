@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from qanat.demo import demo_messages_path
-from qanat.interchange import ImportReport, count_lines, import_file
+from qanat.ingest.interchange import ImportReport, count_lines, import_file
 from qanat.runtime import Runtime
 from qanat.store import staff, views
 from qanat.store.users import add_user

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
-from qanat.jobs import JobQueue
+from qanat.jobs.queue import JobQueue
 from qanat.model import Attachment, Inbound
 from qanat.store import edits, queries
 from qanat.store.db import Database

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from qanat.errors import BadPayload
-from qanat.ingest.web import PublicReport, contact_of
+from qanat.ingest.webform import PublicReport, contact_of
 from qanat.model import Inbound, Sender
 
 #: The channels staff enter by hand, in the order the form lists them.

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
 from qanat.model import Kind
-from qanat.replies import CANNED_REPLIES
+from qanat.outbound.replies import CANNED_REPLIES
 from qanat.store import audit, staff, views
 from qanat.store.actions import dead_letters
 from qanat.store.tables import Message, Ticket, utcnow

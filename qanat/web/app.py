@@ -91,8 +91,8 @@ async def _start_smtp(runtime: Runtime) -> asyncio.Server | None:
     """The SMTP listener, in this process, when ``QANAT_SMTP_DOMAINS`` is set."""
     if not runtime.settings.smtp_domain_set():
         return None
-    from qanat.ingest.email_connector import smtp_options
-    from qanat.ingest.email_smtp import serve_smtp
+    from qanat.ingest.email.connector import smtp_options
+    from qanat.ingest.email.smtp import serve_smtp
 
     return await serve_smtp(
         runtime.intake,
@@ -107,6 +107,6 @@ def _start_sla_watch(runtime: Runtime) -> asyncio.Task[None] | None:
     Redis, the workers' cron does it)."""
     if runtime.settings.redis_url:
         return None
-    from qanat.router.sla_watch import watch_sla
+    from qanat.jobs.sla_watch import watch_sla
 
     return asyncio.create_task(watch_sla(runtime), name="sla-watch")

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qanat.errors import BadPayload, NotFound, TooLarge
-from qanat.ingest.web import (
+from qanat.ingest.webform import (
     APP_ACCOUNT,
     CONTACT_PROBLEMS,
     PublicReport,

@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from qanat.errors import ChannelUnavailable, TooLarge, TooManyRequests
-from qanat.jobs import InlineQueue
+from qanat.jobs.queue import InlineQueue
 from qanat.model import Inbound, Location, Sender
 from qanat.normalize.identity import normalize_email, normalize_phone
 from qanat.normalize.thread import ticket_references

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 
 from qanat.config import Settings
 from qanat.errors import TooLarge, TooManyRequests, WrongContent
-from qanat.ingest.web import (
+from qanat.ingest.webform import (
     WEB_ACCOUNT,
     PublicReport,
     check_photo,

@@ -12,7 +12,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from qanat.ingest.web import APP_ACCOUNT, WEB_ACCOUNT
+from qanat.ingest.webform import APP_ACCOUNT, WEB_ACCOUNT
 from qanat.model import Identity, Inbound
 from qanat.normalize.identity import normalize_email, normalize_phone
 from qanat.normalize.text import fold

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from qanat.errors import NotFound
 from qanat.model import Kind, Priority, TicketStatus
-from qanat.replies import CANNED_REPLIES
+from qanat.outbound.replies import CANNED_REPLIES
 from qanat.store import audit, timeline
 from qanat.store.access import Viewer, is_visible, visible_ticket
 from qanat.store.actions import assignable_staff

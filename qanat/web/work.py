@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat import replies
 from qanat.errors import BadPayload
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, Visibility
-from qanat.replies import ReplyResult
+from qanat.outbound import replies
+from qanat.outbound.replies import ReplyResult
 from qanat.router.pauses import recount_clocks, resume_clock
 from qanat.runtime import Runtime
 from qanat.store import actions, contacts

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from qanat.config import Settings, load_settings
-from qanat.interchange import import_file
+from qanat.ingest.interchange import import_file
 from qanat.model import Inbound, Reply, SentReply
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store import staff

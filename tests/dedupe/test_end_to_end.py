@@ -26,8 +26,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from typer.testing import CliRunner
 
-from qanat.cli import app
-from qanat.ingest.x import SPEC as X_SPEC
+from qanat.cli.main import app
+from qanat.ingest.x.connector import SPEC as X_SPEC
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime
 from qanat.store.access import Viewer

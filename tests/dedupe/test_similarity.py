@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from qanat.cli import app
+from qanat.cli.main import app
 from qanat.dedupe.calibrate import calibrate
 from qanat.dedupe.similarity import (
     DEFAULT_THRESHOLD,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from qanat.demo import demo_messages_path
-from qanat.interchange import import_file
+from qanat.ingest.interchange import import_file
 from qanat.runtime import Runtime
 from qanat.store.tables import Message, Ticket
 

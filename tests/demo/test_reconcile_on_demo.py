@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from qanat.cli import app
+from qanat.cli.main import app
 
 
 def test_reconcile_on_the_demo_keeps_a_ledger_and_the_report_follows(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from qanat.config import Settings, load_settings
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.intake import StoreIntake
-from qanat.jobs import InlineQueue
+from qanat.jobs.queue import InlineQueue
+from qanat.jobs.reconcile import reconcile
 from qanat.model import Inbound, Sender
-from qanat.reconcile import reconcile
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.db import Database
 from qanat.store.tables import Event, Message, Ticket

@@ -22,10 +22,10 @@ from imapclient import IMAPClient
 from sqlalchemy import delete, func, select
 
 from qanat.config import Settings, load_settings
-from qanat.ingest.listers import sources_for
-from qanat.ingest.x import SPEC as X_SPEC
+from qanat.ingest.x.connector import SPEC as X_SPEC
+from qanat.jobs.listers import sources_for
+from qanat.jobs.reconcile import reconcile
 from qanat.model import Inbound, Sender
-from qanat.reconcile import reconcile
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.tables import ConnectorCursor, Event, Message, Ticket
 from qanat.worker import poll_connectors

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from qanat.cli import app
+from qanat.cli.main import app
 from qanat.ingest.call_centre import import_cdr, missed_calls
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime

@@ -14,7 +14,7 @@ from qanat.errors import ChannelUnavailable, ConfigError
 from qanat.ingest.base import Pulled
 from qanat.ingest.polling import poll_account
 from qanat.ingest.registry import check_spec, discover
-from qanat.ingest.sms_connector import SPEC as SMS
+from qanat.ingest.sms.connector import SPEC as SMS
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime
 from qanat.store.tables import ChannelHealth, Message

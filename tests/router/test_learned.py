@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qanat.router.commands import decide_text
+from qanat.cli.router import decide_text
 from qanat.router.evaluate import evaluate
 from qanat.router.learned import LEGACY_FEATURES, LearnedRouter, ModelFile, features
 from qanat.router.rules import load_rules

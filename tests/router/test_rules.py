@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qanat.cli import app
+from qanat.cli.main import app
 from qanat.errors import ConfigError
 from qanat.router.rules import SAMPLE_RULES, RulesSource, SlaWarning, load_rules
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qanat.model import Visibility
-from qanat.replies import ReplyResult
+from qanat.outbound.replies import ReplyResult
 from qanat.runtime import Runtime
 from qanat.store.staff import user_named, viewer_of
 from qanat.store.users import add_user

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from qanat import pipeline
-from qanat.cli import app
+from qanat.cli.main import app
 from qanat.model import Inbound
 
 _real_normalize = pipeline.normalize

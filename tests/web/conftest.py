@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from qanat.auth import hash_password
-from qanat.interchange import import_file
+from qanat.ingest.interchange import import_file
 from qanat.runtime import Runtime
 from qanat.store import queries, staff
 from qanat.store.tables import User, utcnow

@@ -16,8 +16,8 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import col, select
 
-from qanat import replies
 from qanat.model import Attachment, Inbound, Sender
+from qanat.outbound import replies
 from qanat.runtime import Runtime
 from qanat.store import staff
 from qanat.store.access import Viewer

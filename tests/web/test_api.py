@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qanat.interchange import import_file
+from qanat.ingest.interchange import import_file
 from qanat.runtime import Runtime
 from qanat.store import staff
 from qanat.store.tables import User

@@ -13,7 +13,7 @@ from sqlmodel import col
 from qanat.ingest.call_centre import import_cdr
 from qanat.runtime import Runtime
 from qanat.store.tables import CallRecord, ContactIdentity, Message, Ticket
-from tests.ingest.test_sms import ACCOUNTS, signed
+from tests.ingest.sms.test_gateways import ACCOUNTS, signed
 from tests.web.conftest import Login
 from tests.web.test_public import REPORT, open_form, shown
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from qanat.interchange import import_file
-from qanat.reconcile import reconcile
+from qanat.ingest.interchange import import_file
+from qanat.jobs.reconcile import reconcile
 from qanat.runtime import Runtime
 from qanat.web.app import create_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from qanat.reconcile import reconcile
+from qanat.jobs.reconcile import reconcile
 from qanat.runtime import Runtime
 from tests.web.conftest import Login
 

@@ -1,0 +1,97 @@
+"""``qanat social …``: setting a Telegram bot's webhook, and polling an account by hand.
+
+The worker's cron polls every configured account each minute; these commands are for
+setting up and for checking an account from a shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import BaseModel
+
+from qanat.config import load_settings
+from qanat.errors import ConfigError, QanatError
+
+if TYPE_CHECKING:
+    from qanat.runtime import Runtime
+
+app = typer.Typer(help="Telegram bots and X accounts: webhooks and polls.", no_args_is_help=True)
+
+
+def account_settings(runtime: Runtime, channel: str, account: str) -> BaseModel:
+    """The validated settings of one configured account (ConfigError when absent or wrong)."""
+    from qanat.ingest.telegram.connector import TelegramAccount
+    from qanat.ingest.x.account import XAccount
+
+    model: type[BaseModel] = TelegramAccount if channel == "telegram" else XAccount
+    for entry in runtime.accounts.get(channel, []):
+        if str(entry.get("account")) == account:
+            try:
+                return model.model_validate(entry)
+            except ValueError as exc:
+                raise ConfigError(f"{channel} account {account!r}: {exc}") from exc
+    raise ConfigError(f"no {channel} account {account!r} in QANAT_CONNECTORS_FILE")
+
+
+async def _with_runtime(body: Any) -> Any:
+    from qanat.runtime import start_runtime, stop_runtime
+
+    runtime = await start_runtime(load_settings())
+    try:
+        return await body(runtime)
+    finally:
+        await stop_runtime(runtime)
+
+
+def _run(body: Any) -> Any:
+    try:
+        return asyncio.run(_with_runtime(body))
+    except QanatError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command("telegram-webhook")
+def telegram_webhook(
+    account: str,
+    url: Annotated[str, typer.Argument(help="Public URL of /webhooks/telegram/ACCOUNT")],
+) -> None:
+    """Tell Telegram to post ACCOUNT's updates to URL, with the account's secret."""
+    from qanat.ingest.telegram.connector import TelegramAccount, connector_for
+
+    async def body(runtime: Runtime) -> bool:
+        settings = account_settings(runtime, "telegram", account)
+        assert isinstance(settings, TelegramAccount)
+        return await connector_for(runtime, settings).set_webhook(url)
+
+    done = _run(body)
+    typer.echo(f"telegram {account}: webhook {'set' if done else 'NOT set'} to {url}")
+
+
+@app.command("poll")
+def poll(
+    channel: Annotated[str, typer.Argument(help="telegram or x")],
+    account: str,
+) -> None:
+    """Poll one account now; print what was saved as JSON."""
+    if channel not in ("telegram", "x"):
+        raise typer.BadParameter("channel is telegram or x")
+
+    async def body(runtime: Runtime) -> Any:
+        from qanat.ingest.telegram.connector import TelegramAccount, poll_telegram
+        from qanat.ingest.x.connector import XAccount, poll_x
+
+        settings = account_settings(runtime, channel, account)
+        if isinstance(settings, TelegramAccount):
+            return await poll_telegram(runtime, settings)
+        assert isinstance(settings, XAccount)
+        return await poll_x(runtime, settings)
+
+    report = _run(body)
+    typer.echo(json.dumps(report.__dict__, ensure_ascii=False))
+    if report.error:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Email: IMAP mailboxes polled, qanat's own SMTP listener, replies sent over SMTP."""

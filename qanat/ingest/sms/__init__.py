@@ -1,0 +1,1 @@
+"""SMS: Twilio and generic HTTP gateways in by webhook, replies out."""

@@ -1,0 +1,1 @@
+"""Telegram: a bot's updates by webhook or long polling, replies out."""

@@ -1,0 +1,1 @@
+"""X (Twitter): mentions and DMs polled with tweepy, replies out."""

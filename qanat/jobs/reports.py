@@ -1,0 +1,243 @@
+"""The daily report: what each department and channel received, resolved, and how fast.
+
+The numbers the body is judged by — response rate, speed, breaches — per department and
+per channel, for one local day. Computed by a pure function over ticket rows, rendered
+as CSV and as an HTML page with an inline SVG chart (no scripts, no remote loads).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from html import escape
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+
+from qanat.runtime import Runtime
+from qanat.store.tables import Ticket
+from qanat.store.views import department_codes
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "group",
+    "name",
+    "received",
+    "resolved",
+    "responded",
+    "response_rate",
+    "median_first_response_h",
+    "median_resolution_h",
+    "breaches",
+)
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the report needs of one ticket."""
+
+    department: str
+    channel: str
+    created_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    sla_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One row of the daily report."""
+
+    group: str  # "department" or "channel"
+    name: str
+    received: int
+    resolved: int
+    responded: int
+    median_first_response_h: float | None
+    median_resolution_h: float | None
+    breaches: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """Share of the day's tickets that got a first response."""
+        return self.responded / self.received if self.received else None
+
+
+def day_window(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The start and end of a local day, as aware datetimes."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def _hours(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 3600, 2)
+
+
+def _line(
+    group: str, name: str, facts: list[TicketFacts], start: datetime, end: datetime
+) -> ReportLine:
+    received = [f for f in facts if start <= f.created_at < end]
+    resolved = [f for f in facts if f.resolved_at and start <= f.resolved_at < end]
+    responded = [f for f in received if f.first_response_at]
+    first = [_hours(f.first_response_at - f.created_at) for f in responded if f.first_response_at]
+    resolution = [_hours(f.resolved_at - f.created_at) for f in resolved if f.resolved_at]
+    breaches = sum(
+        1
+        for f in facts
+        if f.sla_due_at is not None
+        and start <= f.sla_due_at < end
+        and (f.resolved_at is None or f.resolved_at > f.sla_due_at)
+    )
+    return ReportLine(
+        group,
+        name,
+        len(received),
+        len(resolved),
+        len(responded),
+        median(first) if first else None,
+        median(resolution) if resolution else None,
+        breaches,
+    )
+
+
+def daily_lines(
+    facts: Iterable[TicketFacts], *, start: datetime, end: datetime
+) -> list[ReportLine]:
+    """Report lines per department and per channel for the window ``[start, end)``."""
+    rows = list(facts)
+    lines: list[ReportLine] = []
+    for group, key in (("department", "department"), ("channel", "channel")):
+        names = sorted({getattr(f, key) for f in rows})
+        for name in names:
+            subset = [f for f in rows if getattr(f, key) == name]
+            line = _line(group, name, subset, start, end)
+            if line.received or line.resolved or line.breaches:
+                lines.append(line)
+    return lines
+
+
+async def ticket_facts(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> list[TicketFacts]:
+    """Primary tickets created, resolved or due in the window (duplicates ride on primaries)."""
+    departments = await department_codes(session)
+    rows = await session.execute(
+        select(Ticket).where(
+            col(Ticket.primary_ticket_id).is_(None),
+            or_(
+                (col(Ticket.created_at) >= start) & (col(Ticket.created_at) < end),
+                (col(Ticket.resolved_at) >= start) & (col(Ticket.resolved_at) < end),
+                (col(Ticket.sla_due_at) >= start) & (col(Ticket.sla_due_at) < end),
+            ),
+        )
+    )
+    return [
+        TicketFacts(
+            department=departments.get(t.department_id or -1, "unassigned"),
+            channel=t.channel,
+            created_at=t.created_at,
+            first_response_at=t.first_response_at,
+            resolved_at=t.resolved_at,
+            sla_due_at=t.sla_due_at,
+        )
+        for t in rows.scalars()
+    ]
+
+
+def _cells(line: ReportLine) -> list[str]:
+    def number(value: float | None) -> str:
+        return "" if value is None else f"{value:g}"
+
+    rate = line.response_rate
+    return [
+        line.group,
+        line.name,
+        str(line.received),
+        str(line.resolved),
+        str(line.responded),
+        "" if rate is None else f"{rate:.2f}",
+        number(line.median_first_response_h),
+        number(line.median_resolution_h),
+        str(line.breaches),
+    ]
+
+
+def render_csv(lines: list[ReportLine]) -> str:
+    """The report as CSV with a header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for line in lines:
+        writer.writerow(_cells(line))
+    return buffer.getvalue()
+
+
+def _bars(lines: list[ReportLine]) -> str:
+    departments = [line for line in lines if line.group == "department"]
+    if not departments:
+        return ""
+    top = max(max(line.received, line.resolved) for line in departments) or 1
+    rows = []
+    for index, line in enumerate(departments):
+        y = 10 + index * 26
+        received_w, resolved_w = 300 * line.received / top, 300 * line.resolved / top
+        rows.append(
+            f'<text x="0" y="{y + 12}" font-size="12">{escape(line.name)}</text>'
+            f'<rect x="140" y="{y}" width="{received_w:.0f}" height="10" fill="#1f6feb">'
+            f"<title>received {line.received}</title></rect>"
+            f'<rect x="140" y="{y + 11}" width="{resolved_w:.0f}" height="10" fill="#2da44e">'
+            f"<title>resolved {line.resolved}</title></rect>"
+        )
+    height = 20 + 26 * len(departments)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="480" height="{height}" role="img" '
+        f'aria-label="received and resolved per department">{"".join(rows)}</svg>'
+    )
+
+
+def render_html(lines: list[ReportLine], *, day: date) -> str:
+    """The report as a self-contained HTML page (inline SVG chart, no scripts)."""
+    header = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _cells(line)) + "</tr>"
+        for line in lines
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>qanat daily report {day.isoformat()}</title></head><body>"
+        f"<h1>Daily report — {day.isoformat()}</h1>{_bars(lines)}"
+        f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></body></html>"
+    )
+
+
+async def daily_report(runtime: Runtime, day: date) -> list[ReportLine]:
+    """The report lines of local day ``day``, from the store."""
+    start, end = day_window(day, runtime.settings.tz)
+    async with runtime.db.session() as session:
+        return daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
+
+
+async def email_daily_report(runtime: Runtime, day: date) -> int:
+    """Mail the day's report (text and HTML) to the active supervisors who gave an address;
+    how many were written to (0 when mail isn't configured or nobody gave one)."""
+    from qanat.outbound.staff_mail import send_staff_mail, staff_addresses, staff_relay
+
+    if staff_relay(runtime) is None:
+        log.info("mail is not configured: the daily report of %s is not mailed", day)
+        return 0
+    recipients = await staff_addresses(runtime, "supervisor")
+    if not recipients:
+        log.info("no supervisor has an email address: the daily report of %s is not mailed", day)
+        return 0
+    lines = await daily_report(runtime, day)
+    subject = f"qanat: التقرير اليومي / daily report {day.isoformat()}"
+    return await send_staff_mail(
+        runtime, recipients, subject, render_csv(lines), html=render_html(lines, day=day)
+    )

@@ -1,0 +1,1 @@
+"""What qanat sends: staff replies on the citizen's channel and mail to staff."""
