@@ -65,7 +65,7 @@ async def load(settings: Settings, demo: Path, extra: int) -> str:
     """Fill the store; returns a ticket reference to open."""
     runtime = await start_runtime(settings)
     try:
-        await import_file(runtime, demo)
+        await import_file(runtime.intake, demo)
         for inbound in extra_messages(extra):
             await runtime.intake.save(inbound)
         await create_demo_staff(runtime)

@@ -37,7 +37,7 @@ from qanat.ingest.base import (
     WebhookRequest,
     WebhookResponse,
 )
-from qanat.ingest.registry import account_config, check_spec
+from qanat.ingest.registry import account_config, build_connector, check_spec
 from qanat.model import Inbound, Reply
 
 
@@ -215,7 +215,7 @@ class ConnectorContractTests:
             http=httpx.AsyncClient(transport=transport),
             clock=lambda: self.clock_time,
         )
-        return self.spec.build(context), intake, cursors, health
+        return build_connector(self.spec, context), intake, cursors, health
 
     def deliver(self, request: WebhookRequest, times: int = 1) -> tuple[Any, MemoryIntake]:
         """Deliver ``request`` ``times`` times; the last answer (or error) and the intake."""
@@ -278,32 +278,9 @@ class ConnectorContractTests:
         assert intake.states() == ["dead_letter"]
         assert all(reason for _i, _s, reason in intake.messages.values())
 
-    def poll(
-        self,
-        connector: Connector,
-        intake: MemoryIntake,
-        cursors: MemoryCursors,
-        health: MemoryHealth,
-    ) -> None:
-        """One poll, the way qanat's worker runs it: the connector's own ``poll_once``
-        (sources acknowledged after commit, like IMAP) or qanat's loop over ``pull``."""
-        from qanat.ingest.polling import poll_account
-
-        own = getattr(connector, "poll_once", None)
-        if own is not None:
-            asyncio.run(own())
-            return
-        account = str(self.account.get("account", "default"))
-        asyncio.run(
-            poll_account(
-                connector,
-                channel=self.spec.name,
-                account=account,
-                intake=intake,
-                cursors=cursors,
-                health=health,
-            )
-        )
+    def poll(self, connector: Connector) -> None:
+        """One poll, the way qanat's worker runs it: the connector's ``poll_once``."""
+        asyncio.run(connector.poll_once())
 
     def test_cursor_moves_only_past_committed_messages(self) -> None:
         """A store failure mid-poll loses nothing: the next polls bring the rest, once.
@@ -313,17 +290,17 @@ class ConnectorContractTests:
         """
         if "poll" not in self.spec.capabilities:
             pytest.skip(f"{self.spec.name} does not poll")
-        connector, intake, cursors, health = self.build()
+        connector, intake, _cursors, health = self.build()
         try:
             intake.fail_after = 1
-            self.poll(connector, intake, cursors, health)
+            self.poll(connector)
             assert len(intake.messages) == 1
             assert any(kind == "failure" for kind, _ in health.reports)
             intake.fail_after = None
-            self.poll(connector, intake, cursors, health)
+            self.poll(connector)
             total = len(intake.messages)
             assert total >= 2
-            self.poll(connector, intake, cursors, health)
+            self.poll(connector)
             assert len(intake.messages) == total  # nothing twice
         finally:
             self.close(connector)

@@ -71,25 +71,11 @@ async def nightly_reconcile(ctx: dict[str, Any]) -> bool:
 
 async def poll_connectors(ctx: dict[str, Any]) -> int:
     """arq cron job: poll every configured account whose connector polls; saved count."""
-    from qanat.ingest.polling import poll_account
-
     runtime = ctx["runtime"]
     saved = 0
-    for name, account, connector in runtime.connectors.with_capability("poll"):
-        poll_once = getattr(connector, "poll_once", None)
-        if poll_once is not None:  # sources acknowledged after commit poll themselves (IMAP)
-            report = await poll_once()
-            saved += getattr(report, "saved", 0)
-            continue
-        pulled = await poll_account(
-            connector,
-            channel=name,
-            account=account,
-            intake=runtime.intake,
-            cursors=runtime.cursors,
-            health=runtime.health,
-        )
-        saved += pulled.saved
+    for _name, _account, connector in runtime.connectors.with_capability("poll"):
+        report = await connector.poll_once()
+        saved += report.saved if report is not None else 0
     return saved
 
 

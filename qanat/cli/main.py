@@ -113,7 +113,7 @@ def import_command(
     async def body(runtime: Any) -> Any:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"Importing {file.name}", total=count_lines(file))
-            return await import_file(runtime, file, advance=lambda: progress.advance(task))
+            return await import_file(runtime.intake, file, advance=lambda: progress.advance(task))
 
     report = run(lambda: _with_runtime(settings, body))
     for bad in report.bad_lines:

@@ -61,12 +61,12 @@ def telegram_webhook(
     url: Annotated[str, typer.Argument(help="Public URL of /webhooks/telegram/ACCOUNT")],
 ) -> None:
     """Tell Telegram to post ACCOUNT's updates to URL, with the account's secret."""
-    from qanat.ingest.telegram.connector import TelegramAccount, connector_for
+    from qanat.ingest.telegram.connector import TelegramConnector
 
     async def body(runtime: Runtime) -> bool:
         settings = account_settings(runtime, "telegram", account)
-        assert isinstance(settings, TelegramAccount)
-        return await connector_for(runtime, settings).set_webhook(url)
+        connector = TelegramConnector(runtime.connectors.context("telegram", account, settings))
+        return await connector.set_webhook(url)
 
     done = _run(body)
     typer.echo(f"telegram {account}: webhook {'set' if done else 'NOT set'} to {url}")
@@ -82,14 +82,15 @@ def poll(
         raise typer.BadParameter("channel is telegram or x")
 
     async def body(runtime: Runtime) -> Any:
-        from qanat.ingest.telegram.connector import TelegramAccount, poll_telegram
-        from qanat.ingest.x.connector import XAccount, poll_x
+        from qanat.ingest.telegram.connector import TelegramConnector
+        from qanat.ingest.x.connector import XConnector
 
-        settings = account_settings(runtime, channel, account)
-        if isinstance(settings, TelegramAccount):
-            return await poll_telegram(runtime, settings)
-        assert isinstance(settings, XAccount)
-        return await poll_x(runtime, settings)
+        context = runtime.connectors.context(
+            channel, account, account_settings(runtime, channel, account)
+        )
+        if channel == "telegram":  # whatever the bot's mode: a poll asked for by hand
+            return await TelegramConnector(context).poll()
+        return await XConnector(context).poll_once()
 
     report = _run(body)
     typer.echo(json.dumps(report.__dict__, ensure_ascii=False))

@@ -35,7 +35,7 @@ async def load_demo(
     source = path or demo_messages_path()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Processing demo messages", total=count_lines(source))
-        return await import_file(runtime, source, advance=lambda: progress.advance(task))
+        return await import_file(runtime.intake, source, advance=lambda: progress.advance(task))
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:

@@ -142,6 +142,20 @@ class Pulled:
 
 
 @dataclass
+class PollReport:
+    """What one poll of one account did."""
+
+    channel: str
+    account: str
+    saved: int = 0
+    already_known: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    edited: int = 0
+    error: str | None = None
+
+
+@dataclass
 class ConnectorContext:
     """Everything a connector instance gets, for one configured account."""
 
@@ -159,9 +173,12 @@ class ConnectorContext:
 class Connector(Protocol):
     """One account of a channel. Implement the methods your capabilities declare.
 
-    ``receive`` (capability ``webhook``), ``pull`` (``poll``), ``send`` (``send``),
-    ``list_since`` and ``fetch`` (``list``). The ones you don't declare may raise
-    ``NotImplementedError``.
+    ``receive`` (capability ``webhook``), ``pull`` and ``poll_once`` (``poll``), ``send``
+    (``send``), ``list_since`` and ``fetch`` (``list``). The ones you don't declare may
+    raise ``NotImplementedError``. ``poll_once`` is what qanat's worker calls every
+    minute: most pollers answer ``return await poll_account(self, self.context)``
+    (:func:`qanat.ingest.polling.poll_account`: save each pulled item, then store its
+    cursor); a source acknowledged per message after commit (IMAP) runs its own loop.
     """
 
     async def receive(self, request: WebhookRequest) -> WebhookResponse:
@@ -170,6 +187,11 @@ class Connector(Protocol):
 
     def pull(self, cursor: dict[str, Any] | None) -> AsyncIterator[Pulled]:
         """Yield what arrived since ``cursor``, each item with the cursor that follows it."""
+        ...
+
+    async def poll_once(self) -> PollReport | None:
+        """One poll of this account, as the worker runs it every minute; None when the
+        account does not poll now (a Telegram bot in webhook mode)."""
         ...
 
     async def send(self, reply: Reply) -> SentReply:

@@ -6,13 +6,12 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
-from qanat.jobs.queue import JobQueue
 from qanat.model import Attachment, Inbound
 from qanat.store import edits, queries
 from qanat.store.db import Database
@@ -43,13 +42,21 @@ def store_attachment_bytes(item: Attachment, *, folder: Path, max_bytes: int) ->
     )
 
 
+class ProcessingQueue(Protocol):
+    """Where a committed message is handed for processing (the job queue, or inline)."""
+
+    async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
+        """Queue (or run) the processing of ``message_id``."""
+        ...
+
+
 class StoreIntake:
     """Commits inbound messages to the store, then queues their processing."""
 
     def __init__(
         self,
         db: Database,
-        queue: JobQueue,
+        queue: ProcessingQueue,
         *,
         attachments_dir: Path,
         attachment_max_bytes: int,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from qanat.ingest.base import Intake
 from qanat.model import Inbound
-from qanat.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def count_lines(path: Path) -> int:
 
 
 async def import_file(
-    runtime: Runtime, path: Path, *, advance: Callable[[], None] | None = None
+    intake: Intake, path: Path, *, advance: Callable[[], None] | None = None
 ) -> ImportReport:
     """Save every good line of ``path`` through the intake (save raw, then process).
 
@@ -88,7 +88,7 @@ async def import_file(
         if isinstance(item, BadLine):
             report.bad_lines.append(item)
         else:
-            result = await runtime.intake.save(item)
+            result = await intake.save(item)
             if result.created:
                 report.saved += 1
             else:

@@ -1,45 +1,40 @@
-"""Running a polled connector: save each item, then advance its cursor — never before."""
+"""Running a polled connector: save each item, then advance its cursor — never before.
+
+:func:`poll_account` is the default ``poll_once`` of the connector contract: a poller
+that only knows how to ``pull`` answers ``poll_once`` with it.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 from qanat.errors import ChannelUnavailable
-from qanat.ingest.base import Connector, CursorStore, HealthReporter, Intake
+from qanat.ingest.base import ConnectorContext, PollReport, Pulled
+
+__all__ = ["PollReport", "poll_account"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PollReport:
-    """What one poll of one account did."""
+class Puller(Protocol):
+    """What :func:`poll_account` needs of a connector: its ``pull``."""
 
-    channel: str
-    account: str
-    saved: int = 0
-    already_known: int = 0
-    dead_lettered: int = 0
-    skipped: int = 0
-    edited: int = 0
-    error: str | None = None
+    def pull(self, cursor: dict[str, Any] | None) -> AsyncIterator[Pulled]:
+        """Yield what arrived since ``cursor``."""
+        ...
 
 
-async def poll_account(
-    connector: Connector,
-    *,
-    channel: str,
-    account: str,
-    intake: Intake,
-    cursors: CursorStore,
-    health: HealthReporter,
-) -> PollReport:
+async def poll_account(connector: Puller, context: ConnectorContext) -> PollReport:
     """Pull from the source since the stored cursor and save what arrived.
 
     The cursor that comes with an item is stored only after the item is committed, so a
     crash, a store outage or a source error never moves the watermark past a message
     qanat does not hold. Errors are reported as channel health, not raised.
     """
+    channel, account = context.channel, context.account
+    intake, cursors, health = context.intake, context.cursors, context.health
     report = PollReport(channel, account)
     try:
         async for item in connector.pull(await cursors.get(channel, account)):

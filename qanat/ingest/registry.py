@@ -26,7 +26,9 @@ from qanat.ingest.base import (
     CursorStore,
     HealthReporter,
     Intake,
+    PollReport,
 )
+from qanat.ingest.polling import poll_account
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,30 @@ def discover(
             continue
         found[spec.name] = spec
     return found, refused
+
+
+class _PullOnly:
+    """A connector written before ``poll_once`` joined the contract, given the default one
+    (:func:`~qanat.ingest.polling.poll_account` over its ``pull``); the rest is its own."""
+
+    def __init__(self, connector: Any, context: ConnectorContext) -> None:
+        self._connector, self._context = connector, context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector, name)
+
+    async def poll_once(self) -> PollReport:
+        """One poll: save each pulled item, then store its cursor."""
+        return await poll_account(self._connector, self._context)
+
+
+def build_connector(spec: ConnectorSpec, context: ConnectorContext) -> Connector:
+    """Build one account's connector; one without its own ``poll_once`` gets the default."""
+    built = spec.build(context)
+    if hasattr(built, "poll_once"):
+        return built
+    adapted: Connector = _PullOnly(built, context)
+    return adapted
 
 
 def account_config(spec: ConnectorSpec, entry: Mapping[str, Any]) -> Any:
@@ -128,7 +154,8 @@ class Connectors:
         )
         if spec is None or entry is None:
             return None
-        self._built[key] = spec.build(self.context(name, account, account_config(spec, entry)))
+        context = self.context(name, account, account_config(spec, entry))
+        self._built[key] = build_connector(spec, context)
         return self._built[key]
 
     def context(self, name: str, account: str, config: Any) -> ConnectorContext:

@@ -117,7 +117,7 @@ async def _act(
 async def _seed(settings: Settings) -> None:
     runtime: Runtime = await start_runtime(settings)
     try:
-        await import_file(runtime, SEED)
+        await import_file(runtime.intake, SEED)
         for username, (role, department, block) in STAFF.items():
             await add_user(
                 runtime.db,

@@ -25,7 +25,7 @@ NEAR_MISSES: dict[str, str] = _data.NEAR_MISSES
 
 
 async def test_groups_end_together_and_near_misses_stay_apart(runtime: Runtime) -> None:
-    await import_file(runtime, demo_messages_path())
+    await import_file(runtime.intake, demo_messages_path())
     async with runtime.db.session() as session:
         rows = await session.execute(
             select(

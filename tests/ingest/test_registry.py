@@ -87,17 +87,11 @@ async def test_the_cursor_never_passes_a_message_that_was_not_committed(
         return await real_save(inbound)
 
     monkeypatch.setattr(runtime.intake, "save", flaky)
-    poll = dict(
-        channel="fake",
-        account="default",
-        intake=runtime.intake,
-        cursors=runtime.cursors,
-        health=runtime.health,
-    )
-    first = await poll_account(FakePoller(), **poll)  # type: ignore[arg-type]
+    context = runtime.connectors.context("fake", "default", None)
+    first = await poll_account(FakePoller(), context)
     assert first.saved == 1 and first.error
     assert await runtime.cursors.get("fake", "default") == {"last": 1}
-    second = await poll_account(FakePoller(), **poll)  # type: ignore[arg-type]
+    second = await poll_account(FakePoller(), context)
     assert second.saved == 2 and second.error is None
     assert await runtime.cursors.get("fake", "default") == {"last": 3}
     async with runtime.db.session() as session:

@@ -41,7 +41,7 @@ async def add_staff(runtime: Runtime) -> None:
 @pytest.fixture
 async def relay(runtime: Runtime) -> AsyncIterator[OutsideWorld]:
     await add_staff(runtime)
-    await import_file(runtime, IMPORTS / "sewage_block_305.jsonl")
+    await import_file(runtime.intake, IMPORTS / "sewage_block_305.jsonl")
     async with mail_server() as (world, port):
         configure_mail(runtime, port)
         yield world
@@ -131,7 +131,7 @@ async def test_an_alert_whose_mail_cannot_go_is_still_kept(runtime: Runtime) -> 
     configure_mail(runtime, port=1)  # nothing listens there
     async with runtime.db.writing() as session:
         session.add(ReconcileRun(channel="sms", account="default"))  # keeps the ids apart
-    await import_file(runtime, IMPORTS / "sewage_block_305.jsonl")
+    await import_file(runtime.intake, IMPORTS / "sewage_block_305.jsonl")
     async with runtime.db.writing() as session:
         await session.execute(update(Message).values(ticket_id=None))
     report = await reconcile(runtime, since=SINCE)

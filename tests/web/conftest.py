@@ -67,7 +67,7 @@ async def team(runtime: Runtime, password_hash: str) -> dict[str, int]:
 @pytest.fixture
 async def seeded(runtime: Runtime, team: dict[str, int]) -> Runtime:
     """The runtime with the seed messages processed into tickets QN-2026-000001…6."""
-    report = await import_file(runtime, SEED)
+    report = await import_file(runtime.intake, SEED)
     assert report.saved == 6 and not report.bad_lines
     return runtime
 

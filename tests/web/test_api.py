@@ -19,7 +19,7 @@ IMPORTS = Path(__file__).parent.parent / "fixtures" / "import"
 
 @pytest.fixture
 async def client(runtime: Runtime, password_hash: str) -> AsyncIterator[httpx.AsyncClient]:
-    await import_file(runtime, IMPORTS / "sewage_block_305.jsonl")
+    await import_file(runtime.intake, IMPORTS / "sewage_block_305.jsonl")
     async with runtime.db.writing() as session:
         admin = User(
             username="root", display_name="Root", password_hash=password_hash, role="admin"

@@ -31,7 +31,7 @@ async def scrape(runtime: Runtime) -> dict[str, dict[tuple[tuple[str, str], ...]
 
 
 async def test_metrics_count_messages_latency_and_reconciliation(runtime: Runtime) -> None:
-    await import_file(runtime, IMPORTS / "sewage_block_305.jsonl")
+    await import_file(runtime.intake, IMPORTS / "sewage_block_305.jsonl")
     await reconcile(runtime, since=datetime(2026, 11, 1, tzinfo=UTC))
     samples = await scrape(runtime)
     messages = samples["qanat_messages"]

@@ -20,11 +20,12 @@ from qanat.ingest.base import (
     CONTRACT_VERSION,
     ConnectorContext,
     ConnectorSpec,
+    PollReport,
     Pulled,
     WebhookRequest,
     WebhookResponse,
 )
-from qanat.ingest.email.imap import ImapMailbox, ImapPoller, PollReport
+from qanat.ingest.email.imap import ImapMailbox, ImapPoller
 from qanat.ingest.email.send import EmailSender
 from qanat.model import Inbound, Reply, SentReply
 
@@ -89,12 +90,19 @@ class EmailConnector:
         """Fetch what arrived, save it, then flag or move it and advance the watermark."""
         if self.poller is None:
             return None
-        report = await self.poller.poll_once()
-        if report.error:
-            await self.context.health.failure(CHANNEL, self.context.account, report.error)
+        polled = await self.poller.poll_once()
+        if polled.error:
+            await self.context.health.failure(CHANNEL, self.context.account, polled.error)
         else:
             await self.context.health.success(CHANNEL, self.context.account)
-        return report
+        return PollReport(
+            CHANNEL,
+            self.context.account,
+            saved=polled.saved,
+            already_known=polled.duplicates,
+            dead_lettered=polled.dead_lettered,
+            error=polled.error,
+        )
 
     async def close(self) -> None:
         """Log out of the mailbox."""

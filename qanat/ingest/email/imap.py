@@ -64,8 +64,8 @@ class ImapMailbox(BaseModel):
 
 
 @dataclass
-class PollReport:
-    """What one poll of one mailbox did."""
+class MailboxPoll:
+    """What one poll of one mailbox did (the connector reports it as a ``PollReport``)."""
 
     fetched: int = 0
     saved: int = 0
@@ -125,9 +125,9 @@ class ImapPoller:
         }
         self._client: IMAPClient | None = None
 
-    async def poll_once(self) -> PollReport:
+    async def poll_once(self) -> MailboxPoll:
         """Save what arrived since the watermark; errors are reported, never raised."""
-        report = PollReport()
+        report = MailboxPoll()
         try:
             await self._poll(report)
         except CONNECTION_ERRORS as exc:
@@ -146,7 +146,7 @@ class ImapPoller:
             log.warning("imap %s: %s", self.account, report.error)
         return report
 
-    async def _poll(self, report: PollReport) -> None:
+    async def _poll(self, report: MailboxPoll) -> None:
         uidvalidity = await self._select()
         cursor = await self.cursors.get(CHANNEL, self.account)
         last_uid = 0
@@ -169,7 +169,7 @@ class ImapPoller:
                 await self.cursors.put(CHANNEL, self.account, watermark)
 
     async def _store(
-        self, uid: int, uidvalidity: int, raw: bytes, arrived: datetime, report: PollReport
+        self, uid: int, uidvalidity: int, raw: bytes, arrived: datetime, report: MailboxPoll
     ) -> bool:
         try:
             inbound = await asyncio.to_thread(  # parsing a large message takes a while
@@ -211,7 +211,7 @@ class ImapPoller:
             metadata={"imap": {"folder": self.mailbox.folder, "uid": uid}},
         )
 
-    def _record_health(self, report: PollReport) -> None:
+    def _record_health(self, report: MailboxPoll) -> None:
         now = self.clock()
         if report.error:
             self.health["last_error"] = report.error

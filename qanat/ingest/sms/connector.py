@@ -153,6 +153,10 @@ class SmsConnector:
                 )
             )
 
+    async def poll_once(self) -> None:
+        """Nothing to poll: messages arrive by webhook."""
+        return None
+
     async def send(self, reply: Reply) -> SentReply:
         """Send a reply through Twilio's Messages API or the gateway's URL template."""
         if isinstance(self.config, sms.TwilioAccount):

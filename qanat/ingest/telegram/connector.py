@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from telegram import Update
@@ -55,9 +55,6 @@ from qanat.ingest.telegram.updates import (
     update_kind,
 )
 from qanat.model import Inbound, Reply, SentReply
-
-if TYPE_CHECKING:
-    from qanat.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -246,14 +243,7 @@ class TelegramConnector:
 
     async def poll(self) -> PollReport:
         """Poll now, whatever the mode: save what arrived, then move the offset."""
-        return await poll_account(
-            self,
-            channel=CHANNEL,
-            account=self.context.account,
-            intake=self.context.intake,
-            cursors=self.context.cursors,
-            health=self.context.health,
-        )
+        return await poll_account(self, self.context)
 
     # --- replies and the rest of the contract --------------------------------------
     async def send(self, reply: Reply) -> SentReply:
@@ -290,13 +280,3 @@ SPEC = ConnectorSpec(
     description="Telegram bots: webhook or long polling, replies with sendMessage",
     secret_fields=frozenset({"token", "secret_token"}),
 )
-
-
-def connector_for(runtime: Runtime, account: TelegramAccount) -> TelegramConnector:
-    """A connector for ``account`` with the runtime's intake, cursors, health and HTTP."""
-    return TelegramConnector(runtime.connectors.context(CHANNEL, account.account, account))
-
-
-async def poll_telegram(runtime: Runtime, account: TelegramAccount) -> PollReport:
-    """Poll one bot now (whatever its mode): save what arrived, then move its offset."""
-    return await connector_for(runtime, account).poll()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import tweepy
@@ -62,15 +62,12 @@ from qanat.ingest.x.send import XSender
 from qanat.ingest.x.transport import HttpxAdapter, mount, run_in_thread
 from qanat.model import Inbound, Reply, SentReply
 
-if TYPE_CHECKING:
-    from qanat.runtime import Runtime
-
 log = logging.getLogger(__name__)
 
 #: X's rate-limit windows are 15 minutes: the pause when a 429 names no reset time.
 DEFAULT_PAUSE = timedelta(minutes=15)
 
-__all__ = ["SPEC", "RateLimited", "XAccount", "XConnector", "XCursor", "poll_x"]
+__all__ = ["SPEC", "RateLimited", "XAccount", "XConnector", "XCursor"]
 
 
 class XConnector:
@@ -267,14 +264,7 @@ class XConnector:
 
     async def poll_once(self) -> PollReport:
         """One poll, as the worker's cron runs it."""
-        return await poll_account(
-            self,
-            channel=CHANNEL,
-            account=self.context.account,
-            intake=self.context.intake,
-            cursors=self.context.cursors,
-            health=self.context.health,
-        )
+        return await poll_account(self, self.context)
 
     # --- reconciliation ----------------------------------------------------------------
     async def list_since(self, since: datetime) -> list[str]:
@@ -324,13 +314,3 @@ SPEC = ConnectorSpec(
         {"bearer_token", "consumer_key", "consumer_secret", "access_token", "access_token_secret"}
     ),
 )
-
-
-def connector_for(runtime: Runtime, account: XAccount) -> XConnector:
-    """A connector for ``account`` with the runtime's intake, cursors, health and HTTP."""
-    return XConnector(runtime.connectors.context(CHANNEL, account.account, account))
-
-
-async def poll_x(runtime: Runtime, account: XAccount) -> PollReport:
-    """Poll one X account now: save new mentions and DMs, then move its watermarks."""
-    return await connector_for(runtime, account).poll_once()

@@ -14,7 +14,6 @@ import pytest
 
 from qanat.errors import BadPayload, ChannelUnavailable, ForgedRequest
 from qanat.ingest.base import ConnectorContext, WebhookRequest
-from qanat.ingest.polling import poll_account
 from qanat.ingest.telegram.connector import SECRET_HEADER, TelegramAccount, TelegramConnector
 from qanat.model import Reply, Sender
 from qanat.testing import MemoryCursors, MemoryHealth, MemoryIntake
@@ -52,14 +51,7 @@ class Bot:
         self.intake, self.cursors, self.health = context.intake, context.cursors, context.health
 
     async def poll(self) -> Any:
-        return await poll_account(
-            self.connector,
-            channel="telegram",
-            account="ministry_bot",
-            intake=self.intake,
-            cursors=self.cursors,
-            health=self.health,
-        )
+        return await self.connector.poll()
 
     def stored(self) -> dict[str, tuple[str, str]]:
         return {

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from qanat.errors import ChannelUnavailable
-from qanat.ingest.telegram.connector import SECRET_HEADER, SPEC, TelegramAccount, poll_telegram
+from qanat.ingest.telegram.connector import SECRET_HEADER, SPEC, TelegramAccount, TelegramConnector
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime
 from qanat.store.tables import Attachment, ContactIdentity, Event, Message, Ticket
@@ -245,6 +245,11 @@ async def test_the_store_being_down_is_503_so_telegram_retries(
     assert response.status_code == 503
 
 
+def bot(runtime: Runtime, account: TelegramAccount) -> TelegramConnector:
+    """The account's connector, whatever its mode (a poll asked for by hand)."""
+    return TelegramConnector(runtime.connectors.context("telegram", ACCOUNT, account))
+
+
 async def test_polling_twice_stores_nothing_twice(
     runtime: Runtime, fake: FakeBotApi, account: TelegramAccount
 ) -> None:
@@ -253,12 +258,12 @@ async def test_polling_twice_stores_nothing_twice(
         for name in ("text_arabic", "text_mixed_arabic_english", "location")
     ]
     fake.updates += batch
-    first = await poll_telegram(runtime, account)
+    first = await bot(runtime, account).poll()
     assert await runtime.cursors.get("telegram", ACCOUNT) == {"offset": 830114007}
     # As if the offset had been lost after the commit: Telegram, never told, sends the
     # same updates again.
     await runtime.cursors.put("telegram", ACCOUNT, {})
-    second = await poll_telegram(runtime, account)
+    second = await bot(runtime, account).poll()
     assert (first.saved, second.saved, second.already_known) == (3, 0, 3)
     assert len(await rows(runtime, Message)) == 3 and len(await rows(runtime, Ticket)) == 3
 

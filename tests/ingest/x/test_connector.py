@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from qanat.errors import BadPayload
 from qanat.ingest.base import ConnectorContext
-from qanat.ingest.polling import PollReport, poll_account
+from qanat.ingest.polling import PollReport
 from qanat.ingest.x.connector import XAccount, XConnector
 from qanat.model import Reply, Sender
 from qanat.testing import MemoryCursors, MemoryHealth, MemoryIntake
@@ -56,16 +56,11 @@ class Account:
         self.cursors = MemoryCursors()
         self.health = MemoryHealth()
         connector.context.intake = self.intake
+        connector.context.cursors = self.cursors
+        connector.context.health = self.health
 
     async def poll(self) -> PollReport:
-        return await poll_account(
-            self.connector,
-            channel="x",
-            account="moworks",
-            intake=self.intake,
-            cursors=self.cursors,
-            health=self.health,
-        )
+        return await self.connector.poll_once()
 
     def ids(self) -> list[str]:
         return [key[2] for key in self.intake.messages]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qanat.ingest.x.connector import SPEC, XAccount, XConnector, poll_x
+from qanat.ingest.x.connector import SPEC, XAccount, XConnector
 from qanat.runtime import Runtime
 from qanat.store.tables import ChannelHealth, ContactIdentity, Message, Ticket
 from tests.support.fake_x import OUR_ID, FakeXApi, client_for
@@ -77,7 +77,7 @@ async def test_mentions_and_dms_become_tickets(
 ) -> None:
     for name in ("mentions_page1.json", "mentions_page2.json", "dm_events.json"):
         fake.load(name)
-    report = await poll_x(runtime, account)
+    report = await connector(runtime).poll_once()
     assert report.error is None and report.saved == 6
     mention = await message(runtime, "1985123456789012803")
     dm = await message(runtime, "dm:1985200000000000903")
@@ -101,8 +101,8 @@ async def test_polling_twice_stores_nothing_twice(
 ) -> None:
     for name in ("mentions_page1.json", "mentions_page2.json", "dm_events.json"):
         fake.load(name)
-    first = await poll_x(runtime, account)
-    second = await poll_x(runtime, account)
+    first = await connector(runtime).poll_once()
+    second = await connector(runtime).poll_once()
     assert (first.saved, second.saved) == (6, 0)
     assert len(await rows(runtime, Message)) == 6
     [health] = await rows(runtime, ChannelHealth)
@@ -113,7 +113,7 @@ async def test_a_public_reply_goes_out_and_the_citizens_answer_joins_the_ticket(
     runtime: Runtime, fake: FakeXApi, account: XAccount
 ) -> None:
     fake.load("mentions_page2.json")
-    await poll_x(runtime, account)
+    await connector(runtime).poll_once()
     [ticket] = await rows(runtime, Ticket)
     text = "نعتذر عن الإزعاج، تم تحويل بلاغكم {reference} إلى قسم الصرف الصحي"
     result = await reply_from_inbox(runtime, ticket.reference, text, "public")
@@ -124,7 +124,7 @@ async def test_a_public_reply_goes_out_and_the_citizens_answer_joins_the_ticket(
     assert sent.external_id == "1985123456789012999"
 
     fake.load("mentions_reply_in_conversation.json")  # he answers our reply
-    await poll_x(runtime, account)
+    await connector(runtime).poll_once()
     assert (await message(runtime, "1985123456789013001")).ticket_id == ticket.id
     assert len(await rows(runtime, Ticket)) == 1
 
@@ -133,7 +133,7 @@ async def test_a_public_reply_never_shows_a_phone_the_citizen_gave_on_another_ch
     runtime: Runtime, fake: FakeXApi, account: XAccount
 ) -> None:
     fake.load("mentions_page2.json")
-    await poll_x(runtime, account)
+    await connector(runtime).poll_once()
     [ticket] = await rows(runtime, Ticket)
     async with runtime.db.writing() as session:  # e.g. they called from this number
         session.add(
@@ -154,7 +154,7 @@ async def test_a_dm_after_our_dm_joins_the_ticket(
     runtime: Runtime, fake: FakeXApi, account: XAccount
 ) -> None:
     fake.load("dm_events.json")
-    await poll_x(runtime, account)
+    await connector(runtime).poll_once()
     first = await message(runtime, "dm:1985200000000000903")
     ticket = await row(runtime, Ticket, first.ticket_id)
     fake.next_id = 1985200000000000950
@@ -169,7 +169,7 @@ async def test_a_dm_after_our_dm_joins_the_ticket(
         "text": "مشكورين 🙏 بانتظار الإصلاح",
         "created_at": "2026-11-02T05:40:00.000Z",
     }
-    await poll_x(runtime, account)
+    await connector(runtime).poll_once()
     answer = await message(runtime, "dm:1985200000000000960")
     assert answer.in_reply_to == ["dm:1985200000000000950"]
     assert answer.ticket_id == first.ticket_id
@@ -182,16 +182,16 @@ async def test_a_429_pauses_the_account_until_the_reset_and_shows_in_health(
     fake.queue("/2/users", json.loads((FIXTURES / "rate_limited.json").read_text()))
     clock = runtime.connectors.clock
     assert isinstance(clock, Clock)
-    paused = await poll_x(runtime, account)
+    paused = await connector(runtime).poll_once()
     assert paused.error is not None and "paused until 2026-11-02T05:30:00" in paused.error
     clock.now = datetime(2026, 11, 2, 5, 25, tzinfo=UTC)
     asked = len(fake.requests)
-    assert (await poll_x(runtime, account)).saved == 0
+    assert (await connector(runtime).poll_once()).saved == 0
     assert len(fake.requests) == asked
     [health] = await rows(runtime, ChannelHealth)
     assert health.error_count == 2 and "paused until" in (health.last_error or "")
     clock.now = datetime(2026, 11, 2, 5, 31, tzinfo=UTC)
-    resumed = await poll_x(runtime, account)
+    resumed = await connector(runtime).poll_once()
     assert resumed.error is None and resumed.saved == 1
     [health] = await rows(runtime, ChannelHealth)
     assert health.consecutive_errors == 0 and health.last_success_at is not None

@@ -154,6 +154,10 @@ class WhatsAppConnector:
             raise ForgedRequest("wrong hub.verify_token")
         return WebhookResponse(body=request.query.get("hub.challenge", "").encode())
 
+    async def poll_once(self) -> None:
+        """Nothing to poll: messages arrive by webhook."""
+        return None
+
     async def send(self, reply: Reply) -> SentReply:
         """Send a text message, as a reply to the citizen's last message when known."""
         body: dict[str, Any] = {
