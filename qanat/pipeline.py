@@ -3,6 +3,11 @@
 load → normalize → thread or dedupe → route → assign → save outcome and events, in
 one transaction. Running it twice changes nothing the second time: a message that is no
 longer ``received`` is left alone. The same function runs inline and under arq.
+
+What it needs of the running process is the small :class:`PipelineDeps` protocol (the
+store, the settings, the rules and model in force, the dedupe index); the rules and the
+model are read once per message, so a rules file saved halfway through a message does
+not change its decision midway.
 """
 
 from __future__ import annotations
@@ -11,24 +16,35 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qanat.config import Settings
 from qanat.dedupe import service as dedupe
 from qanat.dedupe import threads as followups
+from qanat.dedupe.live import LiveIndex
 from qanat.dedupe.similarity import report_of_message
-from qanat.model import Inbound, Kind, Location, Normalized, RoutingDecision, TicketStatus
+from qanat.model import (
+    Inbound,
+    Kind,
+    Location,
+    Normalized,
+    ProcessingState,
+    RoutingDecision,
+    TicketStatus,
+)
 from qanat.normalize import normalize
 from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
+from qanat.router.learned import LearnedRouter
 from qanat.router.pauses import resume_clock
+from qanat.router.rules import RoutingRules
 from qanat.router.sla import due_times
 from qanat.store import actions, queries
+from qanat.store.db import Database
 from qanat.store.tables import Message, Ticket, utcnow
-
-if TYPE_CHECKING:
-    from qanat.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +52,79 @@ log = logging.getLogger(__name__)
 PIPELINE = "pipeline"
 
 
+class PipelineDeps(Protocol):
+    """What processing a message needs of the running process."""
+
+    settings: Settings
+    db: Database
+    #: This process's dedupe candidate index.
+    dedupe: LiveIndex
+
+    def rules(self) -> RoutingRules:
+        """The routing rules in force now."""
+        ...
+
+    def learned_model(self) -> LearnedRouter | None:
+        """The learned routing model in force now, if any."""
+        ...
+
+
+class Result(StrEnum):
+    """What processing did with a message."""
+
+    created = "created"
+    duplicate = "duplicate"
+    follow_up = "follow_up"
+    ignored = "ignored"
+    skipped = "skipped"
+    retry = "retry"
+    dead_letter = "dead_letter"
+
+
+class SetAside(StrEnum):
+    """Why a message opens no ticket: sent by a machine, or nothing in it to work on."""
+
+    delivery_failure = "delivery failure"
+    auto_reply = "automatic reply"
+    empty = "empty message"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What processing did with a message, for logs, the CLI and the worker."""
 
     message_id: int
-    result: str  # "created", "duplicate", "follow_up", "skipped", "retry", "dead_letter"
+    result: Result
     ticket_id: int | None = None
     detail: str = ""
 
 
-async def process_message(ctx: dict[str, Any], message_id: int) -> Outcome:
+@dataclass(frozen=True)
+class _Run:
+    """One message's processing: its transaction, and what is in force for all of it."""
+
+    session: AsyncSession
+    settings: Settings
+    rules: RoutingRules
+    model: LearnedRouter | None
+    live: LiveIndex
+
+
+async def process_message(deps: PipelineDeps, message_id: int) -> Outcome:
     """Run the stages on one saved message (the job arq and the inline runner call).
 
     A stage that raises leaves the message ``received`` with its error until
     ``max_attempts`` tries have failed; then it is dead-lettered with the reason.
     """
-    runtime: Runtime = ctx["runtime"]
     started = time.perf_counter()
+    rules, model = deps.rules(), deps.learned_model()
     try:
-        async with runtime.db.writing() as session:
-            outcome = await _process(session, runtime, message_id)
+        async with deps.db.writing() as session:
+            run = _Run(session, deps.settings, rules, model, deps.dedupe)
+            outcome = await _process(run, message_id)
     except Exception as exc:
         log.exception("processing message %s failed", message_id)
-        outcome = await _record_failure(runtime, message_id, exc)
+        outcome = await _record_failure(deps, message_id, exc)
     log.info(
         "message processed",
         extra={
@@ -72,14 +137,16 @@ async def process_message(ctx: dict[str, Any], message_id: int) -> Outcome:
     return outcome
 
 
-async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> Outcome:
+async def _process(run: _Run, message_id: int) -> Outcome:
+    session = run.session
     message = await queries.load_message_for_update(session, message_id=message_id)
     if message is None:
-        return Outcome(message_id, "skipped", detail="no such message")
-    if message.state != "received":
-        return Outcome(message_id, "skipped", message.ticket_id, detail=f"already {message.state}")
+        return Outcome(message_id, Result.skipped, detail="no such message")
+    if message.state != ProcessingState.received:
+        detail = f"already {message.state}"
+        return Outcome(message_id, Result.skipped, message.ticket_id, detail=detail)
     inbound = queries.inbound_of(message)
-    normalized = normalize(inbound, region=runtime.settings.default_region)
+    normalized = normalize(inbound, region=run.settings.default_region)
     # No query here reads what this message changes, so nothing is written before the
     # commit but the new contact and ticket (their ids are needed): the message's row is
     # updated once and its events inserted together, not at every query.
@@ -92,17 +159,16 @@ async def _process(session: AsyncSession, runtime: Runtime, message_id: int) -> 
             inbound=inbound,
             normalized=normalized,
             contact_id=contact_id,
-            same_sender_window=timedelta(hours=runtime.settings.sms_followup_hours),
+            same_sender_window=timedelta(hours=run.settings.sms_followup_hours),
             new_contact=new_contact,
         )
-        outcome = await _stages(session, runtime, message, inbound, normalized, contact_id, ticket)
+        outcome = await _stages(run, message, inbound, normalized, contact_id, ticket)
     message.contact_id = contact_id  # after the ticket's flush, so the row is written once
     return outcome
 
 
 async def _stages(
-    session: AsyncSession,
-    runtime: Runtime,
+    run: _Run,
     message: Message,
     inbound: Inbound,
     normalized: Normalized,
@@ -110,26 +176,30 @@ async def _stages(
     ticket: Ticket | None,
 ) -> Outcome:
     """Set aside, add to ``ticket`` (the thread it continues) or open a new ticket."""
-    automatic = _automatic(inbound)
-    if automatic is not None:
-        return await _set_aside(session, message, ticket, normalized, automatic)
-    if not (normalized.match_text or inbound.attachments or inbound.location):
-        return await _set_aside(session, message, ticket, normalized, "empty message")
+    reason = _set_aside_reason(inbound, normalized)
+    if reason is not None:
+        return await _set_aside(run.session, message, ticket, normalized, reason)
     if ticket is not None:
-        outcome = await _add_to_ticket(session, runtime, message, ticket)
+        outcome = await _add_to_ticket(run, message, ticket)
     else:
-        outcome = await _open_ticket(session, runtime, message, inbound, normalized, contact_id)
+        outcome = await _open_ticket(run, message, inbound, normalized, contact_id)
     _mark_processed(message, normalized)
     return outcome
 
 
-def _automatic(inbound: Inbound) -> str | None:
-    """Why a message was sent by a machine (bounce, out-of-office), if it was."""
+def _set_aside_reason(inbound: Inbound, normalized: Normalized) -> SetAside | None:
+    """Why a message opens no ticket (a bounce, an out-of-office, nothing in it), if so."""
     if inbound.metadata.get("bounce"):
-        return "delivery failure"
+        return SetAside.delivery_failure
     if inbound.metadata.get("auto_reply"):
-        return "automatic reply"
+        return SetAside.auto_reply
+    if not (normalized.match_text or inbound.attachments or inbound.location):
+        return SetAside.empty
     return None
+
+
+#: The event a machine's message leaves on the ticket it answers.
+_MACHINE_EVENTS = {SetAside.delivery_failure: "delivery_failed", SetAside.auto_reply: "auto_reply"}
 
 
 async def _set_aside(
@@ -137,14 +207,15 @@ async def _set_aside(
     message: Message,
     ticket: Ticket | None,
     normalized: Normalized,
-    reason: str,
+    reason: SetAside,
 ) -> Outcome:
     """Keep a message that opens no ticket: a bounce or auto-reply joins its ticket's
     timeline as an event; an empty message is dead-lettered for staff to look at."""
     assert message.id is not None
     _mark_processed(message, normalized)
-    if reason == "empty message":
-        message.state, message.state_reason = "dead_letter", "empty message: no text, file or place"
+    if reason == SetAside.empty:
+        message.state = ProcessingState.dead_letter
+        message.state_reason = "empty message: no text, file or place"
         await queries.add_event(
             session,
             actor=PIPELINE,
@@ -152,23 +223,23 @@ async def _set_aside(
             message_id=message.id,
             data={"reason": message.state_reason},
         )
-        return Outcome(message.id, "dead_letter", detail=message.state_reason)
-    message.state, message.state_reason = "ignored", reason
+        return Outcome(message.id, Result.dead_letter, detail=message.state_reason)
+    message.state, message.state_reason = ProcessingState.ignored, reason.value
     if ticket is not None:
         message.ticket_id = ticket.id
         await queries.add_event(
             session,
             actor=PIPELINE,
-            type="delivery_failed" if "failure" in reason else "auto_reply",
+            type=_MACHINE_EVENTS[reason],
             ticket_id=ticket.id,
             message_id=message.id,
-            data={"reason": reason},
+            data={"reason": reason.value},
         )
-    return Outcome(message.id, "ignored", ticket.id if ticket else None, detail=reason)
+    return Outcome(message.id, Result.ignored, ticket.id if ticket else None, detail=reason.value)
 
 
 def _mark_processed(message: Message, normalized: Normalized) -> None:
-    message.state = "processed"
+    message.state = ProcessingState.processed
     message.state_reason = None
     message.processed_at = utcnow()
     message.match_text = normalized.match_text
@@ -177,13 +248,13 @@ def _mark_processed(message: Message, normalized: Normalized) -> None:
 
 
 async def _add_to_ticket(
-    session: AsyncSession,
-    runtime: Runtime,
+    run: _Run,
     message: Message,
     ticket: Ticket,
     *,
     reason: str = "follow-up",
 ) -> Outcome:
+    session = run.session
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
     if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
@@ -197,11 +268,7 @@ async def _add_to_ticket(
         )
         if actions.apply_status(ticket, TicketStatus.open.value, at=message.received_at):
             await resume_clock(
-                session,
-                rules=runtime.rules(),
-                tz=runtime.settings.tz,
-                ticket=ticket,
-                actor=PIPELINE,
+                session, rules=run.rules, tz=run.settings.tz, ticket=ticket, actor=PIPELINE
             )
     ticket.updated_at = utcnow()
     await queries.add_event(
@@ -212,40 +279,38 @@ async def _add_to_ticket(
         message_id=message.id,
         data={"channel": message.channel, "reason": reason},
     )
-    return Outcome(message.id, "follow_up", ticket.id)
+    return Outcome(message.id, Result.follow_up, ticket.id)
 
 
 async def _open_ticket(
-    session: AsyncSession,
-    runtime: Runtime,
+    run: _Run,
     message: Message,
     inbound: Inbound,
     normalized: Normalized,
     contact_id: int | None,
 ) -> Outcome:
+    session = run.session
     assert message.id is not None
     decision = route(
         normalized,
-        rules=runtime.rules(),
+        rules=run.rules,
         category=inbound.category,
         given_department=inbound.department,
-        model=runtime.learned_model(),
+        model=run.model,
     )
     report = report_of_message(
         normalized, decision, received_at=inbound.received_at, contact_id=contact_id
     )
-    rules = runtime.rules().dedupe
-    await runtime.dedupe.ready(session)  # a first load, outside the lock
-    async with dedupe.decision_lock(session, runtime=runtime, location=normalized.location):
+    rules = run.rules.dedupe
+    await run.live.ready(session)  # a first load, outside the lock
+    async with dedupe.decision_lock(session, location=normalized.location):
         duplicate, primary = await dedupe.find_duplicate(
-            session, live=runtime.dedupe, new=report, rules=rules
+            session, live=run.live, new=report, rules=rules
         )
         if primary is not None and duplicate.features.get("same_contact"):
             # The same citizen about the same problem: a follow-up, not a second ticket.
-            return await _add_to_ticket(session, runtime, message, primary, reason="same problem")
-        ticket = await _create_ticket(
-            session, runtime, message, inbound, normalized, contact_id, decision
-        )
+            return await _add_to_ticket(run, message, primary, reason="same problem")
+        ticket = await _create_ticket(run, message, inbound, normalized, contact_id, decision)
         if primary is not None:
             await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
         elif history := await dedupe.find_recurrence(session, new=report, rules=rules):
@@ -262,28 +327,28 @@ async def _open_ticket(
         # In the same transaction as the ticket: processing again assigns nothing twice.
         await assign_new_ticket(
             session,
-            rules=runtime.rules(),
+            rules=run.rules,
             ticket=ticket,
             department=decision.department,
             now=utcnow(),
-            tz=runtime.settings.tz,
+            tz=run.settings.tz,
         )
-    return Outcome(message.id, "duplicate" if primary else "created", ticket.id)
+    return Outcome(message.id, Result.duplicate if primary else Result.created, ticket.id)
 
 
 async def _create_ticket(
-    session: AsyncSession,
-    runtime: Runtime,
+    run: _Run,
     message: Message,
     inbound: Inbound,
     normalized: Normalized,
     contact_id: int | None,
     decision: RoutingDecision,
 ) -> Ticket:
+    session, tz = run.session, run.settings.tz
     departments = await queries.department_ids(session)
     department_id = departments.get(decision.department)
-    clocks = due_times(decision, runtime.rules(), start=inbound.received_at, tz=runtime.settings.tz)
-    year = inbound.received_at.astimezone(runtime.settings.tz).year
+    clocks = due_times(decision, run.rules, start=inbound.received_at, tz=tz)
+    year = inbound.received_at.astimezone(tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
     ticket = Ticket(
@@ -340,17 +405,17 @@ async def _create_ticket(
 _DONE = (TicketStatus.resolved, TicketStatus.closed)
 
 
-async def _record_failure(runtime: Runtime, message_id: int, exc: Exception) -> Outcome:
+async def _record_failure(deps: PipelineDeps, message_id: int, exc: Exception) -> Outcome:
     reason = f"{type(exc).__name__}: {exc}"[:2000]
-    async with runtime.db.writing() as session:
+    async with deps.db.writing() as session:
         message = await queries.load_message_for_update(session, message_id=message_id)
         if message is None:
-            return Outcome(message_id, "skipped", detail="no such message")
+            return Outcome(message_id, Result.skipped, detail="no such message")
         message.attempts += 1
         message.state_reason = reason
-        if message.attempts < runtime.settings.max_attempts:
-            return Outcome(message_id, "retry", detail=reason)
-        message.state = "dead_letter"
+        if message.attempts < deps.settings.max_attempts:
+            return Outcome(message_id, Result.retry, detail=reason)
+        message.state = ProcessingState.dead_letter
         await queries.add_event(
             session,
             actor=PIPELINE,
@@ -358,4 +423,4 @@ async def _record_failure(runtime: Runtime, message_id: int, exc: Exception) -> 
             message_id=message_id,
             data={"reason": reason, "attempts": message.attempts},
         )
-    return Outcome(message_id, "dead_letter", detail=reason)
+    return Outcome(message_id, Result.dead_letter, detail=reason)

@@ -20,6 +20,7 @@ from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
 from qanat.jobs.queue import ArqQueue, InlineQueue, JobQueue
+from qanat.pipeline import Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
@@ -89,8 +90,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     runtime = Runtime(settings=settings, db=Database.from_url(settings.database_url))
     use_inline = inline if inline is not None else settings.redis_url is None
     if use_inline or settings.redis_url is None:
-        context = runtime.as_job_context()
-        runtime.queue = InlineQueue(lambda message_id: process_inline(context, message_id))
+        runtime.queue = InlineQueue(lambda message_id: process_inline(runtime, message_id))
     else:
         runtime.queue = ArqQueue(settings.redis_url)
     runtime.intake = StoreIntake(
@@ -124,14 +124,11 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     return runtime
 
 
-async def process_inline(context: dict[str, Any], message_id: int) -> None:
+async def process_inline(runtime: Runtime, message_id: int) -> None:
     """Process a message in this process, retrying at once up to ``max_attempts``."""
-    from qanat.pipeline import process_message
-
-    runtime: Runtime = context["runtime"]
     for _ in range(runtime.settings.max_attempts):
-        outcome = await process_message(context, message_id)
-        if outcome.result != "retry":
+        outcome = await process_message(runtime, message_id)
+        if outcome.result != Result.retry:
             return
 
 

@@ -14,7 +14,7 @@ from arq.cron import cron
 from arq.worker import Retry, func
 
 from qanat.config import Settings, load_settings
-from qanat.pipeline import Outcome
+from qanat.pipeline import Outcome, Result
 from qanat.pipeline import process_message as run_pipeline
 from qanat.runtime import start_runtime, stop_runtime
 
@@ -26,10 +26,10 @@ RETRY_BACKOFF_S = 5
 
 async def process_message(ctx: dict[str, Any], message_id: int) -> str:
     """arq job: run the pipeline on one message; a transient failure is retried later."""
-    outcome: Outcome = await run_pipeline(ctx, message_id)
-    if outcome.result == "retry":
+    outcome: Outcome = await run_pipeline(ctx["runtime"], message_id)
+    if outcome.result == Result.retry:
         raise Retry(defer=RETRY_BACKOFF_S * ctx.get("job_try", 1))
-    return outcome.result
+    return outcome.result.value
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -64,7 +64,7 @@ async def test_a_message_becomes_a_routed_ticket(runtime: Runtime) -> None:
 async def test_processing_twice_changes_nothing(runtime: Runtime) -> None:
     saved = await runtime.intake.save(message("SM1", "عمود إنارة طايح في طريق 12"))
     before = (await events(runtime), [t.model_dump() for t in await tickets(runtime)])
-    outcome = await pipeline.process_message(runtime.as_job_context(), saved.message_id)
+    outcome = await pipeline.process_message(runtime, saved.message_id)
     after = (await events(runtime), [t.model_dump() for t in await tickets(runtime)])
     assert outcome.result == "skipped"
     assert before == after

@@ -28,6 +28,8 @@ def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | s
     """Each pair with the score the pipeline would give it (the settings' rules and model)."""
     from qanat.cli.main import settings_or_exit
     from qanat.cli.router import load_model
+    from qanat.model import Normalized, RoutingDecision
+    from qanat.router.decide import route
     from qanat.router.rules import load_rules
 
     settings = settings_or_exit()
@@ -37,8 +39,12 @@ def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | s
         print(str(exc), file=sys.stderr)
         raise typer.Exit(2) from exc
     model = load_model(settings.router_model_file)
+
+    def routed(normalized: Normalized, category: str | None) -> RoutingDecision:
+        return route(normalized, rules=rules, category=category, model=model)
+
     for number, pair in read_pairs(file):
-        score = pair_score(pair, rules=rules, model=model) if isinstance(pair, Pair) else 0.0
+        score = pair_score(pair, route=routed) if isinstance(pair, Pair) else 0.0
         yield number, pair, score
 
 

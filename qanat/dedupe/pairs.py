@@ -6,13 +6,14 @@ the place named in it) and routed (its category) — so a pair's score is the sc
 pipeline would link on, and ``qanat dedupe calibrate`` recommends a threshold for the
 rules file. Optional keys make a pair as precise as a stored one: ``location_a`` /
 ``location_b`` (as ``qanat import`` takes them), ``category_a`` / ``category_b``, and
-``hours_apart`` (default 0). Pure: the rules and the learned model are handed in.
+``hours_apart`` (default 0). Pure: the routing (rules and learned model) is handed in as
+a function, so dedupe does not depend on the router.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qanat.dedupe.similarity import Report, combined_score, features, report_of_message
-from qanat.model import Inbound, Location, Sender
+from qanat.model import Inbound, Location, Normalized, RoutingDecision, Sender
 from qanat.normalize import normalize
-from qanat.router.decide import route
-from qanat.router.learned import LearnedRouter
-from qanat.router.rules import RoutingRules
+
+#: How a text is routed as the pipeline would: (normalized text, the sender's category).
+Route = Callable[[Normalized, str | None], RoutingDecision]
 
 #: When pair A was sent (any fixed time: only the gap to B counts).
 _SENT = datetime(2026, 1, 4, 8, 0, tzinfo=UTC)
@@ -68,8 +69,7 @@ def report_of_text(
     text: str,
     *,
     at: datetime,
-    rules: RoutingRules,
-    model: LearnedRouter | None = None,
+    route: Route,
     location: Location | None = None,
     category: str | None = None,
 ) -> Report:
@@ -84,25 +84,23 @@ def report_of_text(
         category=category,
     )
     normalized = normalize(inbound)
-    decision = route(normalized, rules=rules, category=category, model=model)
+    decision = route(normalized, category)
     return report_of_message(normalized, decision, received_at=at)
 
 
-def pair_evidence(
-    pair: Pair, *, rules: RoutingRules, model: LearnedRouter | None = None
-) -> dict[str, Any]:
+def pair_evidence(pair: Pair, *, route: Route) -> dict[str, Any]:
     """The evidence the pipeline would record between the pair's two texts."""
     first = report_of_text(
-        pair.text_a, at=_SENT, rules=rules, model=model,
+        pair.text_a, at=_SENT, route=route,
         location=pair.location_a, category=pair.category_a,
     )  # fmt: skip
     second = report_of_text(
-        pair.text_b, at=_SENT + timedelta(hours=pair.hours_apart), rules=rules, model=model,
+        pair.text_b, at=_SENT + timedelta(hours=pair.hours_apart), route=route,
         location=pair.location_b, category=pair.category_b,
     )  # fmt: skip
     return features(second, first)
 
 
-def pair_score(pair: Pair, *, rules: RoutingRules, model: LearnedRouter | None = None) -> float:
+def pair_score(pair: Pair, *, route: Route) -> float:
     """The pair's score (0–100): what ``qanat dedupe score`` prints."""
-    return combined_score(pair_evidence(pair, rules=rules, model=model))
+    return combined_score(pair_evidence(pair, route=route))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,14 +19,11 @@ from sqlmodel import col, select
 
 from qanat.dedupe.index import CandidateIndex, entry_of
 from qanat.dedupe.live import LiveIndex, load_index, report_of
+from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import Report, combined_score, features
 from qanat.model import OPEN_STATUSES, DuplicateDecision, Location, TicketStatus
-from qanat.store import queries
-from qanat.store.tables import Department, Event, Ticket, utcnow
-
-if TYPE_CHECKING:
-    from qanat.router.rules import DedupeRules
-    from qanat.runtime import Runtime
+from qanat.store import links, queries
+from qanat.store.tables import Department, Event, Ticket
 
 #: How many winners are checked against the store before giving up (the sweep retries).
 CHECKS = 3
@@ -42,16 +39,14 @@ def lock_scope(location: Location | None) -> str:
 
 
 @asynccontextmanager
-async def decision_lock(
-    session: AsyncSession, *, runtime: Runtime, location: Location | None
-) -> AsyncIterator[None]:
+async def decision_lock(session: AsyncSession, *, location: Location | None) -> AsyncIterator[None]:
     """Hold the dedupe lock for a place until the transaction ends.
 
     PostgreSQL: a transaction-level advisory lock, so two workers on two machines never
     both open a primary for the same problem. SQLite: writes are already serialized by
     :meth:`qanat.store.db.Database.writing`, which qanat uses in one process only.
     """
-    if not runtime.db.is_sqlite:
+    if session.get_bind().dialect.name == "postgresql":
         key = queries.advisory_key(lock_scope(location))
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     yield
@@ -145,35 +140,12 @@ async def link(
     ticket: Ticket,
     primary: Ticket,
     decision: DuplicateDecision,
-    actor: str = "dedupe",
+    by: str = "dedupe",
 ) -> None:
-    """Make ``ticket`` a duplicate of ``primary``: the primary's department carries the work."""
-    ticket.primary_ticket_id = primary.id
-    ticket.department_id = primary.department_id
-    ticket.needs_triage = False
-    ticket.updated_at = utcnow()
-    await queries.add_event(
-        session,
-        actor=actor,
-        type="linked_duplicate",
-        ticket_id=ticket.id,
-        data={
-            "primary_ticket_id": primary.id,
-            "primary_reference": primary.reference,
-            **decision.model_dump(mode="json", exclude={"primary_ticket_id"}),
-        },
-    )
-    await queries.add_event(
-        session,
-        actor=actor,
-        type="duplicate_reported",
-        ticket_id=primary.id,
-        data={
-            "duplicate_ticket_id": ticket.id,
-            "duplicate_reference": ticket.reference,
-            "channel": ticket.channel,
-        },
-    )
+    """Link ``ticket`` to ``primary`` with the decision's evidence (score, threshold,
+    features): the one :func:`qanat.store.links.link` staff use too."""
+    evidence = decision.model_dump(mode="json", exclude={"primary_ticket_id"})
+    await links.link(session, ticket=ticket, primary=primary, by=by, evidence=evidence)
 
 
 async def correction_pairs(session: AsyncSession) -> list[dict[str, Any]]:
@@ -288,7 +260,7 @@ async def sweep(
             continue
         if decision.features.get("same_contact"):
             continue  # a citizen's second ticket stays theirs; staff may merge it
-        await link(session, ticket=ticket, primary=primary, decision=decision, actor="sweep")
+        await link(session, ticket=ticket, primary=primary, decision=decision, by="sweep")
         index.discard(ticket.id or 0)
         linked.append((ticket.reference, primary.reference))
     return linked

@@ -9,14 +9,14 @@ rules version it used even after staff edited the file.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, time, timedelta
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from qanat.dedupe.similarity import DEFAULT_THRESHOLD, DEFAULT_WINDOW, MIN_THRESHOLD
+from qanat.dedupe.rules import DedupeRules
 from qanat.errors import ConfigError
 from qanat.model import Kind, Priority
 
@@ -133,46 +133,6 @@ class SlaWarning(_Strict):
         return hours * (self.share if self.share is not None else DEFAULT_WARNING_SHARE)
 
 
-class DedupeCategory(_Strict):
-    """A category's own duplicate threshold and time window (unset: the defaults)."""
-
-    category: str
-    threshold: float | None = Field(default=None, ge=MIN_THRESHOLD, le=100)
-    window_days: float | None = Field(default=None, gt=0, le=365)
-
-
-class DedupeRules(_Strict):
-    """When a new report links to an open primary: score threshold and time window.
-
-    ``qanat dedupe calibrate`` recommends a threshold from labelled pairs. A threshold
-    under 40 is refused: reports about different places score at most 30.
-    """
-
-    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=MIN_THRESHOLD, le=100)
-    window_days: float = Field(default=DEFAULT_WINDOW.days, gt=0, le=365)
-    recurrence_days: float = Field(default=60, gt=0, le=3650)
-    categories: list[DedupeCategory] = Field(default_factory=list)
-
-    def _own(self, category: str | None) -> DedupeCategory | None:
-        return next((c for c in self.categories if c.category == category), None)
-
-    def threshold_for(self, category: str | None) -> float:
-        """The score from which a report of ``category`` links to an open primary."""
-        own = self._own(category)
-        return own.threshold if own and own.threshold is not None else self.threshold
-
-    def window_for(self, category: str | None) -> timedelta:
-        """How far apart in time a report of ``category`` and its primary may be."""
-        own = self._own(category)
-        days = own.window_days if own and own.window_days is not None else self.window_days
-        return timedelta(days=days)
-
-    @property
-    def recurrence_window(self) -> timedelta:
-        """How recently a resolved ticket makes the same problem at the same place recur."""
-        return timedelta(days=self.recurrence_days)
-
-
 class RoutingRules(_Strict):
     """A parsed, checked rules file, with the version decisions record."""
 
@@ -252,22 +212,7 @@ def _cross_check(rules: RoutingRules) -> list[tuple[tuple[Any, ...], str]]:
     for index, row in enumerate(rules.sla):
         if row.department != "*" and row.department not in codes:
             problems.append((("sla", index), f"unknown department {row.department!r}"))
-    return problems + _dedupe_problems(rules.dedupe, categories)
-
-
-def _dedupe_problems(
-    dedupe: DedupeRules, categories: set[str]
-) -> list[tuple[tuple[Any, ...], str]]:
-    problems: list[tuple[tuple[Any, ...], str]] = []
-    seen: set[str] = set()
-    for index, own in enumerate(dedupe.categories):
-        where = ("dedupe", "categories", index)
-        if own.category not in categories:
-            problems.append((where, f"unknown category {own.category!r}"))
-        elif own.category in seen:
-            problems.append((where, f"category {own.category!r} is listed twice"))
-        seen.add(own.category)
-    return problems
+    return problems + rules.dedupe.problems(categories)
 
 
 def parse_rules(text: str, source: str, *, base: Path | None = None) -> RoutingRules:

@@ -15,8 +15,9 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
 from qanat.model import OPEN_STATUSES, Kind, Priority, TicketStatus
-from qanat.store import audit, queries
+from qanat.store import audit, links, queries
 from qanat.store.access import Viewer
+from qanat.store.links import duplicates_of, move_to_department
 from qanat.store.tables import Department, Event, Message, Note, Ticket, User, utcnow
 
 #: Roles that can be given tickets.
@@ -120,17 +121,9 @@ async def transfer(
     }
     tickets = [ticket, *await duplicates_of(session, ticket=ticket)]
     for moved in tickets:
-        moved.department_id = target.id
-        moved.assignee_id = None
-        moved.needs_triage = False
+        move_to_department(moved, target.id)
         await record(session, viewer=viewer, ticket=moved, type="transferred", data=data, ip=ip)
     return tickets
-
-
-async def duplicates_of(session: AsyncSession, *, ticket: Ticket) -> list[Ticket]:
-    """The tickets linked to ``ticket`` as their primary."""
-    statement = select(Ticket).where(col(Ticket.primary_ticket_id) == ticket.id)
-    return list((await session.execute(statement.order_by(col(Ticket.id)))).scalars())
 
 
 def _checked(value: str, allowed: type[Kind] | type[Priority] | type[TicketStatus]) -> str:
@@ -245,42 +238,37 @@ async def link_duplicate(
 
     The ticket's own duplicates move to the new primary, so clusters stay one level deep.
     """
-    if primary.primary_ticket_id is not None:
-        root = await session.get(Ticket, primary.primary_ticket_id)
-        primary = root or primary
-    if primary.id == ticket.id:
-        raise BadPayload("a ticket cannot be a duplicate of itself")
-    data = {"primary_reference": primary.reference, "by": "staff", "score": None}
-    for moved in [*await duplicates_of(session, ticket=ticket), ticket]:
-        moved.primary_ticket_id = primary.id
-        moved.department_id = primary.department_id
-        moved.needs_triage = False
-        await record(
-            session, viewer=viewer, ticket=moved, type="linked_duplicate", data=data, ip=ip
+    linked = await links.link(session, ticket=ticket, primary=primary, by=viewer.actor)
+    assert ticket.primary_ticket_id is not None
+    chosen = await session.get(Ticket, ticket.primary_ticket_id)
+    assert chosen is not None
+    for moved in linked:
+        detail = {"primary_reference": chosen.reference}
+        await audit.record(
+            session,
+            viewer=viewer,
+            action="linked_duplicate",
+            ticket_id=moved.id,
+            detail=detail,
+            ip=ip,
         )
-    reported = {"duplicate_reference": ticket.reference, "channel": ticket.channel, "by": "staff"}
-    await record(
-        session, viewer=viewer, ticket=primary, type="duplicate_reported", data=reported, ip=ip
-    )
-    return primary
+    return chosen
 
 
 async def unlink_duplicate(
     session: AsyncSession, *, viewer: Viewer, ticket: Ticket, ip: str | None
 ) -> None:
     """Make a duplicate independent again (a wrong link is undone, with an event on both)."""
-    if ticket.primary_ticket_id is None:
-        raise BadPayload(f"{ticket.reference} is not linked to a primary ticket")
-    primary = await session.get(Ticket, ticket.primary_ticket_id)
-    ticket.primary_ticket_id = None
-    reference = primary.reference if primary else None
-    data = {"primary_reference": reference}
-    await record(session, viewer=viewer, ticket=ticket, type="unlinked_duplicate", data=data, ip=ip)
-    if primary is not None:
-        data = {"duplicate_reference": ticket.reference}
-        await record(
-            session, viewer=viewer, ticket=primary, type="unlinked_duplicate", data=data, ip=ip
-        )
+    primary = await links.unlink(session, ticket=ticket, by=viewer.actor)
+    detail = {"primary_reference": primary.reference if primary else None}
+    await audit.record(
+        session,
+        viewer=viewer,
+        action="unlinked_duplicate",
+        ticket_id=ticket.id,
+        detail=detail,
+        ip=ip,
+    )
 
 
 async def retry_dead_letter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, TicketStatus
-from qanat.normalize.text import search_form
 from qanat.store.access import Viewer, submissions_of, visible_tickets
 from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User
 
@@ -56,6 +56,9 @@ class InboxFilters:
     date_from: date | None = None
     date_to: date | None = None
     q: str | None = None
+    #: The search as the store compares it: ``q``'s words in match form (the caller
+    #: normalizes them, so Arabic spelling variants match).
+    words: tuple[str, ...] = ()
     limit: int = 50
     offset: int = 0
 
@@ -134,14 +137,13 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def search_condition(query: str) -> ColumnElement[bool] | None:
-    """Every word of ``query`` (in match form, so Arabic spelling variants match) must occur
-    in the ticket's text, one of its messages, its reference, or its citizen's identities."""
-    words = search_form(query).split()[:SEARCH_WORDS]
+def search_condition(words: Sequence[str]) -> ColumnElement[bool] | None:
+    """Every word (in match form) must occur in the ticket's text, one of its messages, its
+    reference, or its citizen's identities; at most :data:`SEARCH_WORDS` are used."""
     if not words:
         return None
     conditions = []
-    for word in words:
+    for word in words[:SEARCH_WORDS]:
         pattern = _like(word)
         in_messages = exists().where(
             col(Message.ticket_id) == col(Ticket.id),
@@ -188,7 +190,7 @@ def filter_conditions(filters: InboxFilters, *, tz: ZoneInfo) -> list[ColumnElem
     if filters.date_to:
         end = _day_start(filters.date_to + timedelta(days=1), tz)
         conditions.append(col(Ticket.created_at) < end)
-    if filters.q and (found := search_condition(filters.q)) is not None:
+    if (found := search_condition(filters.words)) is not None:
         conditions.append(found)
     return conditions
 

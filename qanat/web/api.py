@@ -22,6 +22,7 @@ from qanat.store.tables import Note, User, utcnow
 from qanat.web import work
 from qanat.web.auth import Reader, client_ip
 from qanat.web.deps import RuntimeDep
+from qanat.web.inbox_pages import search_words
 
 router = APIRouter(tags=["tickets"])
 
@@ -126,7 +127,7 @@ async def list_tickets(
     """Tickets the viewer may see, newest first, with the inbox's queues, filters and search."""
     if query.queue not in inbox.QUEUES:
         raise BadPayload(f"unknown queue {query.queue!r}; choose one of {', '.join(inbox.QUEUES)}")
-    filters = inbox.InboxFilters(**query.model_dump())
+    filters = inbox.InboxFilters(**query.model_dump(), words=search_words(query.q))
     async with runtime.db.session() as session:
         rows = await inbox.inbox_rows(
             session, filters=filters, viewer=viewer, now=utcnow(), tz=runtime.settings.tz

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from qanat.model import BUILTIN_CHANNELS, Kind, Priority, TicketStatus
+from qanat.normalize.text import search_form
 from qanat.store import inbox
 from qanat.store.access import visible_tickets
 from qanat.store.actions import dead_letters
@@ -35,6 +36,12 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+def search_words(q: str | None) -> tuple[str, ...]:
+    """What staff typed in the search box, as the words the store compares (match form,
+    numbers kept as typed)."""
+    return tuple(search_form(q).split()) if q else ()
+
+
 def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
     """The inbox filters in the query string (blank fields and bad dates are ignored)."""
     params = request.query_params
@@ -43,11 +50,13 @@ def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
         offset = max(0, int(params.get("offset", "0")))
     except ValueError:
         offset = 0
+    q = (params.get("q") or "").strip() or None
     return inbox.InboxFilters(
         queue=queue,
         date_from=_day(params.get("date_from")),
         date_to=_day(params.get("date_to")),
-        q=(params.get("q") or "").strip() or None,
+        q=q,
+        words=search_words(q),
         offset=offset,
         channel=chosen["channel"],
         kind=chosen["kind"],

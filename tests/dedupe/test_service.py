@@ -172,7 +172,7 @@ async def test_concurrent_workers_make_one_primary(
 
         await asyncio.gather(
             *(
-                process_message(worker.as_job_context(), message_id)
+                process_message(worker, message_id)
                 for worker, message_id in zip(workers, saved, strict=True)
             )
         )

@@ -154,10 +154,9 @@ async def test_with_redis_down_messages_are_still_saved_then_recovered(
         )
         assert not report.ok  # the queue is still down: the ledger says so
         # Redis is back (inline here): the next night processes it.
-        context = runtime.as_job_context()
         from qanat.runtime import process_inline
 
-        runtime.queue = InlineQueue(lambda message_id: process_inline(context, message_id))
+        runtime.queue = InlineQueue(lambda message_id: process_inline(runtime, message_id))
         report = await reconcile(
             runtime, since=datetime(2026, 11, 1, tzinfo=UTC), grace=timedelta(0)
         )

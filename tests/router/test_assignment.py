@@ -133,7 +133,7 @@ async def test_round_robin_takes_turns_and_processing_again_changes_nothing(
     ]
     # Different blocks: three problems, three tickets.
     assert await assignees(runtime) == [team["amal"], team["badr"], team["amal"]]
-    again = await pipeline.process_message(runtime.as_job_context(), saved[0].message_id)
+    again = await pipeline.process_message(runtime, saved[0].message_id)
     assert again.result == "skipped"
     async with runtime.db.session() as session:
         count = await queries.count_rows(session, Event, col(Event.type) == "assigned")

@@ -300,7 +300,7 @@ async def test_link_and_unlink_a_duplicate(seeded: Runtime, login: Login) -> Non
     unlinked = [
         e for e in await events_of(seeded, "QN-2026-000001") if e[0] == "unlinked_duplicate"
     ]
-    assert unlinked[0][2] == {"duplicate_reference": "QN-2026-000002"}
+    assert unlinked[0][2] == {"duplicate_reference": "QN-2026-000002", "by": "staff:agent_sewage"}
 
 
 class CountingQueue:

@@ -298,7 +298,7 @@ async def test_a_queued_request_gets_a_token_then_its_id(
     assert "service_request_id" not in answer and len(answer["token"]) == 32
     waiting = await anonymous.get(f"{V2}/tokens/{answer['token']}.json")
     assert waiting.json() == [{"service_request_id": None, "token": answer["token"]}]
-    await process_message(seeded.as_job_context(), queue.held[0])
+    await process_message(seeded, queue.held[0])
     tree = xml(await anonymous.get(f"{V2}/tokens/{answer['token']}.xml"))
     assert (tree.findtext("request/service_request_id") or "").startswith("QN-2026-")
     unknown = await anonymous.get(f"{V2}/tokens/{'0' * 32}.json")
