@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         default=None, description="Learned routing model (`qanat router train` writes it)."
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
+    send_attempts: int = Field(
+        default=5, ge=1, description="Tries at sending a reply or staff mail before it fails."
+    )
     sms_followup_hours: float = Field(
         default=48, ge=0, description="An SMS from a number with an open ticket joins it."
     )

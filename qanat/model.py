@@ -71,6 +71,15 @@ class Direction(StrEnum):
     outbound = "out"
 
 
+class DeliveryState(StrEnum):
+    """Where a reply qanat sends stands (the state of an outbound message)."""
+
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+    by_hand = "by_hand"
+
+
 class ProcessingState(StrEnum):
     """Where a saved message is in the pipeline."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -19,16 +19,16 @@ from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
-from qanat.jobs.queue import ArqQueue, InlineQueue, JobQueue
+from qanat.jobs.queue import PROCESS_JOB, ArqQueue, InlineQueue, Job, JobQueue
+from qanat.outbound.deps import SEND_REPLY, SEND_STAFF_MAIL, Delivery, ReplySender
+from qanat.outbound.replies import deliver_reply
+from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.pipeline import Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource
 from qanat.store import queries
 from qanat.store.db import Database
 from qanat.store.tables import utcnow
-
-if TYPE_CHECKING:
-    from qanat.outbound.replies import ReplySender
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     runtime = Runtime(settings=settings, db=Database.from_url(settings.database_url))
     use_inline = inline if inline is not None else settings.redis_url is None
     if use_inline or settings.redis_url is None:
-        runtime.queue = InlineQueue(lambda message_id: process_inline(runtime, message_id))
+        runtime.queue = InlineQueue(inline_jobs(runtime))
     else:
         runtime.queue = ArqQueue(settings.redis_url)
     runtime.intake = StoreIntake(
@@ -130,6 +130,29 @@ async def process_inline(runtime: Runtime, message_id: int) -> None:
         outcome = await process_message(runtime, message_id)
         if outcome.result != Result.retry:
             return
+
+
+def inline_jobs(runtime: Runtime) -> dict[str, Job]:
+    """The jobs as the inline queue runs them: at once, each retry straight after the last
+    (the worker's arq jobs wait between tries instead; see :mod:`qanat.worker`)."""
+
+    async def process(message_id: int) -> None:
+        await process_inline(runtime, message_id)
+
+    async def send_reply(message_id: int) -> None:
+        for _ in range(runtime.settings.send_attempts):
+            if await deliver_reply(runtime, message_id) != Delivery.retry:
+                return
+
+    async def send_staff_mail(
+        to: list[str], subject: str, text: str, html: str | None = None
+    ) -> None:
+        for attempt in range(1, runtime.settings.send_attempts + 1):
+            outcome = await deliver_staff_mail(runtime, to, subject, text, html, attempt=attempt)
+            if outcome != Delivery.retry:
+                return
+
+    return {PROCESS_JOB: process, SEND_REPLY: send_reply, SEND_STAFF_MAIL: send_staff_mail}
 
 
 async def stop_runtime(runtime: Runtime) -> None:

@@ -14,6 +14,10 @@ from arq.cron import cron
 from arq.worker import Retry, func
 
 from qanat.config import Settings, load_settings
+from qanat.jobs.queue import PROCESS_JOB
+from qanat.outbound.deps import SEND_REPLY, SEND_STAFF_MAIL, Delivery
+from qanat.outbound.replies import deliver_reply
+from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.pipeline import Outcome, Result
 from qanat.pipeline import process_message as run_pipeline
 from qanat.runtime import start_runtime, stop_runtime
@@ -22,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds before a failed message is tried again (times the attempt number).
 RETRY_BACKOFF_S = 5
+#: Seconds before a failed send is tried again (times the attempt number): a gateway or
+#: a mail relay that is down usually is for minutes, not seconds.
+SEND_BACKOFF_S = 30
 
 
 async def process_message(ctx: dict[str, Any], message_id: int) -> str:
@@ -30,6 +37,25 @@ async def process_message(ctx: dict[str, Any], message_id: int) -> str:
     if outcome.result == Result.retry:
         raise Retry(defer=RETRY_BACKOFF_S * ctx.get("job_try", 1))
     return outcome.result.value
+
+
+async def send_reply(ctx: dict[str, Any], message_id: int) -> str:
+    """arq job: send a queued reply on its channel; a passing failure is tried again later."""
+    outcome = await deliver_reply(ctx["runtime"], message_id)
+    if outcome == Delivery.retry:
+        raise Retry(defer=SEND_BACKOFF_S * ctx.get("job_try", 1))
+    return outcome.value
+
+
+async def send_staff_mail(
+    ctx: dict[str, Any], to: list[str], subject: str, text: str, html: str | None = None
+) -> str:
+    """arq job: mail staff; a relay that says "later" is tried again later."""
+    attempt = ctx.get("job_try", 1)
+    outcome = await deliver_staff_mail(ctx["runtime"], to, subject, text, html, attempt=attempt)
+    if outcome == Delivery.retry:
+        raise Retry(defer=SEND_BACKOFF_S * attempt)
+    return outcome.value
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -98,7 +124,12 @@ def redis_settings(settings: Settings) -> RedisSettings:
 class WorkerSettings:
     """What ``arq`` runs: the processing job now; pollers and the nightly job join here."""
 
-    functions: ClassVar[list[Any]] = [func(process_message, name="process_message", max_tries=10)]
+    functions: ClassVar[list[Any]] = [
+        func(process_message, name=PROCESS_JOB, max_tries=10),
+        # The jobs count their own tries (QANAT_SEND_ATTEMPTS); arq's cap is a backstop.
+        func(send_reply, name=SEND_REPLY, max_tries=50),
+        func(send_staff_mail, name=SEND_STAFF_MAIL, max_tries=50),
+    ]
     # 02:00 in the worker's timezone (`qanat worker` passes QANAT_TIMEZONE to arq).
     cron_jobs: ClassVar[list[Any]] = [
         cron(nightly_reconcile, hour={2}, minute={0}, unique=True, run_at_startup=False),

@@ -26,7 +26,7 @@ RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules file (d
 
 def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | str, float]]:
     """Each pair with the score the pipeline would give it (the settings' rules and model)."""
-    from qanat.cli.main import settings_or_exit
+    from qanat.cli.common import settings_or_exit
     from qanat.cli.router import load_model
     from qanat.model import Normalized, RoutingDecision
     from qanat.router.decide import route
@@ -93,7 +93,7 @@ def calibrate_command(
 @app.command()
 def pairs() -> None:
     """Print staff corrections (links by hand: 1, unlinks: 0) as labelled pairs, JSON Lines."""
-    from qanat.cli.main import settings_or_exit
+    from qanat.cli.common import settings_or_exit
     from qanat.dedupe.service import correction_pairs
     from qanat.store.db import Database
 
@@ -118,7 +118,7 @@ def sweep(
     hours: Annotated[float, typer.Option(help="Look at tickets created in the last N hours")] = 24,
 ) -> None:
     """Re-examine recent tickets for duplicates concurrent processing missed."""
-    from qanat.cli.main import settings_or_exit
+    from qanat.cli.common import settings_or_exit
     from qanat.dedupe.service import sweep as run_sweep
     from qanat.router.rules import load_rules
     from qanat.store.db import Database

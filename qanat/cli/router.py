@@ -77,7 +77,7 @@ def train(
     out: Annotated[Path | None, typer.Option(help="Where to write the model")] = None,
 ) -> None:
     """Train the learned fallback from a file, or from the store's handled tickets."""
-    from qanat.cli.main import settings_or_exit
+    from qanat.cli.common import settings_or_exit
 
     settings = settings_or_exit()
     target = out or settings.router_model_file or Path("router-model.json")
@@ -138,7 +138,7 @@ def eval_command(
     model_file: Annotated[Path | None, typer.Option("--model")] = None,
 ) -> None:
     """Route every line (``text``, ``department``) exactly as the pipeline would, and score."""
-    from qanat.cli.main import settings_or_exit
+    from qanat.cli.common import settings_or_exit
 
     settings = settings_or_exit()
     rules = load_rules(rules_file or settings.rules_file)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import BaseModel
 
-from qanat.config import load_settings
+from qanat.cli.common import settings_or_exit, with_runtime
 from qanat.errors import ConfigError, QanatError
 
 if TYPE_CHECKING:
@@ -37,19 +37,10 @@ def account_settings(runtime: Runtime, channel: str, account: str) -> BaseModel:
     raise ConfigError(f"no {channel} account {account!r} in QANAT_CONNECTORS_FILE")
 
 
-async def _with_runtime(body: Any) -> Any:
-    from qanat.runtime import start_runtime, stop_runtime
-
-    runtime = await start_runtime(load_settings())
-    try:
-        return await body(runtime)
-    finally:
-        await stop_runtime(runtime)
-
-
 def _run(body: Any) -> Any:
+    settings = settings_or_exit()
     try:
-        return asyncio.run(_with_runtime(body))
+        return asyncio.run(with_runtime(settings, body))
     except QanatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

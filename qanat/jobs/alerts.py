@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from qanat.jobs.deps import JobDeps
 from qanat.jobs.ledger import ReconcileReport
-from qanat.outbound.staff_mail import send_staff_mail, staff_addresses
-from qanat.runtime import Runtime
+from qanat.outbound.staff_mail import queue_staff_mail, staff_addresses
 from qanat.store import queries
 
 log = logging.getLogger(__name__)
@@ -55,23 +55,23 @@ def alert_mail(report: ReconcileReport) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-async def raise_alerts(runtime: Runtime, report: ReconcileReport) -> dict[str, Any]:
+async def raise_alerts(deps: JobDeps, report: ReconcileReport) -> dict[str, Any]:
     """Mail the admins and keep the alert; what was done (for logs and tests)."""
     subject, text = alert_mail(report)
     outcome: dict[str, Any] = {
         "kind": alert_kind(report),
         "runs": report.run_ids,
         "failed_steps": sorted(report.failed_steps),
-        "emailed": 0,
+        "mail_queued_for": 0,
     }
     try:
-        recipients = await staff_addresses(runtime, "admin")
-        outcome["emailed"] = await send_staff_mail(runtime, recipients, subject, text)
-    except Exception as exc:  # the mail server (or the store) is down: keep the event
+        recipients = await staff_addresses(deps.db, "admin")
+        outcome["mail_queued_for"] = await queue_staff_mail(deps, recipients, subject, text)
+    except Exception as exc:  # the queue (or the store) is down: keep the event
         log.exception("the reconciliation alert could not be mailed")
         outcome["mail_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        async with runtime.db.writing() as session:
+        async with deps.db.writing() as session:
             await queries.add_event(session, actor="reconcile", type=ALERT_EVENT, data=outcome)
     except Exception:
         log.exception("the reconciliation alert could not be recorded")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from qanat.runtime import Runtime
+from qanat.jobs.deps import JobDeps
 from qanat.store.tables import ReconcileRun, utcnow
 
 #: Ledger line for a night whose failed step touched no channel account at all.
@@ -76,9 +76,9 @@ class ReconcileReport:
             line.errors += [f"step {name} failed: {why}" for name, why in self.failed_steps.items()]
 
 
-async def write_ledger(runtime: Runtime, report: ReconcileReport) -> None:
+async def write_ledger(deps: JobDeps, report: ReconcileReport) -> None:
     """One ``reconcile_run`` row per ledger line; their ids go into ``report.run_ids``."""
-    async with runtime.db.writing() as session:
+    async with deps.db.writing() as session:
         for line in report.ledgers.values():
             run = ReconcileRun(
                 channel=line.channel,

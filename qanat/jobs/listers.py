@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from qanat.ingest.base import Connector
+from qanat.jobs.deps import JobDeps
 from qanat.jobs.reconcile import SourceLister
 from qanat.model import Inbound
-from qanat.runtime import Runtime
 
 
 @dataclass
@@ -29,12 +29,12 @@ class ConnectorLister:
         return self.connector.fetch(external_ids)
 
 
-def sources_for(runtime: Runtime) -> list[SourceLister]:
+def sources_for(deps: JobDeps) -> list[SourceLister]:
     """Every configured account whose connector declares the ``list`` capability.
 
     A channel without one is reconciled from the store alone (source count n/a).
     """
     return [
         ConnectorLister(name, account, connector)
-        for name, account, connector in runtime.connectors.with_capability("list")
+        for name, account, connector in deps.connectors.with_capability("list")
     ]

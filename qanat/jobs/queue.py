@@ -1,12 +1,14 @@
-"""Where processing jobs go: arq on Redis in production, or inline in this process.
+"""Where jobs go: arq on Redis in production, or inline in this process.
 
-Both call the same :func:`qanat.pipeline.process_message`; only the transport differs.
+Both run the same job functions (processing a message, sending a reply or staff mail);
+only the transport differs. The inline queue runs a job at once, retrying it in place;
+arq runs it on a worker, retrying it later (:mod:`qanat.worker`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,16 @@ def process_job_id(message_id: int, attempt: int = 0) -> str:
     return f"{PROCESS_JOB}:{message_id}{suffix}"
 
 
+#: A job as the inline queue runs it: its arguments in, retries done inside.
+Job = Callable[..., Awaitable[Any]]
+
+
 class JobQueue(Protocol):
-    """Hands a saved message over for processing."""
+    """Hands work over to the jobs: a saved message to process, a reply to send, …"""
+
+    async def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        """Queue (or run) ``job(*args)``; a ``job_id`` already queued is not queued twice."""
+        ...
 
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
         """Queue (or run) ``process_message(message_id)``."""
@@ -37,14 +47,18 @@ class JobQueue(Protocol):
 
 
 class InlineQueue:
-    """Runs the job at once, in this process: the embedded default (no Redis)."""
+    """Runs each job at once, in this process: the embedded default (no Redis)."""
 
-    def __init__(self, run: Callable[[int], Awaitable[Any]]) -> None:
-        self._run = run
+    def __init__(self, jobs: Mapping[str, Job]) -> None:
+        self._jobs = dict(jobs)
+
+    async def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        """Run ``job(*args)`` now; its failures are recorded by the job itself."""
+        await self._jobs[job](*args)
 
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
-        """Process the message now; errors are recorded by the job itself."""
-        await self._run(message_id)
+        """Process the message now."""
+        await self.enqueue(PROCESS_JOB, message_id)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -70,17 +84,19 @@ class ArqQueue:
         settings.conn_retries = 0  # fail fast: the caller keeps the message and moves on
         return await create_pool(settings)
 
-    async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
-        """Queue the job with the message id as its id, so it is queued once."""
+    async def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        """Queue ``job(*args)`` under ``job_id`` (arq refuses an id it still holds)."""
         if self._pool is None:
             self._pool = await self._connect()
         try:
-            await self._pool.enqueue_job(
-                PROCESS_JOB, message_id, _job_id=process_job_id(message_id, attempt)
-            )
+            await self._pool.enqueue_job(job, *args, _job_id=job_id)
         except Exception:
             await self.close()
             raise
+
+    async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
+        """Queue the processing job with the message id as its id, so it is queued once."""
+        await self.enqueue(PROCESS_JOB, message_id, job_id=process_job_id(message_id, attempt))
 
     async def close(self) -> None:
         """Close the Redis pool."""

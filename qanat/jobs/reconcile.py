@@ -23,9 +23,9 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from qanat.jobs.deps import JobDeps
 from qanat.jobs.ledger import ChannelLedger, ReconcileReport, write_ledger
 from qanat.model import OPEN_STATUSES, Inbound
-from qanat.runtime import Runtime
 from qanat.store import queries
 from qanat.store.tables import Event, Message, Ticket, utcnow
 
@@ -66,7 +66,7 @@ Work = Callable[[], Awaitable[None]]
 
 
 async def reconcile(
-    runtime: Runtime,
+    deps: JobDeps,
     *,
     since: datetime,
     until: datetime | None = None,
@@ -80,7 +80,7 @@ async def reconcile(
     from qanat.jobs.alerts import raise_alerts
 
     report = ReconcileReport(since=since, until=until or utcnow())
-    steps = _steps(runtime, report, sources, channel, grace)
+    steps = _steps(deps, report, sources, channel, grace)
     for number, (name, work) in enumerate(steps, start=1):
         if step is not None:
             step(name, number, len(steps) + 1)
@@ -88,31 +88,31 @@ async def reconcile(
     if step is not None:
         step("ledger", len(steps) + 1, len(steps) + 1)
     report.mark_failed_steps()
-    await _guarded(report, "ledger", lambda: write_ledger(runtime, report))
+    await _guarded(report, "ledger", lambda: write_ledger(deps, report))
     if not report.ok:
         log.error("reconciliation found mismatches", extra={"runs": report.run_ids})
-        await raise_alerts(runtime, report)
+        await raise_alerts(deps, report)
     return report
 
 
 def _steps(
-    runtime: Runtime,
+    deps: JobDeps,
     report: ReconcileReport,
     sources: Sequence[SourceLister],
     channel: str | None,
     grace: timedelta,
 ) -> list[tuple[str, Work]]:
     def gap_check(source: SourceLister) -> Work:
-        return lambda: _gap_check(runtime, report, source)
+        return lambda: _gap_check(deps, report, source)
 
     listed = [s for s in sources if channel is None or s.channel == channel]
     return [
         *((f"gap check {s.channel}/{s.account}", gap_check(s)) for s in listed),
-        ("stuck messages", lambda: _requeue_stuck(runtime, report, channel, grace)),
-        ("dead letters", lambda: _retry_transient_dead_letters(runtime, report, channel)),
-        ("duplicate sweep", lambda: _sweep_duplicates(runtime, report)),
-        ("SLA", lambda: _escalate_breaches(runtime, report)),
-        ("integrity", lambda: _check_integrity(runtime, report, channel)),
+        ("stuck messages", lambda: _requeue_stuck(deps, report, channel, grace)),
+        ("dead letters", lambda: _retry_transient_dead_letters(deps, report, channel)),
+        ("duplicate sweep", lambda: _sweep_duplicates(deps, report)),
+        ("SLA", lambda: _escalate_breaches(deps, report)),
+        ("integrity", lambda: _check_integrity(deps, report, channel)),
     ]
 
 
@@ -125,7 +125,7 @@ async def _guarded(report: ReconcileReport, name: str, work: Work) -> None:
         report.failed_steps[name] = f"{type(exc).__name__}: {exc}"
 
 
-async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLister) -> None:
+async def _gap_check(deps: JobDeps, report: ReconcileReport, source: SourceLister) -> None:
     line = report.ledger(source.channel, source.account)
     try:
         listed = await source.list_since(report.since)
@@ -133,13 +133,13 @@ async def _gap_check(runtime: Runtime, report: ReconcileReport, source: SourceLi
         line.errors.append(f"cannot list the source: {type(exc).__name__}: {exc}")
         return
     line.source_count = len(listed)
-    async with runtime.db.session() as session:
+    async with deps.db.session() as session:
         stored = await _stored_ids(session, source.channel, source.account, listed)
     missing = [external_id for external_id in listed if external_id not in stored]
     if missing:
         async for inbound in source.fetch(missing):
-            await runtime.intake.save(inbound)
-    async with runtime.db.session() as session:
+            await deps.intake.save(inbound)
+    async with deps.db.session() as session:
         still = set(listed) - await _stored_ids(session, source.channel, source.account, listed)
     # Counted from the store: a connector that re-scans its source (IMAP) saves by itself.
     line.backfilled = len(set(missing) - still)
@@ -164,7 +164,7 @@ async def _stored_ids(
 
 
 async def _requeue_stuck(
-    runtime: Runtime, report: ReconcileReport, channel: str | None, grace: timedelta
+    deps: JobDeps, report: ReconcileReport, channel: str | None, grace: timedelta
 ) -> None:
     cutoff = utcnow() - grace
     statement = select(Message.id, Message.channel, Message.account, Message.attempts).where(
@@ -172,19 +172,19 @@ async def _requeue_stuck(
     )
     if channel:
         statement = statement.where(col(Message.channel) == channel)
-    async with runtime.db.session() as session:
+    async with deps.db.session() as session:
         stuck = (await session.execute(statement)).all()
     night = int(report.until.timestamp())
     for message_id, message_channel, account, _attempts in stuck:
         line = report.ledger(message_channel, account)
         # A job id of its own: the original job id may still be held by arq.
-        if await _requeue(runtime, line, message_id, night):
+        if await _requeue(deps, line, message_id, night):
             line.reprocessed += 1
 
 
-async def _requeue(runtime: Runtime, line: ChannelLedger, message_id: int, night: int) -> bool:
+async def _requeue(deps: JobDeps, line: ChannelLedger, message_id: int, night: int) -> bool:
     try:
-        await runtime.queue.enqueue_processing(message_id, attempt=night)
+        await deps.queue.enqueue_processing(message_id, attempt=night)
     except Exception as exc:  # the queue is down: the next night tries again
         line.errors.append(f"message {message_id} could not be queued: {type(exc).__name__}")
         return False
@@ -192,10 +192,10 @@ async def _requeue(runtime: Runtime, line: ChannelLedger, message_id: int, night
 
 
 async def _retry_transient_dead_letters(
-    runtime: Runtime, report: ReconcileReport, channel: str | None
+    deps: JobDeps, report: ReconcileReport, channel: str | None
 ) -> None:
     retried: list[tuple[int, str, str]] = []
-    async with runtime.db.writing() as session:
+    async with deps.db.writing() as session:
         statement = select(Message).where(col(Message.state) == "dead_letter")
         if channel:
             statement = statement.where(col(Message.channel) == channel)
@@ -218,7 +218,7 @@ async def _retry_transient_dead_letters(
             line.reprocessed += 1
     night = int(report.until.timestamp())
     for message_id, message_channel, account in retried:
-        await _requeue(runtime, report.ledger(message_channel, account), message_id, night)
+        await _requeue(deps, report.ledger(message_channel, account), message_id, night)
 
 
 async def _already_retried(session: AsyncSession, message_id: int) -> bool:
@@ -228,12 +228,12 @@ async def _already_retried(session: AsyncSession, message_id: int) -> bool:
     return bool((await session.execute(statement)).scalar_one())
 
 
-async def _sweep_duplicates(runtime: Runtime, report: ReconcileReport) -> None:
+async def _sweep_duplicates(deps: JobDeps, report: ReconcileReport) -> None:
     """Link duplicates that concurrent processing missed (dedupe's sweep)."""
     from qanat.dedupe.service import sweep
 
-    async with runtime.db.writing() as session:
-        linked = await sweep(session, since=report.since, rules=runtime.rules().dedupe)
+    async with deps.db.writing() as session:
+        linked = await sweep(session, since=report.since, rules=deps.rules().dedupe)
         for duplicate, _primary in linked:
             row = (
                 await session.execute(
@@ -246,15 +246,15 @@ async def _sweep_duplicates(runtime: Runtime, report: ReconcileReport) -> None:
             (channel_of or report.ledger(row, "default")).late_duplicates += 1
 
 
-async def _escalate_breaches(runtime: Runtime, report: ReconcileReport) -> None:
+async def _escalate_breaches(deps: JobDeps, report: ReconcileReport) -> None:
     """List the tickets past their due time, and escalate those not escalated yet (the
     same check the workers run every few minutes, so nothing is announced twice)."""
     from qanat.jobs.sla_watch import check_sla
     from qanat.store.views import department_codes
 
     now = utcnow()
-    await check_sla(runtime, now=now)
-    async with runtime.db.session() as session:
+    await check_sla(deps, now=now)
+    async with deps.db.session() as session:
         departments = await department_codes(session)
         overdue = select(Ticket.department_id, Ticket.reference).where(
             # A pending ticket's clock is stopped while it waits on the citizen.
@@ -267,7 +267,7 @@ async def _escalate_breaches(runtime: Runtime, report: ReconcileReport) -> None:
             report.breaches.setdefault(department, []).append(reference)
 
 
-async def _check_integrity(runtime: Runtime, report: ReconcileReport, channel: str | None) -> None:
+async def _check_integrity(deps: JobDeps, report: ReconcileReport, channel: str | None) -> None:
     statement = (
         sql_select(
             col(Message.channel),
@@ -292,7 +292,7 @@ async def _check_integrity(runtime: Runtime, report: ReconcileReport, channel: s
     )
     if channel:
         statement = statement.where(col(Message.channel) == channel)
-    async with runtime.db.session() as session:
+    async with deps.db.session() as session:
         rows = (await session.execute(statement)).all()
         orphans = await _tickets_without_department(session)
     problems: Counter[tuple[str, str, str]] = Counter()

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
-from qanat.runtime import Runtime
+from qanat.jobs.deps import JobDeps
 from qanat.store.tables import Ticket
 from qanat.store.views import department_codes
 
@@ -217,27 +217,27 @@ def render_html(lines: list[ReportLine], *, day: date) -> str:
     )
 
 
-async def daily_report(runtime: Runtime, day: date) -> list[ReportLine]:
+async def daily_report(deps: JobDeps, day: date) -> list[ReportLine]:
     """The report lines of local day ``day``, from the store."""
-    start, end = day_window(day, runtime.settings.tz)
-    async with runtime.db.session() as session:
+    start, end = day_window(day, deps.settings.tz)
+    async with deps.db.session() as session:
         return daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
 
 
-async def email_daily_report(runtime: Runtime, day: date) -> int:
+async def email_daily_report(deps: JobDeps, day: date) -> int:
     """Mail the day's report (text and HTML) to the active supervisors who gave an address;
     how many were written to (0 when mail isn't configured or nobody gave one)."""
-    from qanat.outbound.staff_mail import send_staff_mail, staff_addresses, staff_relay
+    from qanat.outbound.staff_mail import queue_staff_mail, staff_addresses, staff_relay
 
-    if staff_relay(runtime) is None:
+    if staff_relay(deps.accounts, deps.settings.notify_account) is None:
         log.info("mail is not configured: the daily report of %s is not mailed", day)
         return 0
-    recipients = await staff_addresses(runtime, "supervisor")
+    recipients = await staff_addresses(deps.db, "supervisor")
     if not recipients:
         log.info("no supervisor has an email address: the daily report of %s is not mailed", day)
         return 0
-    lines = await daily_report(runtime, day)
+    lines = await daily_report(deps, day)
     subject = f"qanat: التقرير اليومي / daily report {day.isoformat()}"
-    return await send_staff_mail(
-        runtime, recipients, subject, render_csv(lines), html=render_html(lines, day=day)
+    return await queue_staff_mail(
+        deps, recipients, subject, render_csv(lines), html=render_html(lines, day=day)
     )

@@ -17,19 +17,17 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from qanat.jobs.deps import JobDeps
 from qanat.model import TicketStatus
 from qanat.outbound.staff_mail import notify_staff
 from qanat.store import queries
 from qanat.store.tables import Department, Event, Ticket, User, utcnow
-
-if TYPE_CHECKING:
-    from qanat.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +160,11 @@ async def _new_alerts(session: AsyncSession, now: datetime) -> list[SlaAlert]:
     return alerts
 
 
-async def check_sla(runtime: Runtime, *, now: datetime | None = None) -> list[SlaAlert]:
+async def check_sla(deps: JobDeps, *, now: datetime | None = None) -> list[SlaAlert]:
     """Announce every deadline that has come and was not announced yet; returns them."""
     moment = now or utcnow()
-    async with runtime.db.writing() as session:
-        if not runtime.db.is_sqlite:  # one check at a time across workers and replicas
+    async with deps.db.writing() as session:
+        if not deps.db.is_sqlite:  # one check at a time across workers and replicas
             key = queries.advisory_key("sla_check")
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         alerts = await _new_alerts(session, moment)
@@ -183,7 +181,7 @@ async def check_sla(runtime: Runtime, *, now: datetime | None = None) -> list[Sl
                     "to": list(alert.to),
                 },
             )
-    await _mail(runtime, alerts)
+    await _mail(deps, alerts)
     return alerts
 
 
@@ -205,7 +203,7 @@ def mail_text(alerts: list[SlaAlert], tz: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _mail(runtime: Runtime, alerts: list[SlaAlert]) -> None:
+async def _mail(deps: JobDeps, alerts: list[SlaAlert]) -> None:
     grouped: dict[tuple[str, tuple[str, ...]], list[SlaAlert]] = defaultdict(list)
     for alert in alerts:
         if alert.to:
@@ -213,14 +211,14 @@ async def _mail(runtime: Runtime, alerts: list[SlaAlert]) -> None:
     for (kind, to), group in grouped.items():
         arabic, english = _SUBJECTS[kind]
         subject = f"[qanat] {arabic} — {english} ({len(group)})"
-        await notify_staff(runtime, to, subject, mail_text(group, runtime.settings.tz))
+        await notify_staff(deps, to, subject, mail_text(group, deps.settings.tz))
 
 
-async def watch_sla(runtime: Runtime, *, every: timedelta = CHECK_EVERY) -> None:
+async def watch_sla(deps: JobDeps, *, every: timedelta = CHECK_EVERY) -> None:
     """Run :func:`check_sla` every ``every`` until cancelled (``qanat serve`` without Redis)."""
     while True:
         try:
-            await check_sla(runtime)
+            await check_sla(deps)
         except Exception:  # the store may be down for a moment: try again next time
             log.exception("SLA check failed")
         await asyncio.sleep(every.total_seconds())

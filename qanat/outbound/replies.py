@@ -1,11 +1,14 @@
 """Staff replies to citizens: stored first, then sent on the citizen's own channel.
 
 A reply is saved as an outbound ``message`` row (state ``queued``) in the same
-transaction that marks the ticket answered, so nothing staff wrote is lost. Then the
-sender registered for the channel (``runtime.senders``) delivers it; the row becomes
-``sent`` (with the channel's id for it, so the citizen's answer threads back) or
-``failed`` with the reason. Channels with no sender — the call centre, the majlis,
-letters — get ``by_hand``: staff deliver it themselves and mark it delivered.
+transaction that marks the ticket answered, so nothing staff wrote is lost. Then a
+queued job (:func:`deliver_reply`) hands it to the channel's sender; the row becomes
+``sent`` (with the channel's id for it, so the citizen's answer threads back). A send
+that fails for a passing reason (a gateway down) is tried again, with a back-off, up to
+``QANAT_SEND_ATTEMPTS`` times; then, or at once when the channel refuses it, the row is
+``failed`` with the reason, shown on the ticket. Channels with no sender — the call
+centre, the majlis, letters — get ``by_hand``: staff deliver it and mark it delivered.
+A job run twice sends nothing twice: only a ``queued`` row is sent.
 """
 
 from __future__ import annotations
@@ -14,32 +17,29 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.errors import BadPayload, NotFound
-from qanat.model import Reply, Sender, SentReply, Visibility
+from qanat.errors import BadPayload, ForgedRequest, NotFound
+from qanat.model import DeliveryState, Direction, Reply, Sender, SentReply, Visibility
+from qanat.outbound.deps import SEND_REPLY, Delivery, OutboundDeps
 from qanat.store import audit, queries
 from qanat.store.access import Viewer
 from qanat.store.tables import ContactIdentity, Message, Ticket, utcnow
 
-if TYPE_CHECKING:
-    from qanat.runtime import Runtime
-
 log = logging.getLogger(__name__)
 
-QUEUED, SENT, FAILED, BY_HAND = "queued", "sent", "failed", "by_hand"
+QUEUED, SENT, FAILED, BY_HAND = (
+    DeliveryState.queued,
+    DeliveryState.sent,
+    DeliveryState.failed,
+    DeliveryState.by_hand,
+)
+#: Errors that say the channel refused the reply for good: trying again cannot help.
+REFUSED = (BadPayload, ForgedRequest)
 _PLACEHOLDER = re.compile(r"\{(reference|name)\}")
-
-
-class ReplySender(Protocol):
-    """Delivers a reply on one channel (a connector's ``send``)."""
-
-    async def send(self, reply: Reply) -> SentReply:
-        """Send ``reply``; return the channel's id for the sent message. Raise on failure."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ async def citizen_message(session: AsyncSession, *, ticket_id: int) -> Message |
     """The citizen's latest message on a ticket: the channel and address a reply goes to."""
     statement = (
         select(Message)
-        .where(col(Message.ticket_id) == ticket_id, col(Message.direction) == "in")
+        .where(col(Message.ticket_id) == ticket_id, col(Message.direction) == Direction.inbound)
         .order_by(col(Message.received_at).desc(), col(Message.id).desc())
         .limit(1)
     )
@@ -185,7 +185,7 @@ async def queue_reply(
         channel=reply.channel,
         account=reply.account,
         external_id=f"qanat-reply-{uuid.uuid4().hex}",
-        direction="out",
+        direction=Direction.outbound,
         received_at=now,
         sender_handle=viewer.actor,
         sender_name=viewer.display_name,
@@ -212,58 +212,122 @@ async def queue_reply(
     return row.id, reply
 
 
-async def deliver(
-    runtime: Runtime, *, message_id: int, reply: Reply, viewer: Viewer
-) -> ReplyResult:
-    """Hand a stored reply to its channel's sender and record what happened."""
-    sender = runtime.sender_for(reply.channel, reply.account)
-    sent: SentReply | None = None
+def reply_job_id(message_id: int) -> str:
+    """The queue's id for sending reply ``message_id``: queued once, however often asked."""
+    return f"{SEND_REPLY}:{message_id}"
+
+
+async def deliver_reply(deps: OutboundDeps, message_id: int) -> Delivery:
+    """The job: send a queued reply on its channel and record what happened.
+
+    Returns ``retry`` when the send failed for a passing reason and tries are left (the
+    queue runs the job again later); only a ``queued`` row is ever sent.
+    """
+    async with deps.db.session() as session:
+        row = await session.get(Message, message_id)
+        if row is None or row.state != QUEUED:
+            return Delivery.skipped
+        reply = Reply.model_validate_json(row.raw)
+    sender = deps.sender_for(reply.channel, reply.account)
     if sender is None:
-        state, detail = BY_HAND, f"no sender for channel {reply.channel}: deliver by hand"
-    else:
-        try:
-            sent = await sender.send(reply)
-            state, detail = SENT, ""
-        except Exception as exc:
-            log.exception("reply %s on %s failed", message_id, reply.channel)
-            state, detail = FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-    async with runtime.db.writing() as session:
+        detail = f"no sender for channel {reply.channel}: deliver by hand"
+        return await _settle(deps, message_id, Delivery.by_hand, detail=detail)
+    try:
+        sent = await sender.send(reply)
+    except REFUSED as exc:
+        return await _settle(deps, message_id, Delivery.failed, detail=str(exc)[:2000])
+    except Exception as exc:  # a gateway down, a timeout, a connector bug: try again later
+        log.warning("reply %s on %s failed: %s", message_id, reply.channel, type(exc).__name__)
+        return await _record_try(deps, message_id, f"{type(exc).__name__}: {exc}"[:2000])
+    return await _settle(deps, message_id, Delivery.sent, sent=sent)
+
+
+async def _record_try(deps: OutboundDeps, message_id: int, detail: str) -> Delivery:
+    """Count a failed try: ``retry`` while tries are left, else the reply has failed."""
+    async with deps.db.writing() as session:
         row = await session.get(Message, message_id)
         assert row is not None
-        row.state, row.state_reason = state, detail or None
+        row.attempts += 1
+        row.state_reason = detail
+        if row.attempts < deps.settings.send_attempts:
+            return Delivery.retry
+    return await _settle(deps, message_id, Delivery.failed, detail=detail)
+
+
+async def _settle(
+    deps: OutboundDeps,
+    message_id: int,
+    outcome: Delivery,
+    *,
+    detail: str = "",
+    sent: SentReply | None = None,
+) -> Delivery:
+    """Record how a reply ended: the row's state and an event on the ticket."""
+    async with deps.db.writing() as session:
+        row = await session.get(Message, message_id)
+        assert row is not None
+        row.state, row.state_reason = DeliveryState(outcome.value), detail or None
         if sent is not None:
             row.external_id = sent.external_id
             row.processed_at = utcnow()
             row.channel_metadata = {**row.channel_metadata, "sent": sent.metadata}
+        data: dict[str, Any] = {"channel": row.channel}
+        if detail:
+            data["detail"] = detail
+        if row.attempts:  # failed tries before this outcome
+            data["tries"] = row.attempts + int(outcome == Delivery.sent)
         await queries.add_event(
             session,
-            actor=viewer.actor,
-            type=f"reply_{state}",
+            actor=row.sender_handle,  # the member of staff who wrote it
+            type=f"reply_{outcome.value}",
             ticket_id=row.ticket_id,
             message_id=message_id,
-            data={"channel": reply.channel, "detail": detail}
-            if detail
-            else {"channel": reply.channel},
+            data=data,
         )
-    return ReplyResult(message_id, reply.ticket_reference, reply.channel, state, detail)
+    return outcome
+
+
+async def reply_result(deps: OutboundDeps, message_id: int) -> ReplyResult:
+    """Where a reply stands now (``queued`` until its job has run)."""
+    async with deps.db.session() as session:
+        row = await session.get(Message, message_id)
+        if row is None:
+            raise NotFound(f"no reply {message_id}")
+        ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    reference = ticket.reference if ticket else ""
+    return ReplyResult(message_id, reference, row.channel, row.state, row.state_reason or "")
+
+
+async def send_queued(deps: OutboundDeps, message_id: int) -> ReplyResult:
+    """Hand a stored reply to the queue, and say where it stands.
+
+    Inline (no Redis) the job has run by the time this returns; with workers the reply
+    is usually still ``queued``. A queue that is down leaves the row ``queued``, and the
+    sweep of unsent replies queues it again.
+    """
+    try:
+        await deps.queue.enqueue(SEND_REPLY, message_id, job_id=reply_job_id(message_id))
+    except Exception:
+        log.exception("reply %s saved but not queued", message_id)
+    return await reply_result(deps, message_id)
 
 
 async def send_reply(
-    runtime: Runtime, *, ticket_id: int, text: str, viewer: Viewer, ip: str | None = None
+    deps: OutboundDeps, *, ticket_id: int, text: str, viewer: Viewer, ip: str | None = None
 ) -> ReplyResult:
-    """Store a reply to the ticket, then send it on the citizen's channel."""
-    async with runtime.db.writing() as session:
+    """Store a reply to the ticket, then queue it for sending on the citizen's channel."""
+    async with deps.db.writing() as session:
         ticket = await session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(f"no ticket {ticket_id}")
-        message_id, reply = await queue_reply(
+        message_id, _reply = await queue_reply(
             session, ticket=ticket, text=text, viewer=viewer, ip=ip
         )
-    return await deliver(runtime, message_id=message_id, reply=reply, viewer=viewer)
+    return await send_queued(deps, message_id)
 
 
 async def tell_reporters(
-    runtime: Runtime,
+    deps: OutboundDeps,
     *,
     tickets: list[Ticket],
     viewer: Viewer,
@@ -280,7 +344,7 @@ async def tell_reporters(
         body = text or canned("resolved").text(ticket.language)
         try:
             results.append(
-                await send_reply(runtime, ticket_id=ticket.id, text=body, viewer=viewer, ip=ip)
+                await send_reply(deps, ticket_id=ticket.id, text=body, viewer=viewer, ip=ip)
             )
         except BadPayload as exc:  # a ticket with no citizen message cannot be answered
             log.warning("not telling %s: %s", ticket.reference, exc)

@@ -5,40 +5,42 @@ account named by ``QANAT_NOTIFY_ACCOUNT``, or of the first email account that ha
 (``QANAT_CONNECTORS_FILE``). Without one, mail is not configured: nothing is sent, a log
 line says so, and the caller's event or page in the inbox is the notice.
 
-:func:`send_staff_mail` says what went wrong (for callers that record it, like the
-reconciliation alert); :func:`notify_staff` never raises, because the alert it carries
-is already recorded where staff see it.
+Mail is queued (:func:`queue_staff_mail`) and sent by a job (:func:`deliver_staff_mail`)
+that tries again, with a back-off, while the relay is unreachable or answers "try
+later", up to ``QANAT_SEND_ATTEMPTS`` times; a refusal ends it at once. Either way the
+log says so. :func:`notify_staff` never raises, because the alert it carries is already
+recorded where staff see it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from qanat.errors import QanatError
+from qanat.errors import BadPayload
+from qanat.ingest.email.connector import OutgoingMail
+from qanat.outbound.deps import SEND_STAFF_MAIL, Delivery, OutboundDeps
+from qanat.store.db import Database
 from qanat.store.tables import User
-
-if TYPE_CHECKING:
-    from qanat.ingest.email.connector import OutgoingMail
-    from qanat.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def staff_relay(runtime: Runtime) -> OutgoingMail | None:
-    """The SMTP relay staff mail leaves through, or None when mail is not configured."""
-    from qanat.ingest.email.connector import OutgoingMail
-
-    wanted = runtime.settings.notify_account
-    for account in runtime.accounts.get("email", []):
+def staff_relay(
+    accounts: Mapping[str, list[dict[str, Any]]], notify_account: str | None = None
+) -> OutgoingMail | None:
+    """The SMTP relay staff mail leaves through (the email account ``notify_account``, or
+    the first with ``smtp`` settings), or None when mail is not configured."""
+    wanted = notify_account
+    for account in accounts.get("email", []):
         if account.get("smtp") and (wanted is None or account.get("account") == wanted):
             try:
                 return OutgoingMail.model_validate(account["smtp"])
@@ -66,44 +68,85 @@ def compose(
     return message
 
 
-async def send_staff_mail(
-    runtime: Runtime, to: Sequence[str], subject: str, text: str, html: str | None = None
-) -> int:
-    """Mail staff addresses ``to`` (blanks and repeats dropped); how many it went to.
+def recipients_of(to: Sequence[str]) -> list[str]:
+    """The addresses to write to: blanks and repeats dropped, order kept."""
+    return list(dict.fromkeys(address.strip() for address in to if address.strip()))
 
-    0, with a log line, when nobody is to be told or mail is not configured. Raises
+
+async def send_staff_mail(
+    relay: OutgoingMail, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> None:
+    """Hand one message to the relay now. Raises
     :class:`~qanat.errors.ChannelUnavailable` when the relay can't take it now and
-    :class:`~qanat.errors.BadPayload` when it refuses it.
-    """
-    recipients = list(dict.fromkeys(address.strip() for address in to if address.strip()))
-    relay = staff_relay(runtime)
-    if relay is None or not recipients:
-        reason = "mail is not configured" if relay is None else "no staff address"
-        log.info("staff mail %r not sent: %s", subject, reason)
-        return 0
-    message = compose(
-        from_address=relay.from_address, to=recipients, subject=subject, text=text, html=html
-    )
+    :class:`~qanat.errors.BadPayload` when it refuses it."""
+    message = compose(from_address=relay.from_address, to=to, subject=subject, text=text, html=html)
     await relay.sender().deliver(message, what=f"staff mail {subject!r}")
-    log.info("staff mail %r sent to %d addresses", subject, len(recipients))
+
+
+async def queue_staff_mail(
+    deps: OutboundDeps, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> int:
+    """Queue mail to staff addresses ``to``; how many it is for.
+
+    0, with a log line, when nobody is to be told or mail is not configured. Raises when
+    the queue cannot take it (the caller records that).
+    """
+    recipients = recipients_of(to)
+    if staff_relay(deps.accounts, deps.settings.notify_account) is None:
+        log.info("staff mail %r not sent: mail is not configured", subject)
+        return 0
+    if not recipients:
+        log.info("staff mail %r not sent: no staff address", subject)
+        return 0
+    await deps.queue.enqueue(SEND_STAFF_MAIL, recipients, subject, text, html)
     return len(recipients)
 
 
+async def deliver_staff_mail(
+    deps: OutboundDeps,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    attempt: int = 1,
+) -> Delivery:
+    """The job: send one queued staff mail; ``retry`` while the relay says "later" and
+    tries are left."""
+    relay = staff_relay(deps.accounts, deps.settings.notify_account)
+    if relay is None:
+        log.info("staff mail %r not sent: mail is not configured", subject)
+        return Delivery.skipped
+    try:
+        await send_staff_mail(relay, to, subject, text, html)
+    except BadPayload as exc:
+        log.warning("staff mail %r not sent: %s", subject, exc)
+        return Delivery.failed
+    except Exception as exc:  # unreachable, "try later", a timeout: a passing reason
+        if attempt < deps.settings.send_attempts:
+            log.info("staff mail %r: try %d failed, will retry: %s", subject, attempt, exc)
+            return Delivery.retry
+        log.warning("staff mail %r not sent after %d tries: %s", subject, attempt, exc)
+        return Delivery.failed
+    log.info("staff mail %r sent to %d addresses", subject, len(to))
+    return Delivery.sent
+
+
 async def notify_staff(
-    runtime: Runtime, to: Sequence[str], subject: str, text: str, html: str | None = None
+    deps: OutboundDeps, to: Sequence[str], subject: str, text: str, html: str | None = None
 ) -> bool:
-    """Like :func:`send_staff_mail`, but never raises: True when the relay took the mail,
+    """Like :func:`queue_staff_mail`, but never raises: True when the mail was queued,
     False (and a log line saying why) otherwise."""
     try:
-        return await send_staff_mail(runtime, to, subject, text, html) > 0
-    except QanatError as exc:
-        log.warning("staff notification not sent: %s", exc)
+        return await queue_staff_mail(deps, to, subject, text, html) > 0
+    except Exception as exc:
+        log.warning("staff notification not queued: %s", type(exc).__name__)
         return False
 
 
-async def staff_addresses(runtime: Runtime, *roles: str) -> list[str]:
+async def staff_addresses(db: Database, *roles: str) -> list[str]:
     """The email addresses of active staff in ``roles`` (those who gave one)."""
-    async with runtime.db.session() as session:
+    async with db.session() as session:
         rows = await session.execute(
             select(User.email)
             .where(

@@ -58,10 +58,10 @@ async def reply(
     """Reply to the citizen on their channel (``visibility``: public or private, on X)."""
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.work")
-        message_id, answer = await replies.queue_reply(
+        message_id, _answer = await replies.queue_reply(
             session, ticket=ticket, text=text, viewer=who.viewer, ip=who.ip, visibility=visibility
         )
-    return await replies.deliver(runtime, message_id=message_id, reply=answer, viewer=who.viewer)
+    return await replies.send_queued(runtime, message_id)
 
 
 async def note(runtime: Runtime, who: Request, reference: str, text: str) -> int:

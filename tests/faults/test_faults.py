@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from qanat.config import Settings, load_settings
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.intake import StoreIntake
-from qanat.jobs.queue import InlineQueue
+from qanat.jobs.queue import PROCESS_JOB, InlineQueue
 from qanat.jobs.reconcile import reconcile
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime, start_runtime, stop_runtime
@@ -154,9 +154,9 @@ async def test_with_redis_down_messages_are_still_saved_then_recovered(
         )
         assert not report.ok  # the queue is still down: the ledger says so
         # Redis is back (inline here): the next night processes it.
-        from qanat.runtime import process_inline
+        from qanat.runtime import inline_jobs
 
-        runtime.queue = InlineQueue(lambda message_id: process_inline(runtime, message_id))
+        runtime.queue = InlineQueue(inline_jobs(runtime))
         report = await reconcile(
             runtime, since=datetime(2026, 11, 1, tzinfo=UTC), grace=timedelta(0)
         )
@@ -172,7 +172,10 @@ async def test_with_the_store_down_nothing_is_acknowledged(tmp_path: Path) -> No
         raise AssertionError("nothing may be queued when nothing was saved")
 
     intake = StoreIntake(
-        database, InlineQueue(never), attachments_dir=tmp_path / "files", attachment_max_bytes=1000
+        database,
+        InlineQueue({PROCESS_JOB: never}),
+        attachments_dir=tmp_path / "files",
+        attachment_max_bytes=1000,
     )
     with pytest.raises(ChannelUnavailable, match="cannot save"):
         await intake.save(burst(1)[0])

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from qanat.errors import BadPayload, ChannelUnavailable
-from qanat.outbound.staff_mail import notify_staff, send_staff_mail, staff_addresses
+from qanat.ingest.email.connector import OutgoingMail
+from qanat.outbound.deps import Delivery
+from qanat.outbound.staff_mail import (
+    deliver_staff_mail,
+    notify_staff,
+    send_staff_mail,
+    staff_addresses,
+    staff_relay,
+)
 from qanat.runtime import Runtime
 from qanat.store.tables import User
 from tests.support.mail_server import OutsideWorld, mail_server
@@ -75,19 +83,47 @@ async def test_nobody_to_tell_sends_nothing(runtime: Runtime, relay: OutsideWorl
     assert relay.received == []
 
 
+def relay_of(runtime: Runtime) -> OutgoingMail:
+    found = staff_relay(runtime.accounts, runtime.settings.notify_account)
+    assert found is not None
+    return found
+
+
 async def test_a_refusal_and_an_unreachable_server_are_told_apart(
     runtime: Runtime, relay: OutsideWorld
 ) -> None:
     relay.rcpt_answer = "550 5.1.1 No such user"
     with pytest.raises(BadPayload, match="staff mail 'alert' refused"):
-        await send_staff_mail(runtime, ["nobody@works.example"], "alert", "text")
+        await send_staff_mail(relay_of(runtime), ["nobody@works.example"], "alert", "text")
     relay.rcpt_answer = "451 4.3.0 Try again later"
     with pytest.raises(ChannelUnavailable, match="will retry"):
-        await send_staff_mail(runtime, ["fatima@works.example"], "alert", "text")
-    assert not await notify_staff(runtime, ["fatima@works.example"], "alert", "text")
+        await send_staff_mail(relay_of(runtime), ["fatima@works.example"], "alert", "text")
     configure_mail(runtime, port=1)
     with pytest.raises(ChannelUnavailable, match=r"Error connecting to 127\.0\.0\.1 on port 1"):
-        await send_staff_mail(runtime, ["fatima@works.example"], "alert", "text")
+        await send_staff_mail(relay_of(runtime), ["fatima@works.example"], "alert", "text")
+
+
+async def test_the_mail_job_retries_a_passing_failure_and_stops_at_a_refusal(
+    runtime: Runtime, relay: OutsideWorld
+) -> None:
+    mail = (["fatima@works.example"], "alert", "text")
+    relay.rcpt_answer = "451 4.3.0 Try again later"
+    assert await deliver_staff_mail(runtime, *mail, attempt=1) == Delivery.retry
+    tries = runtime.settings.send_attempts
+    assert await deliver_staff_mail(runtime, *mail, attempt=tries) == Delivery.failed
+    relay.rcpt_answer = "550 5.1.1 No such user"
+    assert await deliver_staff_mail(runtime, *mail, attempt=1) == Delivery.failed
+    relay.rcpt_answer = "250 OK"
+    assert await deliver_staff_mail(runtime, *mail, attempt=2) == Delivery.sent
+    assert [rcpt for _from, rcpt, _raw in relay.received] == [["fatima@works.example"]]
+
+
+async def test_queued_staff_mail_that_fails_twice_then_goes_is_sent_once(
+    runtime: Runtime, relay: OutsideWorld
+) -> None:
+    relay.rcpt_answers = ["451 4.3.0 Try again later", "451 4.3.0 Try again later"]
+    assert await notify_staff(runtime, ["fatima@works.example"], "alert", "text")
+    assert [rcpt for _from, rcpt, _raw in relay.received] == [["fatima@works.example"]]
 
 
 async def add_people(runtime: Runtime, people: list[tuple[str, str, str | None, bool]]) -> None:
@@ -116,8 +152,8 @@ async def test_staff_addresses_are_those_of_active_staff_in_the_roles(runtime: R
             ("dana", "supervisor", "dana@works.example", True),
         ],
     )
-    assert await staff_addresses(runtime, "admin") == ["amina@works.example"]
-    assert await staff_addresses(runtime, "admin", "supervisor") == [
+    assert await staff_addresses(runtime.db, "admin") == ["amina@works.example"]
+    assert await staff_addresses(runtime.db, "admin", "supervisor") == [
         "amina@works.example",
         "dana@works.example",
     ]

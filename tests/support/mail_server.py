@@ -15,17 +15,23 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 @dataclass
 class OutsideWorld:
-    """A mail server elsewhere: records what it receives, or refuses with a given answer."""
+    """A mail server elsewhere: records what it receives, or refuses with a given answer.
+
+    ``rcpt_answers`` are answered first, one RCPT each (a relay that says "later" twice,
+    then takes the mail); then ``rcpt_answer``, every time.
+    """
 
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     rcpt_answer: str = "250 OK"
+    rcpt_answers: list[str] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if self.rcpt_answer.startswith("250"):
+        answer = self.rcpt_answers.pop(0) if self.rcpt_answers else self.rcpt_answer
+        if answer.startswith("250"):
             envelope.rcpt_tos.append(address)
-        return self.rcpt_answer
+        return answer
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.received.append(

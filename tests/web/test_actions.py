@@ -17,12 +17,15 @@ from tests.web.conftest import Login
 class FakeSender:
     """Records replies and answers like a connector (or fails like one)."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, fail_first: int = 0) -> None:
         self.sent: list[Reply] = []
         self.fail = fail
+        self.fail_first = fail_first
+        self.tries = 0
 
     async def send(self, reply: Reply) -> SentReply:
-        if self.fail:
+        self.tries += 1
+        if self.fail or self.tries <= self.fail_first:
             raise ConnectionError("gateway timed out")
         self.sent.append(reply)
         return SentReply(external_id=f"sent-{len(self.sent)}", metadata={"ok": True})
@@ -127,6 +130,19 @@ async def test_without_a_sender_a_reply_is_to_deliver_by_hand(
     assert again.status_code == 404
     types = [e[0] for e in await events_of(seeded, "QN-2026-000005")]
     assert types[-2:] == ["reply_by_hand", "reply_delivered"]
+
+
+async def test_a_send_that_fails_twice_then_goes_is_sent_once(
+    seeded: Runtime, login: Login
+) -> None:
+    gateway = FakeSender(fail_first=2)
+    seeded.senders["sms"] = gateway
+    agent = await login("agent_sewage")
+    response = await agent.post("/api/tickets/QN-2026-000001/replies", json={"text": "مرحبا"})
+    assert response.status_code == 201 and response.json()["state"] == "sent"
+    assert gateway.tries == 3 and len(gateway.sent) == 1
+    types = [e[0] for e in await events_of(seeded, "QN-2026-000001")]
+    assert types.count("reply_sent") == 1 and "reply_failed" not in types
 
 
 async def test_a_failed_send_is_kept_with_its_reason(seeded: Runtime, login: Login) -> None:
