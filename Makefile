@@ -24,6 +24,7 @@ lint: install
 	$(BIN)/ruff check qanat tests bench examples
 	$(BIN)/ruff format --check qanat tests bench examples
 	$(BIN)/mypy --strict qanat
+	$(BIN)/lint-imports
 
 # Test files run in parallel on every core (each worker has its own databases; see
 # tests/conftest.py); `make test TEST_JOBS=0` runs them in one process.
