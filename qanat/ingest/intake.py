@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from qanat.errors import ChannelUnavailable
 from qanat.ingest.base import SaveResult
-from qanat.model import Attachment, Inbound
+from qanat.model import Attachment, Inbound, ProcessingState
 from qanat.store import edits, queries
 from qanat.store.db import Database
 
@@ -68,14 +68,14 @@ class StoreIntake:
 
     async def save(self, inbound: Inbound) -> SaveResult:
         """Commit ``inbound`` and queue it; a message seen before is neither saved nor queued."""
-        result = await self._commit(inbound, state="received", reason=None)
+        result = await self._commit(inbound, state=ProcessingState.received, reason=None)
         if result.created:
             await self._enqueue(result.message_id)
         return result
 
     async def dead_letter(self, inbound: Inbound, reason: str) -> SaveResult:
         """Commit a message that cannot be processed, visibly, with its reason."""
-        return await self._commit(inbound, state="dead_letter", reason=reason)
+        return await self._commit(inbound, state=ProcessingState.dead_letter, reason=reason)
 
     async def hold(self, inbound: Inbound, reason: str) -> SaveResult:
         """Commit a message that is not processed on its own (e.g. one part of a long SMS).
@@ -83,7 +83,7 @@ class StoreIntake:
         It is kept raw, marked ``ignored`` with the reason, and accounted for by the
         nightly integrity check.
         """
-        return await self._commit(inbound, state="ignored", reason=reason)
+        return await self._commit(inbound, state=ProcessingState.ignored, reason=reason)
 
     async def edit(self, inbound: Inbound) -> SaveResult:
         """Apply the sender's edit of a stored message (text changes, an event records
@@ -143,7 +143,7 @@ class StoreIntake:
                 message_id, created = await queries.save_message(
                     session, inbound=stored, state=state, reason=reason
                 )
-                if created and state == "dead_letter":
+                if created and state == ProcessingState.dead_letter:
                     await queries.add_event(
                         session,
                         actor="intake",

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from qanat.jobs.deps import JobDeps
 from qanat.jobs.ledger import ChannelLedger, ReconcileReport, write_ledger
-from qanat.model import OPEN_STATUSES, Inbound
+from qanat.model import OPEN_STATUSES, Direction, Inbound, ProcessingState
 from qanat.store import queries
 from qanat.store.tables import Event, Message, Ticket, utcnow
 
@@ -168,7 +168,7 @@ async def _requeue_stuck(
 ) -> None:
     cutoff = utcnow() - grace
     statement = select(Message.id, Message.channel, Message.account, Message.attempts).where(
-        col(Message.state) == "received", col(Message.created_at) < cutoff
+        col(Message.state) == ProcessingState.received, col(Message.created_at) < cutoff
     )
     if channel:
         statement = statement.where(col(Message.channel) == channel)
@@ -196,7 +196,7 @@ async def _retry_transient_dead_letters(
 ) -> None:
     retried: list[tuple[int, str, str]] = []
     async with deps.db.writing() as session:
-        statement = select(Message).where(col(Message.state) == "dead_letter")
+        statement = select(Message).where(col(Message.state) == ProcessingState.dead_letter)
         if channel:
             statement = statement.where(col(Message.channel) == channel)
         for message in (await session.execute(statement)).scalars():
@@ -206,7 +206,7 @@ async def _retry_transient_dead_letters(
                 continue
             if await _already_retried(session, message.id or 0):
                 continue
-            message.state, message.attempts = "received", 0
+            message.state, message.attempts = ProcessingState.received, 0
             await queries.add_event(
                 session,
                 actor="reconcile",
@@ -278,7 +278,7 @@ async def _check_integrity(deps: JobDeps, report: ReconcileReport, channel: str 
             func.count(),
         )
         .where(
-            col(Message.direction) == "in",
+            col(Message.direction) == Direction.inbound,
             col(Message.received_at) >= report.since,
             col(Message.received_at) < report.until,
         )
@@ -299,11 +299,11 @@ async def _check_integrity(deps: JobDeps, report: ReconcileReport, channel: str 
     for message_channel, account, state, no_ticket, no_reason, count in rows:
         line = report.ledger(message_channel, account)
         line.stored_count += count
-        if state == "processed" and no_ticket:
+        if state == ProcessingState.processed and no_ticket:
             problems[(message_channel, account, "processed without a ticket")] += count
-        elif state == "dead_letter" and no_reason:
+        elif state == ProcessingState.dead_letter and no_reason:
             problems[(message_channel, account, "dead letter without a reason")] += count
-        elif state == "received":
+        elif state == ProcessingState.received:
             problems[(message_channel, account, "still waiting to be processed")] += count
     for (message_channel, account, problem), count in problems.items():
         report.ledger(message_channel, account).errors.append(f"{count} {problem}")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
-from qanat.model import OPEN_STATUSES, Kind, Priority, TicketStatus
+from qanat.model import OPEN_STATUSES, Kind, Priority, ProcessingState, TicketStatus
 from qanat.store import audit, links, queries
 from qanat.store.access import Viewer
 from qanat.store.links import duplicates_of, move_to_department
@@ -276,14 +276,14 @@ async def retry_dead_letter(
 ) -> int:
     """Put a dead letter back in line; returns the attempt number for the queue's job id."""
     message = await queries.load_message_for_update(session, message_id=message_id)
-    if message is None or message.state != "dead_letter":
+    if message is None or message.state != ProcessingState.dead_letter:
         raise NotFound(f"no dead letter {message_id}")
     earlier = await queries.count_rows(
         session, Event, col(Event.message_id) == message_id, col(Event.type) == "retried"
     )
     attempt = earlier + 1
     data = {"reason": message.state_reason, "attempt": attempt}
-    message.state, message.attempts, message.state_reason = "received", 0, None
+    message.state, message.attempts, message.state_reason = ProcessingState.received, 0, None
     await queries.add_event(
         session, actor=viewer.actor, type="retried", message_id=message_id, data=data
     )
@@ -297,7 +297,7 @@ async def dead_letters(session: AsyncSession, *, limit: int = 100) -> list[Messa
     """Messages that could not be processed, newest first."""
     statement = (
         select(Message)
-        .where(col(Message.state) == "dead_letter")
+        .where(col(Message.state) == ProcessingState.dead_letter)
         .order_by(col(Message.id).desc())
         .limit(limit)
     )

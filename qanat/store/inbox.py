@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES, TicketStatus
+from qanat.model import OPEN_STATUSES, Direction, TicketStatus
 from qanat.store.access import Viewer, submissions_of, visible_tickets
 from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User
 
@@ -262,7 +262,7 @@ async def describe(session: AsyncSession, tickets: list[Ticket]) -> list[InboxRo
 async def _first_texts(session: AsyncSession, ticket_ids: list[int]) -> dict[int, str]:
     first = (
         select(func.min(col(Message.id)))
-        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.direction) == "in")
+        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.direction) == Direction.inbound)
         .group_by(col(Message.ticket_id))
     )
     rows = await session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES
+from qanat.model import OPEN_STATUSES, Direction
 from qanat.store.staff import new_secret_token, token_digest
 from qanat.store.tables import Department, Message, Open311Key, Ticket
 
@@ -168,7 +168,7 @@ async def _first_messages(
         return {}
     first = (
         select(func.min(col(Message.id)))
-        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.direction) == "in")
+        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.direction) == Direction.inbound)
         .group_by(col(Message.ticket_id))
     )
     rows = await session.execute(

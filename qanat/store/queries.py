@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES, Identity, Inbound, Location, Sender
+from qanat.model import OPEN_STATUSES, Identity, Inbound, Location, ProcessingState, Sender
 from qanat.store.tables import (
     Attachment,
     ConnectorCursor,
@@ -74,7 +74,7 @@ def message_values(inbound: Inbound) -> dict[str, Any]:
         "given": {k: str(v) for k, v in given.items()},
         "channel_metadata": inbound.metadata,
         "raw": raw_bytes_of(inbound),
-        "state": "received",
+        "state": ProcessingState.received.value,
         "attempts": 0,
         "created_at": utcnow(),
     }
@@ -108,7 +108,11 @@ def inbound_of(message: Message) -> Inbound:
 
 
 async def save_message(
-    session: AsyncSession, *, inbound: Inbound, state: str = "received", reason: str | None = None
+    session: AsyncSession,
+    *,
+    inbound: Inbound,
+    state: str = ProcessingState.received,
+    reason: str | None = None,
 ) -> tuple[int, bool]:
     """Store ``inbound`` once; return its message id and whether this call created it.
 

@@ -10,6 +10,7 @@ from sqlalchemy import distinct, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from qanat.model import Direction, ProcessingState
 from qanat.store import queries
 from qanat.store.tables import ContactIdentity, Department, Event, Message, Ticket
 
@@ -181,7 +182,7 @@ async def summary(session: AsyncSession) -> dict[str, Any]:
             session, select(func.count()).where(col(Ticket.needs_triage).is_(True))
         ),
         "dead_letters": await _scalar(
-            session, select(func.count()).where(col(Message.state) == "dead_letter")
+            session, select(func.count()).where(col(Message.state) == ProcessingState.dead_letter)
         ),
         "contacts_on_several_channels": await _contacts_on_several_channels(session),
     }
@@ -207,7 +208,7 @@ async def dead_letters(session: AsyncSession, *, limit: int = 100) -> list[dict[
     rows = (
         await session.execute(
             select(Message)
-            .where(col(Message.state) == "dead_letter")
+            .where(col(Message.state) == ProcessingState.dead_letter)
             .order_by(col(Message.id).desc())
             .limit(limit)
         )
@@ -283,7 +284,7 @@ async def export_messages(session: AsyncSession) -> AsyncIterator[dict[str, Any]
             await session.execute(
                 select(Message, Ticket)
                 .outerjoin(Ticket, col(Ticket.id) == col(Message.ticket_id))
-                .where(col(Message.id) > last_id, col(Message.direction) == "in")
+                .where(col(Message.id) > last_id, col(Message.direction) == Direction.inbound)
                 .order_by(col(Message.id))
                 .limit(EXPORT_BATCH)
             )
@@ -324,7 +325,7 @@ async def channel_status(session: AsyncSession) -> list[dict[str, Any]]:
         for channel, account, at in (
             await session.execute(
                 select(Message.channel, Message.account, func.max(Message.received_at))
-                .where(col(Message.direction) == "in")
+                .where(col(Message.direction) == Direction.inbound)
                 .group_by(col(Message.channel), col(Message.account))
             )
         ).all()

@@ -3,11 +3,12 @@ fetching the ones qanat is missing (the nightly job's gap check)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from qanat.ingest.x.account import XCursor
+from qanat.ingest.base import ConnectorContext, Pulled
+from qanat.ingest.x.account import XAccount, XCursor
 from qanat.ingest.x.posts import (
     DM_PREFIX,
     MENTION_EXPANSIONS,
@@ -22,11 +23,36 @@ from qanat.ingest.x.posts import (
 )
 from qanat.model import Inbound
 
-if TYPE_CHECKING:
-    from qanat.ingest.x.connector import XConnector
+
+class XSource(Protocol):
+    """What reconciliation reads through: the X connector's client and readers."""
+
+    context: ConnectorContext
+    config: XAccount
+    client: Any  # tweepy.Client
+
+    async def call(self, method: Callable[..., Any], **params: Any) -> dict[str, Any]:
+        """One API call, paced and with X's errors translated."""
+        ...
+
+    async def dm_page(self, token: str | None, **where: Any) -> Page:
+        """One page of DM events, newest first."""
+        ...
+
+    def read(
+        self,
+        item: dict[str, Any],
+        page: Page,
+        state: XCursor,
+        *,
+        mention: bool,
+        previous: str | None,
+    ) -> Pulled:
+        """One post or DM event as the poll reads it."""
+        ...
 
 
-async def list_since(connector: XConnector, since: datetime) -> list[str]:
+async def list_since(connector: XSource, since: datetime) -> list[str]:
     """Ids of mentions (and DMs from citizens) since ``since``, oldest first."""
     config = connector.config
     ids: list[str] = []
@@ -54,7 +80,7 @@ async def list_since(connector: XConnector, since: datetime) -> list[str]:
     return sorted(set(ids), key=lambda i: int(i.removeprefix(DM_PREFIX)))
 
 
-async def dms_since(connector: XConnector, since: datetime) -> list[tuple[dict[str, Any], Page]]:
+async def dms_since(connector: XSource, since: datetime) -> list[tuple[dict[str, Any], Page]]:
     """Message events since ``since`` (X keeps 30 days; ours too), with their pages."""
     found: list[tuple[dict[str, Any], Page]] = []
     token: str | None = None
@@ -71,7 +97,7 @@ async def dms_since(connector: XConnector, since: datetime) -> list[tuple[dict[s
     return found
 
 
-async def fetch(connector: XConnector, external_ids: Sequence[str]) -> AsyncIterator[Inbound]:
+async def fetch(connector: XSource, external_ids: Sequence[str]) -> AsyncIterator[Inbound]:
     """The posts (by id) and DMs (from the last 30 days) named, as a poll reads them."""
     posts = [i for i in external_ids if i.isdigit()]
     for start in range(0, len(posts), PAGE_SIZE):
@@ -95,7 +121,7 @@ async def fetch(connector: XConnector, external_ids: Sequence[str]) -> AsyncIter
             yield inbound
 
 
-async def _fetch_dms(connector: XConnector, wanted: set[str]) -> AsyncIterator[Inbound]:
+async def _fetch_dms(connector: XSource, wanted: set[str]) -> AsyncIterator[Inbound]:
     events = await dms_since(connector, connector.context.clock() - timedelta(days=30))
     window = timedelta(days=connector.config.dm_thread_days)
     previous = dm_predecessors([event for event, _page in events], window=window)
