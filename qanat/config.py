@@ -2,13 +2,15 @@
 
 Nothing here runs at import time; call :func:`load_settings` where a process starts
 (the CLI, the worker's start-up hook, the web app factory) and hand the object on.
-Unset values mean the embedded default: SQLite in the working folder, jobs inline.
+Unset values mean the embedded default: one data folder (``QANAT_HOME``, by default
+``./qanat-data``) holding the SQLite database, the attachments, the learned routing
+model and, when present, the rules and connectors files; jobs run inline.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -19,7 +21,36 @@ from qanat.errors import ConfigError
 #: Placeholder secrets that may only be used in development.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "qanat-development-secret"})
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./qanat.db"
+#: The data folder every command uses unless ``QANAT_HOME`` names another.
+DEFAULT_HOME = Path("qanat-data")
+#: What the data folder holds, by name: each is the default of its own setting.
+HOME_DATABASE = "qanat.db"
+HOME_FILES = "files"
+HOME_RULES = "rules.yaml"
+HOME_MODEL = "router-model.json"
+HOME_CONNECTORS = "connectors.yaml"
+
+
+def sqlite_url(path: Path) -> str:
+    """The async SQLAlchemy URL of the SQLite file at ``path`` (made absolute)."""
+    return f"sqlite+aiosqlite:///{path.resolve()}"
+
+
+def home_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the data folder's defaults for every path setting left unset.
+
+    The rules and connectors files are taken from the folder only when they exist there
+    (unset, qanat routes by the shipped sample rules and has no channel accounts).
+    """
+    home = Path(values.get("home") or DEFAULT_HOME)
+    filled = dict(values)
+    filled.setdefault("database_url", sqlite_url(home / HOME_DATABASE))
+    filled.setdefault("attachments_dir", home / HOME_FILES)
+    filled.setdefault("router_model_file", home / HOME_MODEL)
+    for key, name in (("rules_file", HOME_RULES), ("connectors_file", HOME_CONNECTORS)):
+        if key not in filled and (home / name).is_file():
+            filled[key] = home / name
+    return filled
 
 
 def async_database_url(url: str) -> str:
@@ -45,12 +76,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QANAT_", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
-    database_url: str = DEFAULT_DATABASE_URL
+    home: Path = Field(
+        default=DEFAULT_HOME, description="The data folder: database, files, model, rules."
+    )
+    database_url: str = Field(default="", description="Unset: the data folder's SQLite file.")
     redis_url: str | None = Field(default=None, description="Unset: jobs run inline.")
     secret_key: str = "qanat-development-secret"
     timezone: str = "Asia/Bahrain"
     default_region: str = Field(default="BH", description="Region for phone numbers without +.")
-    attachments_dir: Path = Path("./qanat-files")
+    attachments_dir: Path = DEFAULT_HOME / HOME_FILES
     attachment_max_bytes: int = 10 * 1024 * 1024
     rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
     router_model_file: Path | None = Field(
@@ -97,6 +131,18 @@ class Settings(BaseSettings):
         default=None,
         description="Email account whose SMTP relay mails staff; unset: the first with one.",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines: readable text, or JSON for a collector."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For / -Proto qanat serve believes (comma list).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_folder(cls, values: Any) -> Any:
+        return home_defaults(values) if isinstance(values, dict) else values
 
     @field_validator("database_url")
     @classmethod

@@ -25,6 +25,19 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/qanat_test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests run with a scratch data folder (QANAT_HOME), never the checkout's own
+    ./qanat-data, whose rules or model would change what the tests see."""
+    before = os.environ.get("QANAT_HOME")
+    os.environ["QANAT_HOME"] = str(tmp_path_factory.mktemp("qanat-home"))
+    yield
+    if before is None:
+        os.environ.pop("QANAT_HOME", None)
+    else:
+        os.environ["QANAT_HOME"] = before
+
+
 def for_this_worker(url: str) -> str:
     """The test service URL this pytest-xdist worker owns (``pytest -n``), so parallel
     workers never share a store or a queue: PostgreSQL database ``NAME_gwN``, Redis
