@@ -45,3 +45,8 @@ class ConfigError(QanatError):
 
 class NotFound(QanatError):
     """The thing asked for does not exist (or the asker may not know it exists)."""
+
+
+class StoreUnavailable(ChannelUnavailable):
+    """The database cannot be used as configured (absent, unreachable, refused); the
+    message is one line saying what to do about it."""

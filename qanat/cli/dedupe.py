@@ -93,11 +93,11 @@ def calibrate_command(
 @app.command()
 def pairs() -> None:
     """Print staff corrections (links by hand: 1, unlinks: 0) as labelled pairs, JSON Lines."""
-    from qanat.cli.common import settings_or_exit
+    from qanat.cli.common import store_or_exit
     from qanat.dedupe.service import correction_pairs
     from qanat.store.db import Database
 
-    settings = settings_or_exit()
+    settings = store_or_exit(create=False)
 
     async def body() -> list[dict[str, Any]]:
         database = Database.from_url(settings.database_url)
@@ -118,13 +118,13 @@ def sweep(
     hours: Annotated[float, typer.Option(help="Look at tickets created in the last N hours")] = 24,
 ) -> None:
     """Re-examine recent tickets for duplicates concurrent processing missed."""
-    from qanat.cli.common import settings_or_exit
+    from qanat.cli.common import store_or_exit
     from qanat.dedupe.service import sweep as run_sweep
     from qanat.router.rules import load_rules
     from qanat.store.db import Database
     from qanat.store.tables import utcnow
 
-    settings = settings_or_exit()
+    settings = store_or_exit()
     rules = load_rules(settings.rules_file).dedupe
 
     async def body() -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from qanat.cli.common import console, run, settings_or_exit, with_runtime
+from qanat.cli.common import console, run, store_or_exit, with_runtime
 
 export_app = typer.Typer(help="Write tickets or messages as JSON Lines.", no_args_is_help=True)
 
@@ -22,15 +22,17 @@ def import_command(
 ) -> None:
     """Import JSON Lines of inbound messages (idempotent); bad lines are reported, not fatal."""
     from qanat.ingest.interchange import count_lines, import_file
-    from qanat.store.migrate import upgrade
+    from qanat.ingest.registry import known_channels
 
-    settings = settings_or_exit()
-    upgrade(settings.database_url)
+    settings = store_or_exit()
 
     async def body(runtime: Any) -> Any:
+        channels = known_channels(runtime.connectors.specs)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"Importing {file.name}", total=count_lines(file))
-            return await import_file(runtime.intake, file, advance=lambda: progress.advance(task))
+            return await import_file(
+                runtime.intake, file, advance=lambda: progress.advance(task), channels=channels
+            )
 
     report = run(lambda: with_runtime(settings, body))
     for bad in report.bad_lines:
@@ -44,7 +46,7 @@ def import_command(
 
 
 def _export(what: Callable[[Any], AsyncIterator[dict[str, Any]]], output: Path | None) -> None:
-    settings = settings_or_exit()
+    settings = store_or_exit(create=False)
 
     async def body() -> int:
         from qanat.store.db import Database
@@ -93,10 +95,8 @@ def import_calls(
     """Import call records: calls join their caller's contact; missed calls await a call back."""
     from qanat.ingest.call_centre import import_cdr
     from qanat.store.db import Database
-    from qanat.store.migrate import upgrade
 
-    settings = settings_or_exit()
-    upgrade(settings.database_url)
+    settings = store_or_exit()
 
     async def body() -> Any:
         database = Database.from_url(settings.database_url)

@@ -1,10 +1,15 @@
 """The ``qanat`` command: each group of commands lives in its own module of ``qanat.cli``.
 
-Every command reads its settings from ``QANAT_*`` variables at start, so a script can
-point any of them at a scratch database with ``QANAT_DATABASE_URL``.
+Every command reads its settings from ``QANAT_*`` variables at start. By default they
+all use one data folder, ``./qanat-data`` (``QANAT_HOME`` or ``--home`` names another),
+so the demo, the inbox and every command see the same database and files.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,14 +24,45 @@ from qanat.cli import (
     router,
     serving,
     social,
+    status,
     users,
 )
+from qanat.cli.common import options
+from qanat.cli.failures import QanatGroup
 
-app = typer.Typer(help="qanat — one inbox for every channel citizens use.", no_args_is_help=True)
+app = typer.Typer(
+    cls=QanatGroup,
+    help="qanat — one inbox for every channel citizens use.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="The data folder (QANAT_HOME; default ./qanat-data)", show_default=False),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say which data folder and database are used")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error")
+    ] = False,
+) -> None:
+    """qanat — one inbox for every channel citizens use."""
+    options.home = home
+    options.verbose = verbose
+    options.debug = debug or os.environ.get("QANAT_DEBUG") == "1"
+    options.database_url = None
+
+
 app.command()(serving.serve)
 app.command()(serving.worker)
 app.command()(serving.smtp)
 app.command()(serving.demo)
+app.command()(status.status)
 app.command("import")(interchange.import_command)
 app.command("import-calls")(interchange.import_calls)
 app.command()(operations.reconcile)

@@ -13,8 +13,7 @@ from typing import Any
 
 import typer
 
-from qanat.config import load_settings
-from qanat.errors import ConfigError
+from qanat.cli.common import store_or_exit
 from qanat.store import open311 as keys_store
 from qanat.store.db import Database
 from qanat.store.tables import utcnow
@@ -24,18 +23,19 @@ key_app = typer.Typer(help="API keys of Open311 clients.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
 
-async def _in_store(body: Any) -> Any:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        typer.echo(f"Configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    db = Database.from_url(settings.database_url)
-    try:
-        async with db.writing() as session:
-            return await body(session)
-    finally:
-        await db.dispose()
+def _in_store(body: Any, *, create: bool = True) -> Any:
+    """Run ``body(session)`` in a write transaction on the migrated store."""
+    settings = store_or_exit(create=create)
+
+    async def inside() -> Any:
+        db = Database.from_url(settings.database_url)
+        try:
+            async with db.writing() as session:
+                return await body(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(inside())
 
 
 @key_app.command("add")
@@ -47,7 +47,7 @@ def key_add(name: str) -> None:
         return secret
 
     try:
-        secret = asyncio.run(_in_store(body))
+        secret = _in_store(body)
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
@@ -60,7 +60,7 @@ def key_add(name: str) -> None:
 @key_app.command("list")
 def key_list() -> None:
     """Every client's key: name, prefix, last use, revocation (never the key itself)."""
-    for row in asyncio.run(_in_store(keys_store.keys)):
+    for row in _in_store(keys_store.keys, create=False):
         typer.echo(json.dumps(row, ensure_ascii=False))
 
 
@@ -71,7 +71,7 @@ def key_revoke(name: str) -> None:
     async def body(session: Any) -> bool:
         return await keys_store.revoke_key(session, name=name, now=utcnow())
 
-    if not asyncio.run(_in_store(body)):
+    if not _in_store(body, create=False):
         typer.echo(f"no live Open311 key named {name!r}", err=True)
         raise typer.Exit(1)
     typer.echo(f"Revoked the Open311 key of {name!r}.", err=True)

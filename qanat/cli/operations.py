@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from qanat.cli.common import console, run, settings_or_exit, with_runtime
+from qanat.cli.common import console, run, store_or_exit, with_runtime
 
 report_app = typer.Typer(help="Reports for supervisors.", no_args_is_help=True)
 
@@ -30,20 +30,26 @@ def reconcile(
     """
     from datetime import datetime, timedelta
 
+    from qanat.ingest.registry import known_channels
     from qanat.jobs.ledger import ledger_rows
     from qanat.jobs.reconcile import reconcile as run_reconcile
-    from qanat.store.migrate import upgrade
     from qanat.store.tables import utcnow
 
-    settings = settings_or_exit()
     try:
         start = datetime.fromisoformat(since) if since else utcnow() - timedelta(days=1)
     except ValueError as exc:
         console.print(f"[red]--since {since!r} is not an ISO 8601 time[/red]")
         raise typer.Exit(2) from exc
+    channels = known_channels()
+    if channel is not None and channel not in channels:
+        console.print(
+            f"[red]--channel {channel!r} is not a channel qanat knows[/red] "
+            f"({', '.join(channels)})."
+        )
+        raise typer.Exit(2)
+    settings = store_or_exit()
     if start.tzinfo is None:
         start = start.replace(tzinfo=settings.tz)
-    upgrade(settings.database_url)
 
     async def body(runtime: Any) -> Any:
         from qanat.jobs.listers import sources_for
@@ -65,6 +71,9 @@ def reconcile(
         print(json.dumps(summary, ensure_ascii=False))
     else:
         _print_ledger(rows, report.breaches, report.failed_steps)
+        if not rows:
+            where = f" on channel {channel}" if channel else ""
+            console.print(f"Nothing to reconcile{where}: no account configured, no message stored.")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -125,12 +134,12 @@ def report_daily(
 
     from qanat.jobs.reports import daily_report, email_daily_report, render_csv, render_html
 
-    settings = settings_or_exit(log_level="INFO" if email else "WARNING")
     try:
         chosen = date.fromisoformat(day) if day else date.today() - timedelta(days=1)
     except ValueError as exc:
         console.print(f"[red]--date {day!r} is not YYYY-MM-DD[/red]")
         raise typer.Exit(2) from exc
+    settings = store_or_exit(create=False, log_level="INFO" if email else "WARNING")
 
     async def body(runtime: Any) -> Any:
         if email:

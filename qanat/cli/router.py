@@ -77,10 +77,11 @@ def train(
     out: Annotated[Path | None, typer.Option(help="Where to write the model")] = None,
 ) -> None:
     """Train the learned fallback from a file, or from the store's handled tickets."""
-    from qanat.cli.common import settings_or_exit
+    from qanat.cli.common import store_or_exit
 
-    settings = settings_or_exit()
-    target = out or settings.router_model_file or Path("router-model.json")
+    settings = store_or_exit()
+    target = out or settings.router_model_file or settings.home / "router-model.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
     if file is not None:
         examples = list(_examples(file))
         asyncio.run(_create_departments(settings.database_url, {d for _t, d in examples}))
@@ -102,9 +103,7 @@ def train(
 async def _create_departments(database_url: str, codes: set[str]) -> None:
     from qanat.store import queries
     from qanat.store.db import Database
-    from qanat.store.migrate import upgrade
 
-    await asyncio.to_thread(upgrade, database_url)
     database = Database.from_url(database_url)
     try:
         async with database.writing() as session:

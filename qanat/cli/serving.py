@@ -3,38 +3,84 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from qanat.cli.common import console, run, settings_or_exit, with_runtime
+from qanat.cli.common import console, run, store_or_exit, with_runtime
+from qanat.config import Settings
+
+LogFormat = Annotated[
+    str | None,
+    typer.Option(help="text (readable lines) or json (QANAT_LOG_FORMAT; default text)"),
+]
+
+
+def _log_overrides(log_format: str | None) -> dict[str, Any]:
+    if log_format is None:
+        return {}
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("text or json", param_hint="--log-format")
+    return {"log_format": log_format}
+
+
+def serve_app(settings: Settings, *, host: str, port: int) -> None:
+    """Run the web app under uvicorn with qanat's logging: one line per request (qanat's
+    own access log) and per error; forwarded headers believed only from the proxies in
+    ``QANAT_FORWARDED_ALLOW_IPS``."""
+    import uvicorn
+
+    from qanat.web.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,  # qanat's handler is on uvicorn's loggers already
+        access_log=False,  # qanat.web.access logs each request, without its query string
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+    )
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For/-Proto are believed: comma list of addresses "
+            "or networks, or * (QANAT_FORWARDED_ALLOW_IPS; default 127.0.0.1)",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: LogFormat = None,
 ) -> None:
-    """Serve the API (and jobs inline when QANAT_REDIS_URL is unset)."""
-    import uvicorn
-
-    from qanat.store.migrate import upgrade
-    from qanat.web.app import create_app
-
-    settings = settings_or_exit(log_level="INFO")
-    upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    """Serve the inbox, the API and the webhooks (jobs inline when QANAT_REDIS_URL is unset)."""
+    overrides = _log_overrides(log_format)
+    if forwarded_allow_ips is not None:
+        overrides["forwarded_allow_ips"] = forwarded_allow_ips
+    settings = store_or_exit(log_level="INFO", **overrides)
+    serve_app(settings, host=host, port=port)
 
 
 def worker(
     burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+    log_format: LogFormat = None,
 ) -> None:
     """Run an arq worker on QANAT_REDIS_URL (any number of them, on any machines)."""
     from arq.worker import run_worker
 
     from qanat.worker import WorkerSettings, redis_settings
 
-    settings = settings_or_exit(log_level="INFO")
+    settings = store_or_exit(log_level="INFO", **_log_overrides(log_format))
+    if settings.redis_url is None:
+        console.print(
+            "[red]error:[/red] QANAT_REDIS_URL is not set: without Redis, jobs run inline "
+            "in `qanat serve`"
+        )
+        raise typer.Exit(2)
     run_worker(
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings),
@@ -45,25 +91,16 @@ def worker(
 
 
 def demo(
-    folder: Annotated[Path, typer.Option(help="Where the demo database lives")] = Path(
-        "qanat-demo"
-    ),
     serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Serve the API after the summary")
+        bool, typer.Option("--serve/--no-serve", help="Serve the inbox after the summary")
     ] = True,
     port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
 ) -> None:
-    """Load a realistic bilingual demo through the real pipeline, summarise, then serve."""
+    """Load a realistic bilingual demo, dated in the last weeks, through the real pipeline
+    into the data folder; summarise; then serve it."""
     from qanat.demo.run import run_demo
-    from qanat.store.migrate import upgrade
 
-    overrides: dict[str, Any] = {}
-    if "QANAT_DATABASE_URL" not in os.environ:
-        folder.mkdir(parents=True, exist_ok=True)
-        overrides["database_url"] = f"sqlite+aiosqlite:///{folder.resolve() / 'qanat.db'}"
-        overrides["attachments_dir"] = folder / "files"
-    settings = settings_or_exit(**overrides)
-    upgrade(settings.database_url)
+    settings = store_or_exit(log_level="INFO" if serve_after else "WARNING")
     own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
     run(
         lambda: with_runtime(
@@ -72,15 +109,11 @@ def demo(
         )
     )
     if serve_after:
-        import uvicorn
-
-        from qanat.web.app import create_app
-
         base = f"http://127.0.0.1:{port}"
         console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
         console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
         console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        serve_app(settings, host="127.0.0.1", port=port)
 
 
 def smtp(
@@ -90,13 +123,11 @@ def smtp(
     """Receive mail for QANAT_SMTP_DOMAINS over SMTP until stopped (250 only after commit)."""
     from qanat.ingest.email.connector import smtp_options
     from qanat.ingest.email.smtp import run_smtp
-    from qanat.store.migrate import upgrade
 
-    settings = settings_or_exit(log_level="INFO")
+    settings = store_or_exit(log_level="INFO")
     if not settings.smtp_domain_set():
         console.print("[red]Set QANAT_SMTP_DOMAINS: qanat is not an open relay.[/red]")
         raise typer.Exit(2)
-    upgrade(settings.database_url)
 
     async def body(runtime: Any) -> None:
         await run_smtp(

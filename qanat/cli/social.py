@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import BaseModel
 
-from qanat.cli.common import settings_or_exit, with_runtime
+from qanat.cli.common import store_or_exit, with_runtime
 from qanat.errors import ConfigError, QanatError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def account_settings(runtime: Runtime, channel: str, account: str) -> BaseModel:
 
 
 def _run(body: Any) -> Any:
-    settings = settings_or_exit()
+    settings = store_or_exit()
     try:
         return asyncio.run(with_runtime(settings, body))
     except QanatError as exc:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qanat.cli.common import console, run, settings_or_exit, with_runtime
+from qanat.cli.common import console, run, store_or_exit, with_runtime
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def user_add(
     if len(password) < 10:
         console.print("[red]The password must have at least 10 characters.[/red]")
         raise typer.Exit(2)
-    settings = settings_or_exit()
+    settings = store_or_exit()
 
     async def body(runtime: Any) -> str:
         return await add_user(
@@ -78,7 +78,7 @@ def user_set(
     from qanat.router.assign import parse_shift
     from qanat.store.users import set_work_details
 
-    settings = settings_or_exit()
+    settings = store_or_exit()
     try:
         if shift:
             parse_shift(shift)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,18 @@ def parse_line(text: str) -> Inbound:
     return inbound.model_copy(update={"raw": text.encode()})
 
 
+def unknown_channel(inbound: Inbound, channels: Collection[str] | None) -> str | None:
+    """Why ``inbound`` cannot be taken when its channel is not one of ``channels`` (None:
+    every channel is taken): a ticket on a channel no connector or filter knows would be
+    lost from sight."""
+    if channels is None or inbound.channel in channels:
+        return None
+    return (
+        f"channel: {inbound.channel!r} is not a channel qanat knows ({', '.join(channels)}); "
+        "install its connector first"
+    )
+
+
 def read_lines(path: Path) -> Iterator[tuple[int, Inbound | BadLine]]:
     """Each non-blank line of ``path`` with its number: a record, or why it isn't one."""
     with path.open("rb") as handle:
@@ -76,16 +88,24 @@ def count_lines(path: Path) -> int:
 
 
 async def import_file(
-    intake: Intake, path: Path, *, advance: Callable[[], None] | None = None
+    intake: Intake,
+    path: Path,
+    *,
+    advance: Callable[[], None] | None = None,
+    channels: Collection[str] | None = None,
 ) -> ImportReport:
     """Save every good line of ``path`` through the intake (save raw, then process).
 
     Each message is committed on its own, so a bad line or an interruption leaves
-    nothing half-written; importing the same file again adds nothing.
+    nothing half-written; importing the same file again adds nothing. With ``channels``,
+    a line on any other channel is a bad line.
     """
     report = ImportReport()
-    for _number, item in read_lines(path):
-        if isinstance(item, BadLine):
+    for number, item in read_lines(path):
+        refusal = None if isinstance(item, BadLine) else unknown_channel(item, channels)
+        if refusal is not None:
+            report.bad_lines.append(BadLine(number, refusal))
+        elif isinstance(item, BadLine):
             report.bad_lines.append(item)
         else:
             result = await intake.save(item)

@@ -29,6 +29,7 @@ from qanat.ingest.base import (
     PollReport,
 )
 from qanat.ingest.polling import poll_account
+from qanat.model import BUILTIN_CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,14 @@ def discover(
             continue
         found[spec.name] = spec
     return found, refused
+
+
+def known_channels(specs: Mapping[str, ConnectorSpec] | None = None) -> list[str]:
+    """Every channel qanat takes messages on: its own, then installed connectors' (``specs``,
+    or those :func:`discover` finds)."""
+    if specs is None:
+        specs, _refused = discover()
+    return list(dict.fromkeys([*BUILTIN_CHANNELS, *sorted(specs)]))
 
 
 class _PullOnly:

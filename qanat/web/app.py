@@ -35,6 +35,7 @@ from qanat.web import (
     ticket_pages,
     webhooks,
 )
+from qanat.web.access_log import AccessLog
 from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # added last: outermost, so it times everything
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     app.include_router(metrics.router)

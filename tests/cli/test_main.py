@@ -146,15 +146,10 @@ def test_demo_loads_and_summarises_without_serving(
     monkeypatch.delenv("QANAT_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    first = runner.invoke(app, ["demo", "--no-serve", "--folder", "demo"])
+    first = runner.invoke(app, ["--home", "demo", "demo", "--no-serve"])
     assert first.exit_code == 0, first.stderr
     assert "Tickets per department" in first.stderr
     assert (tmp_path / "demo" / "qanat.db").exists()
-    again = runner.invoke(app, ["demo", "--no-serve", "--folder", "demo"])
+    again = runner.invoke(app, ["--home", "demo", "demo", "--no-serve"])
     assert again.exit_code == 0
     assert "Imported 0 new messages" in again.stderr
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_folders(tmp_path: Path) -> None:
-    shutil.rmtree(tmp_path / "demo", ignore_errors=True)

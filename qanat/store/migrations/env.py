@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
@@ -14,6 +15,8 @@ from qanat.store import tables  # noqa: F401  (registers every table on the meta
 from qanat.store.db import make_engine
 
 target_metadata = SQLModel.metadata
+#: The advisory lock migrations hold on PostgreSQL ("qanat" in ASCII).
+MIGRATION_LOCK = 0x71616E6174
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
@@ -32,6 +35,10 @@ def _run(connection: Connection) -> None:
         render_item=_render_item,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several `qanat serve` replicas and workers may start together: one migrates,
+            # the others wait here, then find nothing left to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
