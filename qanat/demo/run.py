@@ -1,18 +1,28 @@
-"""``qanat demo``: load the demo messages through the real pipeline and summarise them."""
+"""``qanat demo``: load the demo messages through the real pipeline and summarise them.
+
+The messages are moved into the present (:mod:`qanat.demo.timeline`) and each one is
+saved and processed at its own moved time; then the demo's staff do their weeks of
+work (:mod:`qanat.demo.staff_work`). Run again, it keeps the timeline of the first run
+and adds only the messages and staff work whose time has come since.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlmodel import col, select
 
-from qanat.demo import demo_messages_path
-from qanat.ingest.interchange import ImportReport, count_lines, import_file
+from qanat.demo import demo_messages_path, staff_work
+from qanat.demo.timeline import moved_lines, shift_for
+from qanat.ingest.interchange import ImportReport, parse_line
 from qanat.runtime import Runtime
 from qanat.store import staff, views
+from qanat.store.tables import Message, stamped_at, utcnow
 from qanat.store.users import add_user
 
 #: The demo's staff accounts share one password, printed in the summary. They are made
@@ -28,22 +38,61 @@ DEMO_STAFF = {
 }
 
 
+#: How long after a message arrived qanat processed it, in the demo's story.
+PROCESSING_LAG = timedelta(seconds=40)
+
+
+async def _shift_in_store(runtime: Runtime, first: dict[str, Any]) -> timedelta | None:
+    """The shift an earlier run used, read from where it put the file's first message."""
+    async with runtime.db.session() as session:
+        stored = await session.execute(
+            select(Message.received_at).where(
+                col(Message.channel) == first["channel"],
+                col(Message.account) == first.get("account", "default"),
+                col(Message.external_id) == first["external_id"],
+            )
+        )
+        moment = stored.scalar_one_or_none()
+    if moment is None:
+        return None
+    return moment - datetime.fromisoformat(first["received_at"])
+
+
 async def load_demo(
-    runtime: Runtime, *, console: Console, path: Path | None = None
+    runtime: Runtime, *, console: Console, now: datetime, path: Path | None = None
 ) -> ImportReport:
-    """Import the demo data (idempotent: a second run adds nothing)."""
-    source = path or demo_messages_path()
+    """Save the demo's messages whose moved time has come, each at its own time
+    (idempotent: a message saved before is not saved again)."""
+    import json
+
+    lines = (path or demo_messages_path()).read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    shift = await _shift_in_store(runtime, records[0])
+    if shift is None:
+        shift = shift_for(datetime.fromisoformat(records[-1]["received_at"]), now)
+    report = ImportReport()
+    due = [(moment, line) for moment, line in moved_lines(lines, shift, runtime.settings.tz)]
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Processing demo messages", total=count_lines(source))
-        return await import_file(runtime.intake, source, advance=lambda: progress.advance(task))
+        task = progress.add_task("Processing demo messages", total=len(due))
+        for moment, line in due:
+            progress.advance(task)
+            if moment > now:
+                continue
+            with stamped_at(min(moment + PROCESSING_LAG, now)):
+                result = await runtime.intake.save(parse_line(line))
+            report.saved += result.created
+            report.already_known += not result.created
+    return report
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:
     """The demo's summary as tables: totals, departments, channels."""
     totals = Table(title="qanat demo — summary", show_header=False)
     for label, key in (
-        ("Messages", "messages"),
+        ("Messages from citizens", "messages"),
+        ("Replies from staff", "replies"),
         ("Tickets", "tickets"),
+        ("Tickets resolved", "tickets_resolved"),
         ("Duplicates linked to a primary", "duplicates_linked"),
         ("Follow-ups joined to their ticket", "follow_ups"),
         ("Tickets needing triage", "needs_triage"),
@@ -99,15 +148,20 @@ def logins_table() -> Table:
 
 
 async def run_demo(
-    runtime: Runtime, *, console: Console, with_staff: bool = True
+    runtime: Runtime, *, console: Console, with_staff: bool = True, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Load the demo data (and demo staff accounts) and print the summary."""
-    report = await load_demo(runtime, console=console)
+    """Load the demo data (and, in its own database, the demo staff and their work) and
+    print the summary. ``now`` is the day the demo is played on (default: now)."""
+    now = now or utcnow()
+    report = await load_demo(runtime, console=console, now=now)
+    played = 0
     if with_staff and runtime.settings.environment == "development":
         await create_demo_staff(runtime)
+        steps = staff_work.plan(await staff_work.tickets_seen(runtime), now)
+        played = await staff_work.play(runtime, steps)
     console.print(
-        f"Imported {report.saved} new messages ({report.already_known} already loaded, "
-        f"{len(report.bad_lines)} unreadable lines)."
+        f"Imported {report.saved} new messages ({report.already_known} already loaded); "
+        f"the demo staff did {played} things."
     )
     async with runtime.db.session() as session:
         summary = await views.summary(session)

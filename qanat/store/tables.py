@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +37,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The time rows are stamped with, when a caller has set one (see :func:`stamped_at`).
+_STAMP: ContextVar[datetime | None] = ContextVar("qanat_stamp", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, aware, in UTC — or the time :func:`stamped_at` set."""
+    return _STAMP.get() or datetime.now(UTC)
+
+
+@contextmanager
+def stamped_at(moment: datetime) -> Iterator[None]:
+    """Within the block, :func:`utcnow` (every row's ``created_at``, every event's ``at``)
+    is ``moment``: the demo plays its weeks of work at the times they happened, and tests
+    move the clock instead of sleeping. Only the current task and what it awaits see it."""
+    if moment.tzinfo is None:
+        raise ValueError("stamped_at takes an aware datetime")
+    token = _STAMP.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _STAMP.reset(token)
 
 
 def _when(*, nullable: bool = False, index: bool = False) -> Any:

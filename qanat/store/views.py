@@ -159,12 +159,22 @@ async def summary(session: AsyncSession) -> dict[str, Any]:
         .group_by(Department.code)
         .order_by(func.count(col(Ticket.id)).desc())
     )
+    inbound = col(Message.direction) == Direction.inbound
     per_channel = await session.execute(
-        select(Message.channel, func.count()).group_by(Message.channel).order_by(Message.channel)
+        select(Message.channel, func.count())
+        .where(inbound)
+        .group_by(Message.channel)
+        .order_by(Message.channel)
     )
     return {
-        "messages": await _scalar(session, select(func.count()).select_from(Message)),
+        "messages": await _scalar(session, select(func.count()).where(inbound)),
+        "replies": await _scalar(
+            session, select(func.count()).where(col(Message.direction) == Direction.outbound)
+        ),
         "tickets": await _scalar(session, select(func.count()).select_from(Ticket)),
+        "tickets_resolved": await _scalar(
+            session, select(func.count()).where(col(Ticket.resolved_at).is_not(None))
+        ),
         "tickets_per_department": dict(per_department.all()),
         "messages_per_channel": dict(per_channel.all()),
         "duplicates_linked": await _scalar(
