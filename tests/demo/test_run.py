@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rich.console import Console
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -9,7 +11,8 @@ from sqlmodel import col
 from qanat.auth import verify_password
 from qanat.demo.run import DEMO_PASSWORD, DEMO_STAFF, run_demo
 from qanat.runtime import Runtime
-from qanat.store.tables import Event, Ticket, User
+from qanat.store import dashboard, inbox, staff
+from qanat.store.tables import Event, Message, Ticket, User, utcnow
 from qanat.web.app import create_app
 from tests.web.conftest import bearer_client
 
@@ -59,3 +62,29 @@ async def test_every_demo_ticket_shows_its_routing_reason_in_the_api(runtime: Ru
             [routed] = [e for e in detail["events"] if e["type"] == "routed"]
             assert routed["actor"] == "router" and routed["data"]["reason"]
             assert detail["department"] == department
+
+
+async def test_two_months_from_now_the_demo_still_tells_a_live_story(runtime: Runtime) -> None:
+    later = utcnow() + timedelta(days=61)
+    await run_demo(runtime, console=Console(record=True, width=120), now=later)
+    admin = staff.viewer_of((await usernames(runtime))["admin"])
+    async with runtime.db.session() as session:
+        tickets = list((await session.execute(select(Ticket))).scalars())
+        queues = await inbox.queue_counts(
+            session, viewer=admin, queues=["open", "overdue"], now=later
+        )
+        facts = await dashboard.ticket_facts(session, viewer=admin, since=later - timedelta(30))
+        moments = (await session.execute(select(func.min(Event.at), func.max(Event.at)))).one()
+        newest = (await session.execute(select(func.max(Message.received_at)))).scalar_one()
+    resolved = [t for t in tickets if t.status == "resolved"]
+    pending = [t for t in tickets if t.status == "pending"]
+    assert resolved and pending
+    assert 0 < queues["overdue"] < queues["open"] * 0.7  # some overdue, far from all open
+    # Everything happened in the weeks before "now", nothing after it or at the real now.
+    assert later - timedelta(days=28) < moments[0] and moments[1] <= later
+    assert later - timedelta(days=7) <= newest <= later
+    tz = runtime.settings.tz
+    first_day = (later - timedelta(days=29)).astimezone(tz).date()
+    figures = dashboard.measure(facts, first_day=first_day, days=30, now=later, tz=tz)
+    assert figures.overall["tickets"] > 100 and figures.overall["response_rate"] > 50
+    assert figures.overall["breaches"] > 0 and figures.overall["resolution_hours"] > 0
