@@ -50,7 +50,7 @@ def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | s
 
 @app.command()
 def score(file: PairsFile, rules_file: RulesOption = None) -> None:
-    """Print one JSON line per pair (``text_a``, ``text_b``), in order, with its score 0–100."""
+    """Print one JSON line per pair (keys text_a and text_b), in order, with its score 0–100."""
     failed = False
     for number, pair, value in _scored(file, rules_file):
         if isinstance(pair, str):

@@ -54,7 +54,7 @@ def normalize_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines with text")],
     region: Annotated[str, typer.Option(help="Region for phone numbers without +")] = "BH",
 ) -> None:
-    """Print, for each line (``text``, optional ``channel``, ``sender``), how qanat reads it."""
+    """Print, for each line (keys text, optional channel and sender), how qanat reads it."""
     failed = False
     with file.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):

@@ -50,11 +50,13 @@ def decide_text(text: str, rules: RoutingRules, model: LearnedRouter | None) -> 
 
 @app.command()
 def check(file: Annotated[Path, typer.Argument(help="The rules file")]) -> None:
-    """Check a rules file; a problem is printed with its line number (exit 1)."""
+    """Check a rules file; every problem is printed with its line number (exit 1)."""
     try:
         rules = load_rules(file)
     except ConfigError as exc:
+        problems = str(exc).splitlines()
         print(str(exc), file=sys.stderr)
+        print(f"{len(problems)} problem{'s' * (len(problems) > 1)} in {file}", file=sys.stderr)
         raise typer.Exit(1) from exc
     keywords = sum(len(r.words) for d in rules.departments for r in d.keywords)
     print(
@@ -136,7 +138,7 @@ def eval_command(
     rules_file: Annotated[Path | None, typer.Option("--rules")] = None,
     model_file: Annotated[Path | None, typer.Option("--model")] = None,
 ) -> None:
-    """Route every line (``text``, ``department``) exactly as the pipeline would, and score."""
+    """Route every line (keys text and department) exactly as the pipeline would, and score."""
     from qanat.cli.common import settings_or_exit
 
     settings = settings_or_exit()

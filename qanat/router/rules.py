@@ -215,6 +215,12 @@ def _cross_check(rules: RoutingRules) -> list[tuple[tuple[Any, ...], str]]:
     return problems + rules.dedupe.problems(categories)
 
 
+def _problems(source: str, found: list[tuple[int, str]]) -> ConfigError:
+    """Every problem of a rules file, one ``source:line: problem`` a line, in line order
+    (a supervisor fixes them all at once instead of one per check)."""
+    return ConfigError("\n".join(f"{source}:{line}: {message}" for line, message in sorted(found)))
+
+
 def parse_rules(text: str, source: str, *, base: Path | None = None) -> RoutingRules:
     """Parse and check a rules file's text; :class:`ConfigError` names source:line: problem."""
     try:
@@ -231,13 +237,14 @@ def parse_rules(text: str, source: str, *, base: Path | None = None) -> RoutingR
     try:
         rules = RoutingRules.model_validate(document)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{source}:{_line_of(node, err['loc'])}: {where}: {err['msg']}") from exc
+        found = [
+            (_line_of(node, err["loc"]), f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+            for err in exc.errors()
+        ]
+        raise _problems(source, found) from exc
     problems = _cross_check(rules)
     if problems:
-        path, message = problems[0]
-        raise ConfigError(f"{source}:{_line_of(node, path)}: {message}")
+        raise _problems(source, [(_line_of(node, path), message) for path, message in problems])
     rules.version = hashlib.sha256(text.encode()).hexdigest()[:12]
     if rules.holidays_file:
         rules.holidays = load_holidays((base or Path(".")) / rules.holidays_file)

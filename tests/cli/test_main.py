@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -153,3 +153,46 @@ def test_demo_loads_and_summarises_without_serving(
     again = runner.invoke(app, ["--home", "demo", "demo", "--no-serve"])
     assert again.exit_code == 0
     assert "Imported 0 new messages" in again.stderr
+
+
+def test_an_unknown_channel_is_a_bad_line_and_makes_no_ticket(database_url: str) -> None:
+    code, _, err = invoke(database_url, "import", str(IMPORTS / "unknown_channel.jsonl"))
+    assert code == 1
+    assert "unknown_channel.jsonl:1: channel: 'pigeon' is not a channel qanat knows" in err
+    assert "1 new messages, 0 already imported, 1 bad lines." in err
+    _, out, _ = invoke(database_url, "export", "tickets")
+    assert [row["messages"][0]["channel"] for row in jsonl(out)] == ["sms"]  # type: ignore[index]
+
+
+def test_reconcile_refuses_a_channel_it_does_not_know(database_url: str) -> None:
+    code, _, err = invoke(database_url, "reconcile", "--channel", "nope")
+    assert code == 2
+    assert "--channel 'nope' is not a channel qanat knows" in err and "telegram" in err
+    code, _, err = invoke(database_url, "reconcile", "--channel", "sms")
+    assert code == 0 and "Nothing to reconcile on channel sms" in err
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in getattr(group, "commands", {}).items():
+        found += _commands(command, (*path, name))
+    return found
+
+
+def test_help_shows_no_markup_of_the_source() -> None:
+    from typer.main import get_command
+
+    commands = _commands(get_command(app))
+    assert len(commands) > 30
+    for path in commands:
+        shown = CliRunner().invoke(app, [*path, "--help"])
+        assert shown.exit_code == 0, path
+        assert "``" not in shown.stdout, path
+
+
+def test_references_print_in_one_colour() -> None:
+    from qanat.cli.common import console
+
+    # Rich's highlighter would colour the digits of QN-2026-000031 apart from its letters.
+    rendered = console.render_str("QN-2026-000031 → duplicate of QN-2026-000007")
+    assert rendered.spans == []

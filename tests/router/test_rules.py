@@ -77,6 +77,26 @@ def test_router_check_prints_the_line_and_fails() -> None:
     assert good.exit_code == 0 and "valid" in good.stdout
 
 
+def test_router_check_reports_every_problem_not_only_the_first() -> None:
+    runner = CliRunner()
+    checked = runner.invoke(app, ["router", "check", str(FIXTURES / "several_problems.yaml")])
+    assert checked.exit_code == 1
+    lines = checked.stderr.splitlines()
+    assert lines[:4] == [
+        f"{FIXTURES / 'several_problems.yaml'}:1: unknown department 'roadz'",
+        f"{FIXTURES / 'several_problems.yaml'}:9: unknown department 'planing'",
+        f"{FIXTURES / 'several_problems.yaml'}:11: unknown category 'sewage_overfow'",
+        f"{FIXTURES / 'several_problems.yaml'}:13: unknown department 'sewage'",
+    ]
+    assert lines[4] == f"4 problems in {FIXTURES / 'several_problems.yaml'}"
+    fields = runner.invoke(app, ["router", "check", str(FIXTURES / "several_invalid_fields.yaml")])
+    assert fields.exit_code == 1
+    assert ":6: departments.0.working_hours" in fields.stderr
+    assert ":7: departments.0.assignment" in fields.stderr
+    assert ":8: sla_warning.share" in fields.stderr
+    assert "3 problems in" in fields.stderr
+
+
 def test_edits_are_picked_up_without_a_restart_and_versions_kept(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     shutil.copy(FIXTURES / "learned_only.yaml", path)
