@@ -31,3 +31,19 @@ async def row(runtime: Runtime, table: Any, row_id: int) -> Any:
         found = await session.get(table, row_id)
     assert found is not None, f"no {table.__name__} {row_id}"
     return found
+
+
+async def every_row(database_url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every qanat table, by primary key, as the store reads it back."""
+    from qanat.store.copying import qanat_tables, read_rows
+    from qanat.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return {
+                table.name: [row async for row in read_rows(connection, table)]
+                for table in qanat_tables()
+            }
+    finally:
+        await engine.dispose()
