@@ -12,8 +12,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-# Attributes every LogRecord has; anything else came from `extra=` and is logged.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else came from `extra=` and is logged (but
+# uvicorn's copy of its message with terminal colours).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 #: Loggers whose records go through qanat's handler: qanat's own and the web server's.
 LOGGERS = ("qanat", "uvicorn", "arq")
 

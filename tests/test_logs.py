@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from qanat.logs import JsonFormatter
+from qanat.logs import JsonFormatter, TextFormatter, formatter_for
 from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime
 
@@ -33,3 +33,25 @@ async def test_one_json_line_per_processed_message_with_ids_only(
     assert isinstance(line["message_id"], int) and isinstance(line["ticket_id"], int)
     assert "طفح" not in json.dumps(line, ensure_ascii=False)
     assert "+97333123456" not in json.dumps(line)
+
+
+def test_a_text_line_is_readable_with_its_ids_and_no_traceback() -> None:
+    record = logging.LogRecord(
+        "qanat.pipeline", logging.ERROR, __file__, 1, "failed %s", ("x",), None
+    )
+    record.message_id = 42
+    record.color_message = "\x1b[36mfailed\x1b[0m"  # uvicorn's coloured copy: left out
+    try:
+        raise ValueError("bad value\nsecond line")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "Traceback" not in line and "\x1b" not in line
+    assert " ERROR   qanat.pipeline: failed x message_id=42 error=ValueError: bad value" in line
+
+
+def test_the_format_is_chosen_where_the_process_starts() -> None:
+    assert isinstance(formatter_for("json"), JsonFormatter)
+    assert isinstance(formatter_for("text"), TextFormatter)
