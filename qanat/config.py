@@ -48,7 +48,7 @@ def home_defaults(values: dict[str, Any]) -> dict[str, Any]:
     filled.setdefault("attachments_dir", home / HOME_FILES)
     filled.setdefault("router_model_file", home / HOME_MODEL)
     for key, name in (("rules_file", HOME_RULES), ("connectors_file", HOME_CONNECTORS)):
-        if key not in filled and (home / name).is_file():
+        if not filled.get(key) and (home / name).is_file():
             filled[key] = home / name
     return filled
 
@@ -143,6 +143,21 @@ class Settings(BaseSettings):
     @classmethod
     def _data_folder(cls, values: Any) -> Any:
         return home_defaults(values) if isinstance(values, dict) else values
+
+    @field_validator(
+        "rules_file",
+        "router_model_file",
+        "connectors_file",
+        "blocks_file",
+        "smtp_tls_cert",
+        "smtp_tls_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_means_unset(cls, value: Any) -> Any:
+        # `QANAT_RULES_FILE=` (as compose writes ${QANAT_RULES_FILE:-}) means "not set",
+        # not the current folder.
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod

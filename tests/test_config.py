@@ -75,3 +75,10 @@ def test_every_path_follows_qanat_home_and_files_there_are_picked_up(
     monkeypatch.setenv("QANAT_DATABASE_URL", "postgresql://qanat@db/qanat")
     assert load_settings(attachments_dir="/srv/files").attachments_dir == Path("/srv/files")
     assert load_settings().database_url == "postgresql+asyncpg://qanat@db/qanat"
+
+
+def test_an_empty_file_setting_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QANAT_RULES_FILE", "")
+    monkeypatch.setenv("QANAT_CONNECTORS_FILE", "")
+    settings = load_settings()
+    assert settings.rules_file is None and settings.connectors_file is None
