@@ -2,22 +2,35 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What runs qanat, and no more (the demo, serve) …
+RUN_STAMP := $(VENV)/.installed-run
+# … and what tests and lints it: the test and dev extras, the example plugin.
+DEV_STAMP := $(VENV)/.installed-dev
+# `make demo DEMO_FLAGS=--no-serve` stops after the summary.
+DEMO_FLAGS ?=
 
-.PHONY: install demo serve lint test bench clean
+.PHONY: install install-run demo serve lint test bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml examples/qanat-whatsapp/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]' ./examples/qanat-whatsapp
-	touch $(STAMP)
+	touch $@ $(RUN_STAMP)
 
-install: $(STAMP)
+install-run: $(RUN_STAMP)
 
-demo: install
-	$(BIN)/qanat demo
+install: $(DEV_STAMP)
 
-serve: install
+demo: install-run
+	$(BIN)/qanat demo $(DEMO_FLAGS)
+
+serve: install-run
 	$(BIN)/qanat serve
 
 lint: install
@@ -36,4 +49,4 @@ bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) qanat-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) qanat-data qanat-demo .pytest_cache .mypy_cache .ruff_cache
