@@ -130,16 +130,17 @@ def report_daily(
     ] = False,
 ) -> None:
     """Received, resolved, response rate, medians and breaches per department and channel."""
-    from datetime import date, timedelta
+    from datetime import date, datetime, timedelta
 
     from qanat.jobs.reports import daily_report, email_daily_report, render_csv, render_html
 
+    settings = store_or_exit(create=False, log_level="INFO" if email else "WARNING")
+    today = datetime.now(settings.tz).date()  # the body's day, not the server's
     try:
-        chosen = date.fromisoformat(day) if day else date.today() - timedelta(days=1)
+        chosen = date.fromisoformat(day) if day else today - timedelta(days=1)
     except ValueError as exc:
         console.print(f"[red]--date {day!r} is not YYYY-MM-DD[/red]")
         raise typer.Exit(2) from exc
-    settings = store_or_exit(create=False, log_level="INFO" if email else "WARNING")
 
     async def body(runtime: Any) -> Any:
         if email:

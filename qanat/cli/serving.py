@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qanat.cli.common import console, run, store_or_exit, with_runtime
+from qanat.cli.common import console, run, settings_or_exit, store_or_exit, with_runtime
 from qanat.config import Settings
 
 LogFormat = Annotated[
@@ -72,15 +72,17 @@ def worker(
     """Run an arq worker on QANAT_REDIS_URL (any number of them, on any machines)."""
     from arq.worker import run_worker
 
+    from qanat.store.readiness import prepare_store
     from qanat.worker import WorkerSettings, redis_settings
 
-    settings = store_or_exit(log_level="INFO", **_log_overrides(log_format))
+    settings = settings_or_exit(log_level="INFO", **_log_overrides(log_format))
     if settings.redis_url is None:
         console.print(
             "[red]error:[/red] QANAT_REDIS_URL is not set: without Redis, jobs run inline "
             "in `qanat serve`"
         )
         raise typer.Exit(2)
+    prepare_store(settings.database_url)
     run_worker(
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings),

@@ -98,3 +98,14 @@ def test_a_bad_setting_names_its_variable() -> None:
     code, err = run("status", env={"QANAT_TIMEZONE": "Mars/Olympus"})
     assert code == 2
     assert "QANAT_TIMEZONE" in one_line(err)
+
+
+def test_a_worker_without_redis_says_so_before_touching_the_store(tmp_path: Path) -> None:
+    code, err = run(
+        "--home", str(tmp_path), "worker", env={"QANAT_REDIS_URL": None, "QANAT_DATABASE_URL": None}
+    )
+    assert code == 2
+    assert one_line(err) == (
+        "error: QANAT_REDIS_URL is not set: without Redis, jobs run inline in `qanat serve`"
+    )
+    assert not (tmp_path / "qanat.db").exists()
