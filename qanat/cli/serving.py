@@ -101,8 +101,9 @@ def demo(
     """Load a realistic bilingual demo, dated in the last weeks, through the real pipeline
     into the data folder; summarise; then serve it."""
     from qanat.demo.run import run_demo
+    from qanat.logs import configure_logging
 
-    settings = store_or_exit(log_level="INFO" if serve_after else "WARNING")
+    settings = store_or_exit()  # the load is summarised, not logged line by line
     own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
     run(
         lambda: with_runtime(
@@ -115,6 +116,7 @@ def demo(
         console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
         console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
         console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")
+        configure_logging(os.environ.get("QANAT_LOG_LEVEL", "INFO"), log_format=settings.log_format)
         serve_app(settings, host="127.0.0.1", port=port)
 
 
