@@ -84,11 +84,17 @@ def run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(coroutine_factory())
 
 
-async def with_runtime(settings: Settings, body: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    """Run ``body(runtime)`` with a started runtime, stopped afterwards whatever happens."""
+async def with_runtime(
+    settings: Settings,
+    body: Callable[[Any], Coroutine[Any, Any, T]],
+    *,
+    inline: bool | None = None,
+) -> T:
+    """Run ``body(runtime)`` with a started runtime, stopped afterwards whatever happens
+    (``inline=True``: jobs run in this process even when QANAT_REDIS_URL is set)."""
     from qanat.runtime import start_runtime, stop_runtime
 
-    runtime = await start_runtime(settings)
+    runtime = await start_runtime(settings, inline=inline)
     try:
         return await body(runtime)
     finally:

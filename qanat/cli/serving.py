@@ -105,10 +105,13 @@ def demo(
 
     settings = store_or_exit()  # the load is summarised, not logged line by line
     own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
+    # Inline even with Redis: each message is processed at its own moment in the story,
+    # and the staff work on the tickets it made.
     run(
         lambda: with_runtime(
             settings,
             lambda runtime: run_demo(runtime, console=console, with_staff=own_database),
+            inline=True,
         )
     )
     if serve_after:
