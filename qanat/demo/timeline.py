@@ -1,9 +1,10 @@
 """The demo's messages moved into the present: pure functions, no clock of their own.
 
 ``messages.jsonl`` is written in November 2026. Played on any other day, every time in
-it moves by the same whole number of weeks, so that its last message falls within the
-week before "now" (weekdays stay true: "today is Thursday" is still said on a
-Thursday). Lines whose moved time is still ahead of now wait for a later run. The
+it moves by the same whole number of weeks, so that its last line falls within the week
+from "now" on (weekdays stay true: "today is Thursday" is still said on a Thursday).
+Lines whose moved time is still ahead of now wait for a later run, so the newest message
+loaded is hours old, never days, and the oldest about three weeks. The
 dates written inside the texts move too (``4 نوفمبر``, ``Tue, 3 Nov 2026``), and so do
 the ticket references citizens quote, whose year and number follow the moved dates.
 """
