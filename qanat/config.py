@@ -27,7 +27,7 @@ DEFAULT_HOME = Path("qanat-data")
 HOME_DATABASE = "qanat.db"
 HOME_FILES = "files"
 HOME_RULES = "rules.yaml"
-HOME_MODEL = "router-model.json"
+HOME_MODEL = "router-model.npz"
 HOME_CONNECTORS = "connectors.yaml"
 
 

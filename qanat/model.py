@@ -241,6 +241,11 @@ class RoutingDecision(BaseModel):
     needs_triage: bool = False
     reason: str
     rules_version: str | None = None
+    #: What decided: ``source``, ``category``, ``kind``, ``keyword``, ``place``,
+    #: ``learned`` or ``default`` (nothing did: triage).
+    basis: str = "rule"
+    #: The learned model's best guess when it was not what decided (shown to triage).
+    suggestion: str | None = None
 
 
 #: Where a reply shows, on channels that have both (X): under the citizen's public post,

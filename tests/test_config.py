@@ -20,7 +20,7 @@ def test_unset_means_the_embedded_default_in_the_data_folder(
     assert settings.home == DEFAULT_HOME == Path("qanat-data")
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'qanat-data' / 'qanat.db'}"
     assert settings.attachments_dir == Path("qanat-data/files")
-    assert settings.router_model_file == Path("qanat-data/router-model.json")
+    assert settings.router_model_file == Path("qanat-data/router-model.npz")
     assert settings.rules_file is None and settings.connectors_file is None
     assert settings.is_sqlite
     assert settings.redis_url is None

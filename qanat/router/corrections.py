@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.model import TicketStatus
+from qanat.router.training import CORRECTION_WEIGHT, Example
 from qanat.store.tables import Department, Event, Ticket
 
 #: Statuses in which staff have handled a ticket: its department stands confirmed.
@@ -24,9 +25,10 @@ HANDLED = (TicketStatus.resolved.value, TicketStatus.closed.value)
 
 @dataclass
 class TrainingSet:
-    """(match text, department) pairs, and how many of them are staff corrections."""
+    """Training examples, and how many of them are staff corrections (which weigh
+    :data:`~qanat.router.training.CORRECTION_WEIGHT` times an ordinary example)."""
 
-    examples: list[tuple[str, str]] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
     corrections: int = 0
     unconfirmed_guesses: int = 0
 
@@ -39,14 +41,16 @@ async def _ticket_ids(session: AsyncSession, event_type: str) -> set[int]:
 
 
 async def _learned_guesses(session: AsyncSession) -> set[int]:
-    """Tickets the learned model routed (the reason of their ``routed`` event says so)."""
+    """Tickets the learned model routed (the ``routed`` event's basis, or its reason in
+    events recorded before the basis was)."""
     rows = await session.execute(
         select(Event.ticket_id, Event.data).where(col(Event.type) == "routed")
     )
     return {
         ticket_id
         for ticket_id, data in rows
-        if ticket_id is not None and str(data.get("reason", "")).startswith("learned")
+        if ticket_id is not None
+        and (data.get("basis") == "learned" or str(data.get("reason", "")).startswith("learned"))
     }
 
 
@@ -67,6 +71,8 @@ async def training_examples(session: AsyncSession) -> TrainingSet:
         if ticket_id in guessed and ticket_id not in corrected and status not in HANDLED:
             found.unconfirmed_guesses += 1
             continue
-        found.examples.append((match_text, department))
-        found.corrections += int(ticket_id in corrected)
+        corrected_here = ticket_id in corrected
+        weight = CORRECTION_WEIGHT if corrected_here else 1.0
+        found.examples.append(Example(match_text, department, weight))
+        found.corrections += int(corrected_here)
     return found

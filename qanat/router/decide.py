@@ -1,16 +1,23 @@
 """The routing decision: pure, from a normalized message, the rules and the learned model.
 
-Order: a department given by the source (archives) → the sender's category → kind rules
-→ keyword rules → place rules → the learned model (above its confidence threshold) →
-the default department, flagged for triage. With ``learned_before_places`` the learned
-model comes before the place rules; a tie between two departments' keywords goes to the
-one the learned model favours. Priority and SLA come after, from their own rules. Every
-decision carries a reason staff can read.
+Order: a department given by the source (archives) → the sender's category → kind and
+keyword rules → place rules → the learned model (above its threshold) → rules for
+departments the model was never trained on → the default department, flagged for triage
+with the model's guess as a suggestion.
+
+A rule is *in scope* when the learned model knows its department (or when there is no
+model): a body's explicit rule then wins. A rule for a department the model has no
+examples of yields to a confident model and applies when the model is unsure — so a
+model trained on a body's own history is not overridden by another body's keywords. With
+``learned_before_places`` the learned model comes before in-scope place rules too; a tie
+between two departments' keywords goes to the one the learned model favours. Priority and
+SLA come after, from their own rules. Every decision carries a reason staff can read.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from qanat.model import Kind, Location, Normalized, Priority, RoutingDecision
@@ -91,9 +98,12 @@ def keyword_hits(normalized: Normalized, rules: RoutingRules) -> list[_Keyword]:
 
 
 def _by_keywords(
-    normalized: Normalized, rules: RoutingRules, model: LearnedRouter | None
+    normalized: Normalized,
+    rules: RoutingRules,
+    learned: dict[str, float],
+    allowed: Callable[[str], bool],
 ) -> tuple[str, str | None, str] | None:
-    hits = keyword_hits(normalized, rules)
+    hits = [h for h in keyword_hits(normalized, rules) if allowed(h.department)]
     if not hits:
         return None
     order = {d.code: i for i, d in enumerate(rules.departments)}
@@ -104,7 +114,6 @@ def _by_keywords(
     tied = [d for d in votes if votes[d] == best]
     # A tie ("rubbish on the pavement") goes to the department past tickets favour,
     # else to the one listed first in the file.
-    learned = model.scores(normalized.match_text) if model and len(tied) > 1 else {}
     department = min(tied, key=lambda d: (-learned.get(d, 0.0), order[d]))
     chosen = [h for h in hits if h.department == department]
     owner = rules.department(department) or rules.departments[0]
@@ -150,45 +159,77 @@ def priority_of(
     return Priority.normal, None
 
 
+@dataclass(frozen=True)
+class _Choice:
+    department: str
+    category: str | None
+    confidence: float
+    basis: str
+    reason: str
+    needs_triage: bool = False
+
+
+def _by_rule(
+    normalized: Normalized,
+    rules: RoutingRules,
+    learned: dict[str, float],
+    allowed: Callable[[str], bool],
+) -> _Choice | None:
+    """The kind or keyword rule that decides, among rules whose department is ``allowed``."""
+    keyword = _by_keywords(normalized, rules, learned, allowed)
+    for rule in rules.kinds:
+        if rule.kind != normalized.kind or not allowed(rule.department):
+            continue
+        if rule.before_keywords or keyword is None:
+            why = f"{rule.kind.value} → {rule.department}"
+            return _Choice(rule.department, rule.category, 1.0, "kind", why)
+    if keyword:
+        return _Choice(keyword[0], keyword[1], 1.0, "keyword", keyword[2])
+    return None
+
+
 def _department(
     normalized: Normalized,
     rules: RoutingRules,
     category: str | None,
     model: LearnedRouter | None,
-) -> tuple[str, str | None, float, bool, list[str]]:
+    learned: dict[str, float],
+) -> _Choice:
     owner = rules.category_owner(category) if category else None
     if owner:
-        return owner, category, 1.0, False, [f"category {category} → {owner}"]
-    keyword = _by_keywords(normalized, rules, model)
-    for rule in rules.kinds:
-        if rule.kind == normalized.kind and (rule.before_keywords or keyword is None):
-            return (
-                rule.department,
-                rule.category,
-                1.0,
-                False,
-                [f"{rule.kind.value} → {rule.department}"],
-            )
-    if keyword:
-        return keyword[0], keyword[1], 1.0, False, [keyword[2]]
-    guess = model.predict(normalized.match_text) if model else None
-    sure = guess is not None and model is not None and guess[1] >= model.threshold
-    learned = f"learned from past tickets ({guess[1]:.0%})" if guess else ""
-    if sure and guess and rules.learned_before_places:
-        return guess[0], None, guess[1], False, [learned]
+        return _Choice(owner, category, 1.0, "category", f"category {category} → {owner}")
+    guess = max(learned, key=lambda d: learned[d]) if learned else None
+    sure = guess is not None and model is not None and learned[guess] >= model.threshold
+
+    def in_scope(code: str) -> bool:
+        return model is None or model.knows(code)
+
     place = _by_place(normalized.location, rules)
-    if place:
-        return place[0], None, 0.9, False, [place[1]]
-    if sure and guess:
-        return guess[0], None, guess[1], False, [learned]
-    reason = "no rule matched" if not guess else f"learned guess {guess[0]} only {guess[1]:.0%}"
-    return (
+    place_first = place is not None and in_scope(place[0]) and not rules.learned_before_places
+    rule = _by_rule(normalized, rules, learned, in_scope)
+    if rule is None and place_first and place:
+        rule = _Choice(place[0], None, 0.9, "place", place[1])
+    if rule is None and sure and guess:
+        rule = _Choice(guess, None, learned[guess], "learned", _learned(learned[guess]))
+    if rule is None:  # the model is unsure: rules for departments it does not know
+        rule = _by_rule(normalized, rules, learned, lambda code: not in_scope(code))
+    if rule is None and place:
+        rule = _Choice(place[0], None, 0.9, "place", place[1])
+    if rule is not None:
+        return rule
+    reason = "no rule matched" if not guess else f"learned guess {guess} only {learned[guess]:.0%}"
+    return _Choice(
         rules.default_department,
         None,
-        guess[1] if guess else 0.0,
-        True,
-        [f"{reason} → {rules.default_department}, needs triage"],
+        learned[guess] if guess else 0.0,
+        "default",
+        f"{reason} → {rules.default_department}, needs triage",
+        needs_triage=True,
     )
+
+
+def _learned(probability: float) -> str:
+    return f"learned from past tickets ({probability:.0%})"
 
 
 def route(
@@ -200,14 +241,21 @@ def route(
     model: LearnedRouter | None = None,
 ) -> RoutingDecision:
     """Decide department, category, priority and SLA for a new ticket, with the reason."""
+    learned = model.scores(normalized.match_text) if model else {}
     if given_department:
         known = rules.department(given_department) is not None
-        department, found_category, confidence, triage = given_department, category, 1.0, not known
-        reasons = [f"department given by the source: {given_department}"]
-    else:
-        department, found_category, confidence, triage, reasons = _department(
-            normalized, rules, category, model
+        choice = _Choice(
+            given_department,
+            category,
+            1.0,
+            "source",
+            f"department given by the source: {given_department}",
+            needs_triage=not known,
         )
+    else:
+        choice = _department(normalized, rules, category, model, learned)
+    department, found_category, triage = choice.department, choice.category, choice.needs_triage
+    reasons = [choice.reason]
     if category and rules.category_owner(category) is None:
         triage = True  # kept as the sender gave it, never rejected
         reasons.append(f"unknown category {category!r} kept, needs triage")
@@ -226,8 +274,16 @@ def route(
         sla_hours=sla.resolution_hours if sla else None,
         first_response_hours=sla.first_response_hours if sla else None,
         sla_clock=sla.clock if sla else "business",
-        confidence=round(confidence, 3),
+        confidence=round(choice.confidence, 3),
         needs_triage=triage,
         reason="; ".join(reasons),
         rules_version=rules.version,
+        basis=choice.basis,
+        suggestion=_suggestion(normalized, model, department),
     )
+
+
+def _suggestion(normalized: Normalized, model: LearnedRouter | None, department: str) -> str | None:
+    """The model's best guess when it is not the department chosen (a hint for triage)."""
+    guess = model.predict(normalized.match_text) if model else None
+    return guess[0] if guess and guess[0] != department else None

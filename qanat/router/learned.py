@@ -1,17 +1,17 @@
-"""The learned part of routing: a small naive Bayes model over words and character n-grams.
+"""The learned part of routing: a linear model over character n-grams, scored with numpy.
 
-Chosen over a nearest-neighbour vote because it is fast at any archive size (one pass
-over the message's features, not over past tickets), trains in seconds in plain Python,
-saves as JSON in a file, and measured better (the README gives the figures).
+What it is: TF-IDF over the character 2- to 5-grams inside each word of the match form
+(scikit-learn's ``char_wb``: the n-grams carry an Arabic word across its attached
+prepositions and pronouns and across dialect spellings), a linear SVM trained with
+class-balanced weights (a small department's tickets are not routed away because it is
+small), and one temperature that turns its scores into calibrated probabilities
+(``p = softmax(beta × score)``). Below :attr:`LearnedRouter.threshold` the router is
+really unsure and the ticket goes to triage with the model's guess as a suggestion.
 
-Features are the match form's words plus the character 3-, 4- and 5-grams of each word
-with its edges marked (``<word>``): Arabic words take attached pronouns, prepositions and
-dialect spellings (طافحة / طافحه / طافح, المجاري / مجاري), and the n-grams carry a word
-across those forms; the edge marks keep a root at the start of a word apart from the
-same letters inside another. Each feature counts once per message, so a long email does
-not outvote a tweet, and features never seen in training are ignored rather than
-smoothed (they would favour the smallest departments). Its confidence is the posterior
-of the winning department; below the threshold the ticket goes to triage.
+Training needs scikit-learn (:mod:`qanat.router.training`); routing does not. A model is
+saved as an ``.npz`` of plain arrays with a JSON header (no pickle: a model file cannot
+run code, and a new scikit-learn release cannot make it unreadable). The vectorizer is
+re-implemented here exactly (a test pins it against scikit-learn).
 """
 
 from __future__ import annotations
@@ -19,137 +19,155 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from qanat.normalize.text import match_form, match_tokens
+import numpy as np
+import numpy.typing as npt
+
+from qanat.normalize.text import match_form
 
 log = logging.getLogger(__name__)
 
-#: Below this posterior the model abstains (the ticket goes to triage).
-DEFAULT_THRESHOLD = 0.6
-#: The feature set models are trained with now.
-FEATURES = "words+chars3-5"
-#: What a model saved without a feature set name was trained with (read, never written).
-LEGACY_FEATURES = "words+chars4"
+#: What a model file says it is; another value is refused with a "retrain" message.
+FORMAT = "qanat.router.linear/1"
+#: Below this calibrated probability the model abstains (the ticket goes to triage).
+DEFAULT_THRESHOLD = 0.5
+#: The n-gram sizes inside words.
+NGRAMS = (2, 5)
+_SPACES = re.compile(r"\s\s+")
+
+Floats = npt.NDArray[np.float64]
 
 
-def features(text: str) -> list[str]:
-    """Words and edge-marked character 3- to 5-grams of a text's match form, each once."""
-    tokens = match_tokens(match_form(text))
-    found = dict.fromkeys(tokens)
-    for token in tokens:
-        marked = f"<{token}>"
-        for size in (3, 4, 5):
-            found.update(
-                dict.fromkeys(f"#{marked[i : i + size]}" for i in range(len(marked) - size + 1))
-            )
-    return list(found)
+def char_wb_ngrams(text: str, low: int = NGRAMS[0], high: int = NGRAMS[1]) -> list[str]:
+    """scikit-learn's ``char_wb`` n-grams: inside each word, padded with one space."""
+    grams: list[str] = []
+    for word in _SPACES.sub(" ", text).split():
+        padded = f" {word} "
+        for size in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + size])
+            while offset + size < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + size])
+            if offset == 0:  # a word shorter than the n-gram counts once
+                break
+    return grams
 
 
-def _legacy_features(text: str) -> list[str]:
-    tokens = match_tokens(match_form(text))
-    grams = [f"#{t[i : i + 4]}" for t in tokens if len(t) > 4 for i in range(len(t) - 3)]
-    return tokens + grams
+def prepared(text: str) -> str:
+    """The text the model reads: its match form, lower-cased as the vectorizer does."""
+    return match_form(text).lower()
 
 
-_FEATURE_SETS: dict[str, Callable[[str], list[str]]] = {
-    FEATURES: features,
-    LEGACY_FEATURES: _legacy_features,
-}
-
-
-@dataclass
+@dataclass(frozen=True)
 class LearnedRouter:
-    """Multinomial naive Bayes over :func:`features`, with Laplace smoothing."""
+    """A trained router: vocabulary, idf, one weight row per n-gram, a temperature."""
 
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    totals: dict[str, int] = field(default_factory=dict)
-    documents: dict[str, int] = field(default_factory=dict)
-    vocabulary: int = 0
+    departments: tuple[str, ...]
+    vocabulary: dict[str, int]
+    idf: Floats
+    #: (n-grams, departments): the weights of one n-gram are one row.
+    weights: npt.NDArray[np.float32]
+    intercept: Floats
+    beta: float
     threshold: float = DEFAULT_THRESHOLD
-    feature_set: str = FEATURES
-
-    @classmethod
-    def train(
-        cls, examples: Iterable[tuple[str, str]], threshold: float = DEFAULT_THRESHOLD
-    ) -> LearnedRouter:
-        """Learn from (text, department) pairs: the archive and staff corrections."""
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        documents: Counter[str] = Counter()
-        for text, department in examples:
-            counts[department].update(features(text))
-            documents[department] += 1
-        vocabulary = len({f for c in counts.values() for f in c})
-        return cls(
-            counts={d: dict(c) for d, c in counts.items()},
-            totals={d: sum(c.values()) for d, c in counts.items()},
-            documents=dict(documents),
-            vocabulary=vocabulary,
-            threshold=threshold,
-        )
-
-    def _known(self, text: str) -> list[str]:
-        extract = _FEATURE_SETS[self.feature_set]
-        found = extract(text)
-        if self.feature_set == LEGACY_FEATURES:
-            return found  # older models smoothed unseen features: keep their answers
-        return [f for f in found if f in self._seen]
-
-    @cached_property
-    def _seen(self) -> frozenset[str]:
-        return frozenset(f for words in self.counts.values() for f in words)
+    #: How it was trained (examples, corrections, C, …), for ``qanat router eval``.
+    training: dict[str, Any] | None = None
 
     def scores(self, text: str) -> dict[str, float]:
-        """Posterior probability per department (empty: untrained, or nothing familiar)."""
-        found = self._known(text)
-        if not self.documents or not found:
+        """Calibrated probability per department (empty: nothing in the text it knows)."""
+        counts = Counter(g for g in char_wb_ngrams(prepared(text)) if g in self.vocabulary)
+        if not counts:
             return {}
-        all_docs = sum(self.documents.values())
-        logs = {}
-        for department, count in self.documents.items():
-            words, total = self.counts[department], self.totals[department] + self.vocabulary + 1
-            logs[department] = math.log(count / all_docs) + sum(
-                math.log((words.get(f, 0) + 1) / total) for f in found
-            )
-        top = max(logs.values())
-        weights = {d: math.exp(v - top) for d, v in logs.items()}
-        norm = sum(weights.values())
-        return {d: w / norm for d, w in weights.items()}
+        columns = np.fromiter((self.vocabulary[g] for g in counts), np.int64, len(counts))
+        values = 1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))
+        values *= self.idf[columns]
+        values /= math.sqrt(float(values @ values))
+        raw = self.intercept + values @ self.weights[columns].astype(np.float64)
+        scaled = self.beta * raw
+        scaled -= scaled.max()
+        chances = np.exp(scaled)
+        chances /= chances.sum()
+        return {d: float(p) for d, p in zip(self.departments, chances, strict=True)}
 
     def predict(self, text: str) -> tuple[str, float] | None:
-        """The most likely department and its posterior, or None when it cannot say."""
-        scores = self.scores(text)
-        if not scores:
+        """The most likely department and its probability, or None when it cannot say."""
+        found = self.scores(text)
+        if not found:
             return None
-        department = max(scores, key=lambda d: scores[d])
-        return department, scores[department]
+        department = max(found, key=lambda d: found[d])
+        return department, found[department]
 
-    def to_json(self) -> str:
-        """The model as JSON (for a file or the store)."""
-        return json.dumps(
-            {
-                "counts": self.counts,
-                "totals": self.totals,
-                "documents": self.documents,
-                "vocabulary": self.vocabulary,
-                "threshold": self.threshold,
-                "feature_set": self.feature_set,
-            },
-            ensure_ascii=False,
-        )
+    def knows(self, department: str) -> bool:
+        """Whether the model was trained on tickets of ``department``."""
+        return department in self.departments
+
+    def header(self) -> dict[str, Any]:
+        """Everything but the arrays: what the file says about the model."""
+        return {
+            "format": FORMAT,
+            "departments": list(self.departments),
+            "beta": self.beta,
+            "threshold": self.threshold,
+            "ngrams": list(NGRAMS),
+            "training": self.training or {},
+        }
+
+    def save(self, path: Path) -> None:
+        """Write the model as an ``.npz`` (terms as UTF-8 text, no pickle), atomically."""
+        terms = [""] * len(self.vocabulary)
+        for term, column in self.vocabulary.items():
+            terms[column] = term
+        arrays = {
+            "header": _bytes(json.dumps(self.header(), ensure_ascii=False)),
+            "terms": _bytes("\n".join(terms)),
+            "idf": self.idf.astype(np.float32),
+            "weights": self.weights.astype(np.float32),
+            "intercept": self.intercept.astype(np.float64),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        with partial.open("wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+        partial.replace(path)
 
     @classmethod
-    def from_json(cls, text: str) -> LearnedRouter:
-        """A model saved with :meth:`to_json` (older files keep their own features)."""
-        data = json.loads(text)
-        data.setdefault("feature_set", LEGACY_FEATURES)
-        if data["feature_set"] not in _FEATURE_SETS:
-            raise ValueError(f"unknown feature set {data['feature_set']!r}: retrain the model")
-        return cls(**data)
+    def load(cls, path: Path) -> LearnedRouter:
+        """A model saved with :meth:`save`; ``ValueError`` names what is wrong."""
+        try:
+            with np.load(path, allow_pickle=False) as found:
+                header = json.loads(bytes(found["header"]).decode("utf-8"))
+                terms = bytes(found["terms"]).decode("utf-8").split("\n")
+                idf, weights = found["idf"], found["weights"]
+                intercept = found["intercept"]
+        except (OSError, KeyError, EOFError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not a routing model: retrain it ({exc})") from exc
+        except Exception as exc:  # numpy raises several kinds for a file that isn't an npz
+            raise ValueError(f"{path} is not a routing model: retrain it") from exc
+        if header.get("format") != FORMAT:
+            raise ValueError(
+                f"{path} holds a {header.get('format')!r} model; this qanat reads {FORMAT}: "
+                "retrain it with qanat router train"
+            )
+        return cls(
+            departments=tuple(header["departments"]),
+            vocabulary={term: column for column, term in enumerate(terms)},
+            idf=idf.astype(np.float64),
+            weights=weights.astype(np.float32),
+            intercept=intercept.astype(np.float64),
+            beta=float(header["beta"]),
+            threshold=float(header["threshold"]),
+            training=header.get("training") or None,
+        )
+
+
+def _bytes(text: str) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
 class ModelFile:
@@ -173,8 +191,8 @@ class ModelFile:
         stamp = (stat.st_mtime, stat.st_size)
         if stamp != self._stamp:
             try:
-                self._model = LearnedRouter.from_json(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError, TypeError) as exc:
-                log.warning("cannot read the routing model %s: %s", self.path, exc)
+                self._model = LearnedRouter.load(self.path)
+            except ValueError as exc:
+                log.warning("cannot read the routing model: %s", exc)
             self._stamp = stamp
         return self._model

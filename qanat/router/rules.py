@@ -9,6 +9,7 @@ rules version it used even after staff edited the file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
@@ -258,6 +259,21 @@ def load_holidays(path: Path) -> list[date]:
         return sorted({date.fromisoformat(str(h["date"])) for h in document.get("holidays", [])})
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read holidays: {exc}") from exc
+
+
+#: The department ``model_only_rules`` leaves unsure tickets in.
+TRIAGE = "triage"
+
+
+def model_only_rules(departments: Iterable[str]) -> RoutingRules:
+    """Rules with no keyword, kind or place rule: the learned model decides alone, and
+    what it is unsure of waits in ``triage`` (``qanat router eval --rules none``)."""
+    codes = sorted({*departments, TRIAGE})
+    return RoutingRules(
+        default_department=TRIAGE,
+        departments=[DepartmentRule(code=c, name_en=c, name_ar=c) for c in codes],
+        version="model-only",
+    )
 
 
 def load_rules(path: Path | None = None) -> RoutingRules:

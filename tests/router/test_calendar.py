@@ -6,7 +6,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from qanat.router.calendar import WorkCalendar, due_at
-from qanat.router.evaluate import evaluate
 
 BAHRAIN = ZoneInfo("Asia/Bahrain")
 CALENDAR = WorkCalendar(
@@ -47,13 +46,3 @@ def test_urgent_work_runs_on_a_continuous_clock_with_pauses() -> None:
     assert due_at(at(27, 22), 12, CALENDAR, continuous=True) == at(28, 10)
     pauses = [(at(28, 0), at(28, 2))]
     assert due_at(at(27, 22), 12, CALENDAR, continuous=True, pauses=pauses) == at(28, 12)
-
-
-def test_evaluation_counts_accuracy_and_confusion() -> None:
-    examples = [("a", "roads"), ("b", "roads"), ("c", "sewage"), ("d", "sewage")]
-    answers = {"a": "roads", "b": "sewage", "c": "sewage", "d": "sewage"}
-    report = evaluate(examples, lambda text: answers[text])
-    result = report.to_json()
-    assert result["n"] == 4 and result["accuracy"] == 0.75
-    assert result["per_department"]["roads"] == {"precision": 1.0, "recall": 0.5, "support": 2}
-    assert result["per_department"]["sewage"]["precision"] == round(2 / 3, 3)

@@ -8,10 +8,11 @@ from sqlmodel import col, select
 
 from qanat.model import Inbound, Sender
 from qanat.router.corrections import training_examples
-from qanat.router.learned import LearnedRouter
+from qanat.router.training import train_router
 from qanat.runtime import Runtime
 from qanat.store import actions, staff
 from qanat.store.tables import Event, Ticket, User
+from tests.support.routers import trained
 
 START = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 
@@ -45,7 +46,7 @@ async def transfer(runtime: Runtime, reference: str, department: str) -> None:
 
 
 async def test_a_transfer_teaches_the_corrected_department(runtime: Runtime) -> None:
-    runtime.router_model = LearnedRouter.train(
+    runtime.router_model = trained(
         [("العشب يابس", "parks"), ("الحشيش يابس وايد", "parks"), ("حفرة", "roads")]
     )
     await runtime.intake.save(sms("SM1", "المطعم يرمي أكياس على الرصيف كل يوم", "+97333000001"))
@@ -59,18 +60,18 @@ async def test_a_transfer_teaches_the_corrected_department(runtime: Runtime) -> 
         ).scalars()
         found = await training_examples(session)
     assert kept["from"] == "roads" and kept["to"] == "cleanliness" and kept["correction"]
-    departments = [department for _text, department in found.examples]
-    # The corrected ticket teaches cleanliness; the rule-routed one stays; the model's
-    # own unconfirmed guess (parks) is left out.
-    assert departments == ["cleanliness", "roads"]
+    taught = [(example.department, example.weight) for example in found.examples]
+    # The corrected ticket teaches cleanliness, and counts twice; the rule-routed one
+    # stays; the model's own unconfirmed guess (parks) is left out.
+    assert taught == [("cleanliness", 2.0), ("roads", 1.0)]
     assert found.corrections == 1 and found.unconfirmed_guesses == 1
-    retrained = LearnedRouter.train(found.examples)
+    retrained = train_router(found.examples)
     guess = retrained.predict("يرمون أكياس على الرصيف")
     assert guess is not None and guess[0] == "cleanliness"
 
 
 async def test_a_learned_guess_counts_once_staff_resolve_the_ticket(runtime: Runtime) -> None:
-    runtime.router_model = LearnedRouter.train([("العشب يابس", "parks"), ("حفرة", "roads")])
+    runtime.router_model = trained([("العشب يابس", "parks"), ("حفرة", "roads")])
     await runtime.intake.save(sms("SM1", "العشب يابس في الساحة", "+97333000001"))
     async with runtime.db.writing() as session:
         user = User(username="sup", display_name="sup", password_hash="-", role="admin")
@@ -84,4 +85,4 @@ async def test_a_learned_guess_counts_once_staff_resolve_the_ticket(runtime: Run
     async with runtime.db.session() as session:
         after = await training_examples(session)
     assert (len(before.examples), before.unconfirmed_guesses) == (0, 1)
-    assert [d for _t, d in after.examples] == ["parks"] and after.unconfirmed_guesses == 0
+    assert [e.department for e in after.examples] == ["parks"] and after.unconfirmed_guesses == 0

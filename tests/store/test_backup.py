@@ -30,7 +30,7 @@ async def test_the_backup_lists_every_table_with_its_rows(runtime: Runtime, tmp_
         target,
         revision="0007_sla",
         attachments_dir=files,
-        config_files={"rules.yaml": rules, "router-model.json": tmp_path / "absent.json"},
+        config_files={"rules.yaml": rules, "router-model.npz": tmp_path / "absent.json"},
     )
     assert set(manifest.tables) == {table.name for table in qanat_tables()}
     assert manifest.rows()["message"] == 6 and manifest.rows()["ticket"] == 4
