@@ -28,6 +28,7 @@ from qanat.web import (
     metrics,
     open311,
     open311_keys,
+    open311_updates,
     operations_pages,
     problems,
     public,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(open311.router)
+    app.include_router(open311_updates.router)
     api_routers = [api.router, api_admin.router, app_api.router, entries.api_router]
     for api_router in (
         *api_routers,
