@@ -78,3 +78,21 @@ class FakeGeoReport:
         number = list(self.updates).index(form["update_id"]) + 1
         assert known is not None
         return httpx.Response(200, json=[{"update_id": f"u{number}"}])
+
+
+def national_request(
+    request_id: str, code: str, text: str, *, at: str, block: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A service request as a national complaints system's listing shows it."""
+    return {
+        "service_request_id": request_id,
+        "status": "open",
+        "service_code": code,
+        "service_name": code,
+        "description": text,
+        "agency_responsible": "Ministry of Works",
+        "requested_datetime": at,
+        "updated_datetime": at,
+        "zipcode": block,
+        **extra,
+    }
