@@ -23,6 +23,8 @@ from qanat.web import (
     entries,
     health,
     inbox_pages,
+    inspection_pages,
+    inspector_pages,
     live,
     login,
     metrics,
@@ -32,10 +34,12 @@ from qanat.web import (
     operations_pages,
     problems,
     public,
+    ticket_field,
     ticket_forms,
     ticket_pages,
     webhooks,
 )
+from qanat.web.maps import mount_leaflet
 from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
 
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    mount_leaflet(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
@@ -78,10 +83,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         coverage.api_router,
         open311_keys.router,
         dashboard.api_router,
+        inspection_pages.api_router,
+        inspector_pages.api_router,
+        ticket_field.api_router,
     ):
         app.include_router(api_router, prefix="/api")
     pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
-    for pages in (*pages_modules, coverage, entries, public, operations_pages):
+    field_pages = (inspector_pages, inspection_pages, ticket_field)
+    for pages in (*pages_modules, coverage, entries, public, operations_pages, *field_pages):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)
