@@ -22,7 +22,6 @@ from qanat.store.tables import User, utcnow
 from qanat.web.auth import Admin, InspectionSupervisor, client_ip, may
 from qanat.web.deps import RuntimeDep
 from qanat.web.field_work import inspection_json
-from qanat.web.inspector_pages import place_of
 from qanat.web.maps import map_context, with_map_policy
 from qanat.web.templating import page
 from qanat.web.ticket_pages import PREVIEW_TYPES
@@ -84,7 +83,6 @@ async def inspections_page(
         request,
         "inspections.html",
         viewer=viewer,
-        place_of=place_of,
         **context,
         **map_context(runtime.settings),
     )
@@ -121,7 +119,6 @@ async def inspection_page(
         "inspection.html",
         viewer=viewer,
         inspection=inspection,
-        place=place_of(inspection),
         tickets=tickets,
         visits=visits,
         inspector=inspector,

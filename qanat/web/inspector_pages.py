@@ -53,16 +53,6 @@ def _number(value: str | None, low: float, high: float, name: str) -> float | No
     return number
 
 
-def place_of(inspection: Inspection) -> str:
-    """Building, road and block, as staff write them."""
-    parts = [
-        f"{inspection.building}" if inspection.building else None,
-        f"{inspection.road}" if inspection.road else None,
-        f"{inspection.block}" if inspection.block else None,
-    ]
-    return " / ".join(p for p in parts if p)
-
-
 def card(inspection: Inspection, here: tuple[float, float] | None) -> dict[str, Any]:
     """One inspection as the list shows it (with its distance from the phone, if known)."""
     distance = None
@@ -70,7 +60,6 @@ def card(inspection: Inspection, here: tuple[float, float] | None) -> dict[str, 
         distance = inspections.distance_m(here[0], here[1], inspection.lat, inspection.lon)
     return {
         "inspection": inspection,
-        "place": place_of(inspection),
         "distance_km": None if distance is None else round(distance / 1000, 2),
         "overdue": inspection.due_at < utcnow(),
     }
@@ -147,7 +136,6 @@ async def visit_form(
         "inspect_visit.html",
         viewer=viewer,
         inspection=inspection,
-        place=place_of(inspection),
         tickets=[(t, texts.get(t.id or 0, "")) for t in tickets],
         departments=departments,
         decisions=inspections.DECISIONS,

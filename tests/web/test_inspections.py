@@ -309,3 +309,21 @@ async def test_the_supervisors_page_counts_states_and_load(
     agent = await login("agent_roads")
     assert (await agent.get("/inspections")).status_code == 403
     assert (await agent.get("/assets/leaflet/leaflet.js")).status_code == 200
+
+
+async def test_the_dashboard_and_the_daily_report_count_visits(
+    login: Login, seeded: Runtime, app: FastAPI
+) -> None:
+    from qanat.jobs.reports import daily_report, render_csv
+
+    supervisor = await cluster(login, seeded)
+    phone = await inspector(app, seeded, "insp_305", "305")
+    number = await ask(supervisor)
+    await phone.post(f"/api/inspections/{number}/visits", data=visit("resolved", at=FAR))
+    field = (await supervisor.get("/api/dashboard")).json()["field"]
+    assert (field["visits"], field["resolved"], field["far"], field["needs_work"]) == (1, 1, 1, 0)
+    assert 'id="field-visits"' in (await supervisor.get("/dashboard")).text
+    today = utcnow().astimezone(seeded.settings.tz).date()
+    lines = {(line.group, line.name): line.received for line in await daily_report(seeded, today)}
+    assert lines[("field", "visits")] == 1 and lines[("field", "resolved")] == 1
+    assert "field,resolved,1" in render_csv(await daily_report(seeded, today))

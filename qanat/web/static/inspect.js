@@ -124,7 +124,8 @@
       document.getElementById("lat").value = position.coords.latitude.toFixed(6);
       document.getElementById("lon").value = position.coords.longitude.toFixed(6);
       document.getElementById("accuracy").value = Math.round(position.coords.accuracy);
-      status.textContent = status.dataset.found + " (± " + Math.round(position.coords.accuracy) + " m)";
+      status.textContent = status.dataset.found;
+      document.getElementById("gps-accuracy").textContent = "± " + Math.round(position.coords.accuracy) + " m";
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
