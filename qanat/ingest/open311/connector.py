@@ -59,6 +59,16 @@ def _when(item: Any) -> tuple[datetime, str]:
     return (stamp or datetime.max.replace(tzinfo=UTC), str(request_id(item) or ""))
 
 
+def _unchanged(pulled: Pulled, held: dict[str, str]) -> bool:
+    """True when qanat already holds this request with this very text."""
+    inbound = pulled.inbound
+    return (
+        inbound is not None
+        and pulled.dead_reason is None
+        and held.get(inbound.external_id) == inbound.text
+    )
+
+
 class Open311Connector:
     """One Open311 system (see the module's docstring)."""
 
@@ -78,8 +88,14 @@ class Open311Connector:
         if self.config.service_codes:
             params["service_code"] = ",".join(self.config.service_codes)
         items = await self.client.all_requests(**params)
+        ids = [i for i in (request_id(item) for item in items if isinstance(item, dict)) if i]
+        # What qanat already holds: a request changed upstream only in its status (our own
+        # update, read back) is not news.
+        held = await self.context.intake.stored_texts(CHANNEL, self.context.account, ids)
         for item in sorted(items, key=_when):
             pulled = self.read(item, mark, now)
+            if pulled is not None and _unchanged(pulled, held):
+                pulled = Pulled(None, pulled.cursor)
             if pulled is not None:
                 yield pulled
 
@@ -115,7 +131,8 @@ class Open311Connector:
         """Ids of the upstream's requests made since ``since`` (every page)."""
         if not self.config.poll:
             return []
-        end = self.context.clock()
+        # Whole seconds, rounded up: a request made this very second is listed too.
+        end = self.context.clock() + timedelta(seconds=1)
         items = await self.client.all_requests(
             start_date=since.isoformat(timespec="seconds"),
             end_date=end.isoformat(timespec="seconds"),
