@@ -1,5 +1,6 @@
-"""Field inspections as the pages and the API both call them: create one from a ticket
-(its whole cluster), and take a visit from the inspector's phone and act on its decision.
+"""Field inspections' work, as the pages, the API and the demo call it: create one from a
+ticket (its whole cluster), and take a visit from the inspector's phone and act on its
+decision. Who may do it is the caller's check (the web layer's permissions).
 
 A visit is kept once per ``client_id`` (the phone makes one per visit), so a visit sent
 again after a lost answer, or from the phone's outbox once back in signal, changes
@@ -21,18 +22,16 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
 from qanat.ingest.intake import store_attachment_bytes
+from qanat.jobs.deps import JobDeps
 from qanat.model import OPEN_STATUSES, Attachment
 from qanat.outbound import replies
 from qanat.outbound.upstream import queue_status_updates
 from qanat.router.pauses import recount_clocks
-from qanat.runtime import Runtime
 from qanat.store import actions, inspections
 from qanat.store.access import Viewer, visible_ticket
 from qanat.store.inspection_tables import Inspection, Visit
 from qanat.store.links import duplicates_of, root_primary
 from qanat.store.tables import Department, Ticket, User, utcnow
-from qanat.web.auth import ensure
-from qanat.web.work import Request
 
 _OPEN = {s.value for s in OPEN_STATUSES}
 
@@ -69,9 +68,17 @@ async def _inspector_id(
     return chosen.user_id if chosen else None
 
 
+@dataclass(frozen=True)
+class Who:
+    """Who acts and from where (for the events and the audit log)."""
+
+    viewer: Viewer
+    ip: str | None = None
+
+
 async def create_inspection(
-    runtime: Runtime,
-    who: Request,
+    runtime: JobDeps,
+    who: Who,
     reference: str,
     *,
     what: str,
@@ -81,7 +88,6 @@ async def create_inspection(
     """An inspection for the ticket's whole cluster (its primary and every duplicate)."""
     async with runtime.db.writing() as session:
         ticket = await visible_ticket(session, viewer=who.viewer, reference=reference)
-        ensure(who.viewer, "inspections.create")
         primary = await root_primary(session, ticket)
         cluster = [primary, *await duplicates_of(session, ticket=primary)]
         for each in cluster:
@@ -107,7 +113,6 @@ async def _held(session: AsyncSession, viewer: Viewer, inspection_id: int) -> In
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     inspection = (await session.execute(statement)).scalar_one_or_none()
-    ensure(viewer, "inspections.visit")
     mine = inspection is not None and inspection.inspector_id == viewer.user_id
     if inspection is None or (viewer.role == inspections.INSPECTOR and not mine):
         raise NotFound(f"no inspection {inspection_id}")
@@ -176,7 +181,7 @@ def findings(visit: Visit, inspection: Inspection) -> dict[str, Any]:
 
 
 async def _act(
-    session: AsyncSession, runtime: Runtime, who: Request, tickets: list[Ticket], visit: Visit
+    session: AsyncSession, runtime: JobDeps, who: Who, tickets: list[Ticket], visit: Visit
 ) -> list[Ticket]:
     """The decision's effect on the tickets; those resolved (their reporters are told)."""
     resolved: list[Ticket] = []
@@ -209,7 +214,7 @@ async def _act(
 
 
 async def submit_visit(
-    runtime: Runtime, who: Request, inspection_id: int, report: VisitReport
+    runtime: JobDeps, who: Who, inspection_id: int, report: VisitReport
 ) -> tuple[Visit, bool]:
     """Keep a visit (once per ``client_id``) and act on its decision; the visit and whether
     this call made it."""
@@ -243,22 +248,3 @@ async def submit_visit(
         await replies.tell_reporters(runtime, tickets=resolved, viewer=who.viewer, ip=who.ip)
     await queue_status_updates(runtime, ticket_ids=[t.id for t in tickets if t.id])
     return visit, True
-
-
-def inspection_json(inspection: Inspection, tickets: list[str] | None = None) -> dict[str, Any]:
-    """An inspection as the API gives it."""
-    return {
-        "id": inspection.id,
-        "status": inspection.status,
-        "what": inspection.what,
-        "category": inspection.category,
-        "inspector_id": inspection.inspector_id,
-        "due_at": inspection.due_at.isoformat(),
-        "overdue": inspection.status == inspections.OPEN and inspection.due_at < utcnow(),
-        "decision": inspection.decision,
-        "lat": inspection.lat,
-        "lon": inspection.lon,
-        "block": inspection.block,
-        "checklist": inspection.checklist,
-        **({"tickets": tickets} if tickets is not None else {}),
-    }

@@ -21,7 +21,7 @@ from qanat.store.inspection_tables import Inspection, Visit
 from qanat.store.tables import User, utcnow
 from qanat.web.auth import Admin, InspectionSupervisor, client_ip, may
 from qanat.web.deps import RuntimeDep
-from qanat.web.field_work import inspection_json
+from qanat.web.field_json import inspection_json
 from qanat.web.maps import map_context, with_map_policy
 from qanat.web.templating import page
 from qanat.web.ticket_pages import PREVIEW_TYPES

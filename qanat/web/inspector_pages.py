@@ -21,18 +21,17 @@ from starlette.datastructures import FormData, UploadFile
 
 from qanat.errors import BadPayload, NotFound
 from qanat.ingest.webform import check_photo
+from qanat.jobs import field_visits as field_work
 from qanat.model import Attachment
 from qanat.store import inspections
 from qanat.store.access import Viewer
 from qanat.store.inspection_tables import Inspection
 from qanat.store.tables import Department, Message, utcnow
-from qanat.web import field_work
 from qanat.web.auth import Inspector, client_ip
 from qanat.web.deps import RuntimeDep
 from qanat.web.limits import read_limited
 from qanat.web.maps import map_context, with_map_policy
 from qanat.web.templating import page
-from qanat.web.work import Request as Who
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/inspections", tags=["inspections"])
@@ -216,7 +215,7 @@ async def post_visit(
         report = await report_of(form, max_bytes=settings.photo_max_bytes, count=count)
     finally:
         await form.close()
-    who = Who(viewer=viewer, ip=client_ip(request))
+    who = field_work.Who(viewer=viewer, ip=client_ip(request))
     visit, created = await field_work.submit_visit(runtime, who, inspection_id, report)
     answer = {
         "visit_id": visit.id,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.errors import BadPayload
+from qanat.jobs.field_visits import Who, create_inspection
 from qanat.outbound.forwarding import forward_targets, queue_forward, request_forward
 from qanat.outbound.upstream import upstream_accounts
 from qanat.runtime import Runtime
@@ -22,8 +23,7 @@ from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Ticket, User
 from qanat.web.auth import Reader, Worker, client_ip, ensure, may
 from qanat.web.deps import RuntimeDep
-from qanat.web.field_work import create_inspection, inspection_json
-from qanat.web.work import Request as Who
+from qanat.web.field_json import inspection_json
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(tags=["inspections"])
@@ -80,6 +80,7 @@ async def ask_for_inspection(
     due_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Ask for a field inspection of the ticket's cluster."""
+    ensure(viewer, "inspections.create")
     who = Who(viewer=viewer, ip=client_ip(request))
     await create_inspection(
         runtime, who, reference, what=what, inspector=inspector or None, due_at=_due(due_at)
@@ -148,6 +149,7 @@ async def ask_for_inspection_api(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: InspectionIn
 ) -> dict[str, Any]:
     """Ask for an inspection of the ticket's cluster; the inspection made."""
+    ensure(viewer, "inspections.create")
     who = Who(viewer=viewer, ip=client_ip(request))
     made = await create_inspection(
         runtime, who, reference, what=body.what, inspector=body.inspector, due_at=body.due_at
