@@ -10,6 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from qanat.demo import demo_messages_path
+from qanat.demo.field import DEMO_INSPECTORS, load_field_demo
 from qanat.ingest.interchange import ImportReport, count_lines, import_file
 from qanat.runtime import Runtime
 from qanat.store import staff, views
@@ -105,6 +106,11 @@ async def run_demo(
     report = await load_demo(runtime, console=console)
     if with_staff and runtime.settings.environment == "development":
         await create_demo_staff(runtime)
+        field = await load_field_demo(runtime, password=DEMO_PASSWORD)
+        console.print(
+            f"Field inspections: {field['inspections']} asked for, {field['visited']} visited "
+            f"(inspectors: {', '.join(DEMO_INSPECTORS)})."
+        )
     console.print(
         f"Imported {report.saved} new messages ({report.already_known} already loaded, "
         f"{len(report.bad_lines)} unreadable lines)."
