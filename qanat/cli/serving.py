@@ -54,6 +54,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
 ) -> None:
     """Load a realistic bilingual demo through the real pipeline, summarise, then serve."""
+    from qanat.cli import demo_national
     from qanat.demo.run import run_demo
     from qanat.store.migrate import upgrade
 
@@ -62,21 +63,29 @@ def demo(
         folder.mkdir(parents=True, exist_ok=True)
         overrides["database_url"] = f"sqlite+aiosqlite:///{folder.resolve() / 'qanat.db'}"
         overrides["attachments_dir"] = folder / "files"
+    own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
+    # The national complaints system beside the demo (a second database in its folder).
+    national = demo_national.prepare(folder, port + 1) if own_database else None
+    if national is not None and "QANAT_CONNECTORS_FILE" not in os.environ:
+        overrides["connectors_file"] = national.connectors
     settings = settings_or_exit(**overrides)
     upgrade(settings.database_url)
-    own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
-    run(
-        lambda: with_runtime(
-            settings,
-            lambda runtime: run_demo(runtime, console=console, with_staff=own_database),
-        )
-    )
+
+    async def body(runtime: Any) -> None:
+        await run_demo(runtime, console=console, with_staff=own_database)
+        if national is not None:
+            await demo_national.exchange(runtime, national, console)
+
+    run(lambda: with_runtime(settings, body))
     if serve_after:
         import uvicorn
 
         from qanat.web.app import create_app
 
         base = f"http://127.0.0.1:{port}"
+        if national is not None:
+            demo_national.serve_in_background(national)
+            console.print(f"National system (Open311): http://127.0.0.1:{port + 1}/open311/v2")
         console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
         console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
         console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")

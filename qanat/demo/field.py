@@ -88,13 +88,26 @@ def _visits(inspection: Inspection, number: int) -> VisitReport | None:
     made far from the place (the inspector could not get in); the rest still to visit."""
     lat, lon = inspection.lat or 26.2170, inspection.lon or 50.5800
     plans: dict[int, dict[str, Any]] = {
-        0: {"decision": "resolved", "lat": lat + 0.0002, "lon": lon + 0.0002,
-            "notes": "تم تسليك الخط وتنظيف الموقع"},
-        1: {"decision": "needs_work", "lat": lat, "lon": lon + 0.0003, "department": "roads",
-            "reason": "هبوط في الطريق فوق خط الصرف يحتاج إعادة رصف"},
-        2: {"decision": "no_access", "lat": lat + 0.02, "lon": lon + 0.02,
-            "notes": "البوابة مغلقة ولم يحضر صاحب العقار"},
-    }  # fmt: skip
+        0: {
+            "decision": "resolved",
+            "lat": lat + 0.0002,
+            "lon": lon + 0.0002,
+            "notes": "تم تسليك الخط وتنظيف الموقع",
+        },
+        1: {
+            "decision": "needs_work",
+            "lat": lat,
+            "lon": lon + 0.0003,
+            "department": "roads",
+            "reason": "هبوط في الطريق فوق خط الصرف يحتاج إعادة رصف",
+        },
+        2: {
+            "decision": "no_access",
+            "lat": lat + 0.02,
+            "lon": lon + 0.02,
+            "notes": "البوابة مغلقة ولم يحضر صاحب العقار",
+        },
+    }
     plan = plans.get(number)
     if plan is None:
         return None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from qanat.cli.demo_national import NATIONAL_REQUESTS
 from qanat.cli.main import app
 
 
@@ -26,7 +27,8 @@ def test_reconcile_on_the_demo_keeps_a_ledger_and_the_report_follows(tmp_path: P
     channels = {row["channel"] for row in ledger["ledger"]}
     assert ledger["ok"] and ledger["failed_steps"] == {}
     assert channels >= {"x", "telegram", "email", "sms", "call_centre", "web", "app", "majlis"}
-    assert sum(row["stored_count"] for row in ledger["ledger"]) == 242  # every demo message
+    # Every demo message, and the requests pulled from the demo's national system.
+    assert sum(row["stored_count"] for row in ledger["ledger"]) == 242 + len(NATIONAL_REQUESTS)
     assert all(row["status"] == "ok" and row["errors"] == [] for row in ledger["ledger"])
     with sqlite3.connect(tmp_path / "qanat.db") as kept:
         runs = kept.execute("SELECT status, COUNT(*) FROM reconcile_run GROUP BY status").fetchall()
