@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -46,25 +47,27 @@ async def upstream_requests(
     return found
 
 
-async def owe_updates(
-    session: AsyncSession,
-    *,
-    accounts: Sequence[str],
-    since: datetime,
-    ticket_ids: Sequence[int] | None = None,
-    describe: Callable[[Event], tuple[str, str]],
-) -> list[int]:
-    """Write an update row for each status change since ``since`` on a federated ticket
-    that has none yet; the new rows' ids. ``describe(event)`` gives (status, text)."""
-    federated = select(Message.ticket_id).where(
+def _federated(accounts: Sequence[str]) -> Any:
+    """Tickets holding a message from one of the upstream ``accounts``."""
+    return select(Message.ticket_id).where(
         col(Message.channel) == CHANNEL,
         col(Message.account).in_(list(accounts)),
         col(Message.direction) == Direction.inbound,
     )
+
+
+async def _changes_owed(
+    session: AsyncSession,
+    *,
+    accounts: Sequence[str],
+    since: datetime,
+    ticket_ids: Sequence[int] | None,
+) -> list[Event]:
+    """Status changes since ``since`` on federated tickets that no update row tells yet."""
     statement = select(Event).where(
         col(Event.type) == "status_changed",
         col(Event.at) >= since,
-        col(Event.ticket_id).in_(federated),
+        col(Event.ticket_id).in_(_federated(accounts)),
     )
     if ticket_ids is not None:
         statement = statement.where(col(Event.ticket_id).in_(list(ticket_ids)))
@@ -80,12 +83,25 @@ async def owe_updates(
             )
         ).scalars()
     )
-    ticket_set = {e.ticket_id for e in events if e.ticket_id is not None}
-    upstreams = await upstream_requests(session, ticket_ids=list(ticket_set), accounts=accounts)
+    return [e for e in events if e.id not in done and e.ticket_id is not None]
+
+
+async def owe_updates(
+    session: AsyncSession,
+    *,
+    accounts: Sequence[str],
+    since: datetime,
+    ticket_ids: Sequence[int] | None = None,
+    describe: Callable[[Event], tuple[str, str]],
+) -> list[int]:
+    """Write an update row for each status change since ``since`` on a federated ticket
+    that has none yet; the new rows' ids. ``describe(event)`` gives (status, text)."""
+    events = await _changes_owed(session, accounts=accounts, since=since, ticket_ids=ticket_ids)
+    ticket_set = [e.ticket_id for e in events if e.ticket_id is not None]
+    upstreams = await upstream_requests(session, ticket_ids=ticket_set, accounts=accounts)
     made: list[UpstreamUpdate] = []
     for event in events:
-        if event.id in done or event.ticket_id is None:
-            continue
+        assert event.ticket_id is not None
         status, text = describe(event)
         for account, request_id in upstreams.get(event.ticket_id, []):
             row = UpstreamUpdate(

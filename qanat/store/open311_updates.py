@@ -49,6 +49,41 @@ async def _known(session: AsyncSession, client: str, update_id: str) -> Open311U
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def _ticket(session: AsyncSession, reference: str) -> Ticket:
+    statement = select(Ticket).where(col(Ticket.reference) == reference)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    ticket = (await session.execute(statement)).scalar_one_or_none()
+    if ticket is None or ticket.id is None:
+        raise NotFound(f"service_request_id {reference!r} was not found")
+    return ticket
+
+
+async def _apply(
+    session: AsyncSession, *, ticket: Ticket, client: str, update: PartnerUpdate, now: datetime
+) -> None:
+    """The update on the ticket's timeline, and the status it asks for."""
+    actor = f"open311:{client}"
+    data = {"client": client, "update_id": update.client_update_id, "status": update.status}
+    await queries.add_event(
+        session,
+        actor=actor,
+        type="partner_update",
+        ticket_id=ticket.id,
+        data={**data, "description": update.description},
+    )
+    new_status = status_after(ticket.status, update.status)
+    if new_status is not None:
+        reason = f"{client}: {update.description}"[:500]
+        change = {"from": ticket.status, "to": new_status, "reason": reason}
+        apply_status(ticket, new_status, at=now)
+        await queries.add_event(
+            session, actor=actor, type="status_changed", ticket_id=ticket.id, data=change
+        )
+    ticket.updated_at = now
+    session.add(ticket)
+
+
 async def record_partner_update(
     session: AsyncSession, *, client: Open311Key, update: PartnerUpdate, now: datetime
 ) -> tuple[Open311Update, bool]:
@@ -60,12 +95,8 @@ async def record_partner_update(
     known = await _known(session, client.name, update.client_update_id)
     if known is not None:
         return known, False
-    statement = select(Ticket).where(col(Ticket.reference) == update.service_request_id)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    ticket = (await session.execute(statement)).scalar_one_or_none()
-    if ticket is None or ticket.id is None:
-        raise NotFound(f"service_request_id {update.service_request_id!r} was not found")
+    ticket = await _ticket(session, update.service_request_id)
+    assert ticket.id is not None
     row = Open311Update(
         client=client.name,
         client_update_id=update.client_update_id,
@@ -77,25 +108,7 @@ async def record_partner_update(
     )
     session.add(row)
     await session.flush()
-    actor = f"open311:{client.name}"
-    data = {"client": client.name, "update_id": update.client_update_id, "status": update.status}
-    await queries.add_event(
-        session,
-        actor=actor,
-        type="partner_update",
-        ticket_id=ticket.id,
-        data={**data, "description": update.description},
-    )
-    new_status = status_after(ticket.status, update.status)
-    if new_status is not None:
-        reason = f"{client.name}: {update.description}"[:500]
-        change = {"from": ticket.status, "to": new_status, "reason": reason}
-        apply_status(ticket, new_status, at=now)
-        await queries.add_event(
-            session, actor=actor, type="status_changed", ticket_id=ticket.id, data=change
-        )
-    ticket.updated_at = now
-    session.add(ticket)
+    await _apply(session, ticket=ticket, client=client.name, update=update, now=now)
     return row, True
 
 

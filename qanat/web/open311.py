@@ -282,6 +282,13 @@ def _page(params: dict[str, str]) -> tuple[int, int]:
     return (page - 1) * size, size
 
 
+def _statuses(params: dict[str, str]) -> list[str]:
+    statuses = _list(params.get("status"))
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, "status must be open, closed, or both (comma separated)")
+    return statuses
+
+
 def request_query(params: dict[str, str], *, now: datetime) -> open311.RequestQuery:
     """The listing GET requests asks for (ids override everything else; 90 days at most).
 
@@ -299,34 +306,22 @@ def request_query(params: dict[str, str], *, now: datetime) -> open311.RequestQu
     )
     after = _when(params.get("updated_after"), "updated_after")
     before = _when(params.get("updated_before"), "updated_before")
-    statuses = _list(params.get("status"))
-    if any(s not in ("open", "closed") for s in statuses):
-        raise Open311Error(400, "status must be open, closed, or both (comma separated)")
+    statuses = _statuses(params)
     codes = _list(params.get("service_code"))
     if (after or before) and start is None and end is None:
         return open311.RequestQuery(
-            service_codes=codes,
-            statuses=statuses,
-            updated_after=after,
-            updated_before=before,
-            offset=offset,
-            limit=size,
-        )
+            service_codes=codes, statuses=statuses, updated_after=after, updated_before=before,
+            offset=offset, limit=size,
+        )  # fmt: skip
     if start is None:
         start = (end or now) - MAX_SPAN
     end = end or min(now, start + MAX_SPAN)
     if end - start > MAX_SPAN:
         raise Open311Error(400, "start_date and end_date may not span more than 90 days")
     return open311.RequestQuery(
-        service_codes=codes,
-        start=start,
-        end=end,
-        statuses=statuses,
-        updated_after=after,
-        updated_before=before,
-        offset=offset,
-        limit=size,
-    )
+        service_codes=codes, start=start, end=end, statuses=statuses, updated_after=after,
+        updated_before=before, offset=offset, limit=size,
+    )  # fmt: skip
 
 
 async def _requests(
