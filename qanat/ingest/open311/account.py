@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -69,36 +69,27 @@ class Open311Account(BaseModel):
 
 @dataclass
 class Watermark:
-    """Where a poll stands: the latest update seen, and what was seen near it (so the
-    overlap read again is skipped, not counted as news)."""
+    """Where a poll stands: the latest upstream change qanat holds. A poll reads from a
+    little before it (:data:`OVERLAP`); what it reads again unchanged is skipped by its
+    text (the intake's ``stored_texts``), so nothing is kept per request here."""
 
     updated_after: datetime
-    seen: dict[str, str] = field(default_factory=dict)  # service_request_id → updated stamp
 
     @classmethod
     def of(cls, value: dict[str, Any] | None, *, first: datetime) -> Watermark:
         """The stored watermark, or one starting at ``first``."""
         if not value or "updated_after" not in value:
             return cls(first)
-        return cls(datetime.fromisoformat(value["updated_after"]), dict(value.get("seen", {})))
+        return cls(datetime.fromisoformat(value["updated_after"]))
 
     def value(self) -> dict[str, Any]:
         """As stored in the cursor table."""
-        return {"updated_after": self.updated_after.isoformat(), "seen": dict(self.seen)}
+        return {"updated_after": self.updated_after.isoformat()}
 
     def read_from(self) -> datetime:
         """The ``updated_after`` to ask for: the mark, less the overlap."""
         return self.updated_after - OVERLAP
 
-    def news(self, request_id: str, stamp: datetime) -> bool:
-        """True when this version of the request was not seen before."""
-        return self.seen.get(request_id) != stamp.isoformat()
-
-    def advance(self, request_id: str, stamp: datetime) -> None:
-        """Note a request's version as seen; the mark moves to the latest, old notes go."""
-        self.seen[request_id] = stamp.isoformat()
+    def advance(self, stamp: datetime) -> None:
+        """The mark moves to the latest change seen."""
         self.updated_after = max(self.updated_after, stamp)
-        floor = self.read_from()
-        self.seen = {
-            key: seen for key, seen in self.seen.items() if datetime.fromisoformat(seen) >= floor
-        }

@@ -110,14 +110,12 @@ class Open311Connector:
             return None  # no id yet: a later poll picks it up
         try:
             stamp = updated_stamp(item) or now
-            if not mark.news(known, stamp):
-                return Pulled(None, mark.value())
             inbound = request_inbound(item, account=account, fallback_time=now)
         except (KeyError, ValueError, TypeError) as exc:
             reason = f"the service request cannot be read: {exc}"
             log.warning("open311 %s request %s dead-lettered: %s", account, known, reason)
             return Pulled(dead_request(item, account=account, now=now), mark.value(), reason)
-        mark.advance(known, stamp)
+        mark.advance(stamp)
         return Pulled(inbound, mark.value(), edit=True)
 
     async def poll_once(self) -> PollReport | None:
