@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 #: What each role may do is enforced in the web layer; these are the names.
-ROLES = ("agent", "supervisor", "admin", "representative")
+ROLES = ("agent", "supervisor", "admin", "representative", "inspector")
 
 _hasher = PasswordHasher()
 

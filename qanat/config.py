@@ -127,6 +127,16 @@ class Settings(BaseSettings):
     public_wait_seconds: float = Field(
         default=5.0, ge=0, description="How long a public answer waits for a queued reference."
     )
+    visit_far_metres: float = Field(
+        default=250,
+        gt=0,
+        description="A visit's GPS fix further than this from the place is flagged.",
+    )
+    map_tiles: str = Field(
+        default="",
+        description="Map tile URL template ({z}/{x}/{y}); empty: maps show markers, no tiles.",
+    )
+    map_attribution: str = Field(default="", description="The tile server's required credit.")
     notify_account: str | None = Field(
         default=None,
         description="Email account whose SMTP relay mails staff; unset: the first with one.",

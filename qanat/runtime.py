@@ -20,9 +20,18 @@ from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
 from qanat.jobs.queue import PROCESS_JOB, ArqQueue, InlineQueue, Job, JobQueue
-from qanat.outbound.deps import SEND_REPLY, SEND_STAFF_MAIL, Delivery, ReplySender
+from qanat.outbound.deps import (
+    FORWARD_REQUEST,
+    SEND_REPLY,
+    SEND_STAFF_MAIL,
+    SEND_UPSTREAM_UPDATE,
+    Delivery,
+    ReplySender,
+)
+from qanat.outbound.forwarding import deliver_forward
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
+from qanat.outbound.upstream import deliver_upstream_update
 from qanat.pipeline import Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource
@@ -152,7 +161,21 @@ def inline_jobs(runtime: Runtime) -> dict[str, Job]:
             if outcome != Delivery.retry:
                 return
 
-    return {PROCESS_JOB: process, SEND_REPLY: send_reply, SEND_STAFF_MAIL: send_staff_mail}
+    def with_retries(deliver: Any) -> Job:
+        async def job(row_id: int) -> None:
+            for _ in range(runtime.settings.send_attempts):
+                if await deliver(runtime, row_id) != Delivery.retry:
+                    return
+
+        return job
+
+    return {
+        PROCESS_JOB: process,
+        SEND_REPLY: send_reply,
+        SEND_STAFF_MAIL: send_staff_mail,
+        SEND_UPSTREAM_UPDATE: with_retries(deliver_upstream_update),
+        FORWARD_REQUEST: with_retries(deliver_forward),
+    }
 
 
 async def stop_runtime(runtime: Runtime) -> None:

@@ -15,9 +15,17 @@ from arq.worker import Retry, func
 
 from qanat.config import Settings, load_settings
 from qanat.jobs.queue import PROCESS_JOB
-from qanat.outbound.deps import SEND_REPLY, SEND_STAFF_MAIL, Delivery
+from qanat.outbound.deps import (
+    FORWARD_REQUEST,
+    SEND_REPLY,
+    SEND_STAFF_MAIL,
+    SEND_UPSTREAM_UPDATE,
+    Delivery,
+)
+from qanat.outbound.forwarding import deliver_forward
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
+from qanat.outbound.upstream import deliver_upstream_update, queue_status_updates
 from qanat.pipeline import Outcome, Result
 from qanat.pipeline import process_message as run_pipeline
 from qanat.runtime import start_runtime, stop_runtime
@@ -56,6 +64,28 @@ async def send_staff_mail(
     if outcome == Delivery.retry:
         raise Retry(defer=SEND_BACKOFF_S * attempt)
     return outcome.value
+
+
+async def send_upstream_update(ctx: dict[str, Any], update_id: int) -> str:
+    """arq job: post a federated ticket's status change upstream; retried while it is down."""
+    outcome = await deliver_upstream_update(ctx["runtime"], update_id)
+    if outcome == Delivery.retry:
+        raise Retry(defer=SEND_BACKOFF_S * ctx.get("job_try", 1))
+    return outcome.value
+
+
+async def forward_request(ctx: dict[str, Any], forward_id: int) -> str:
+    """arq job: post a ticket to the body it belongs to; retried while that body is down."""
+    outcome = await deliver_forward(ctx["runtime"], forward_id)
+    if outcome == Delivery.retry:
+        raise Retry(defer=SEND_BACKOFF_S * ctx.get("job_try", 1))
+    return outcome.value
+
+
+async def sync_upstream(ctx: dict[str, Any]) -> int:
+    """arq cron job: queue the status updates federated tickets owe their upstream (those
+    no staff action queued: a change by the pipeline, a sweep, a crash before queueing)."""
+    return len(await queue_status_updates(ctx["runtime"]))
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -129,6 +159,8 @@ class WorkerSettings:
         # The jobs count their own tries (QANAT_SEND_ATTEMPTS); arq's cap is a backstop.
         func(send_reply, name=SEND_REPLY, max_tries=50),
         func(send_staff_mail, name=SEND_STAFF_MAIL, max_tries=50),
+        func(send_upstream_update, name=SEND_UPSTREAM_UPDATE, max_tries=50),
+        func(forward_request, name=FORWARD_REQUEST, max_tries=50),
     ]
     # 02:00 in the worker's timezone (`qanat worker` passes QANAT_TIMEZONE to arq).
     cron_jobs: ClassVar[list[Any]] = [
@@ -137,6 +169,8 @@ class WorkerSettings:
         cron(poll_connectors, second={0}, unique=True, timeout=55),
         # Every five minutes (qanat.jobs.sla_watch.CHECK_EVERY), one at a time.
         cron(check_sla, minute=set(range(0, 60, 5)), second={30}, unique=True, timeout=240),
+        # Every minute: status changes owed to an upstream Open311 system.
+        cron(sync_upstream, second={15}, unique=True, timeout=55),
     ]
     on_startup = startup
     on_shutdown = shutdown

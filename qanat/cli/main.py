@@ -17,6 +17,7 @@ from qanat.cli import (
     connectors,
     db,
     dedupe,
+    inspectors,
     interchange,
     normalize,
     open311,
@@ -78,6 +79,7 @@ app.add_typer(dedupe.app, name="dedupe")
 app.add_typer(social.app, name="social")
 app.add_typer(open311.app, name="open311")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(inspectors.app, name="inspector")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -39,11 +39,18 @@ def _in_store(body: Any, *, create: bool = True) -> Any:
 
 
 @key_app.command("add")
-def key_add(name: str) -> None:
+def key_add(
+    name: str,
+    updates: Annotated[
+        bool, typer.Option("--updates", help="A partner that may post status updates")
+    ] = False,
+) -> None:
     """Issue a key for the client NAME and print it (it is not shown again)."""
 
     async def body(session: Any) -> str:
-        _key, secret = await keys_store.create_key(session, name=name, created_by_id=None)
+        _key, secret = await keys_store.create_key(
+            session, name=name, created_by_id=None, updates=updates
+        )
         return secret
 
     try:

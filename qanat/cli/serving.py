@@ -99,23 +99,35 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
 ) -> None:
     """Load a realistic bilingual demo, dated in the last weeks, through the real pipeline
-    into the data folder; summarise; then serve it."""
+    into the data folder, with a national complaints system beside it; summarise; serve."""
+    from qanat.cli import demo_national
     from qanat.demo.run import run_demo
     from qanat.logs import configure_logging
 
-    settings = store_or_exit()  # the load is summarised, not logged line by line
     own_database = "QANAT_DATABASE_URL" not in os.environ  # demo logins only there
+    home = settings_or_exit().home
+    # The national complaints system beside the demo (a second database in its folder).
+    if own_database:
+        home.mkdir(parents=True, exist_ok=True)
+    national = demo_national.prepare(home, port + 1) if own_database else None
+    overrides: dict[str, Any] = {}
+    if national is not None and "QANAT_CONNECTORS_FILE" not in os.environ:
+        overrides["connectors_file"] = national.connectors
+    settings = store_or_exit(**overrides)  # the load is summarised, not logged line by line
+
+    async def body(runtime: Any) -> None:
+        await run_demo(runtime, console=console, with_staff=own_database)
+        if national is not None:
+            await demo_national.exchange(runtime, national, console)
+
     # Inline even with Redis: each message is processed at its own moment in the story,
     # and the staff work on the tickets it made.
-    run(
-        lambda: with_runtime(
-            settings,
-            lambda runtime: run_demo(runtime, console=console, with_staff=own_database),
-            inline=True,
-        )
-    )
+    run(lambda: with_runtime(settings, body, inline=True))
     if serve_after:
         base = f"http://127.0.0.1:{port}"
+        if national is not None:
+            demo_national.serve_in_background(national)
+            console.print(f"National system (Open311): http://127.0.0.1:{port + 1}/open311/v2")
         console.print(f"The inbox: {base}/ (API docs at /docs). Ctrl-C stops.")
         console.print(f"Citizens' complaint form: {base}/report (status: {base}/report/status)")
         console.print(f"Open311 GeoReport v2: {base}/open311/v2/services.json")

@@ -65,12 +65,12 @@ def telegram_webhook(
 
 @app.command("poll")
 def poll(
-    channel: Annotated[str, typer.Argument(help="telegram or x")],
+    channel: Annotated[str, typer.Argument(help="telegram, x or open311")],
     account: str,
 ) -> None:
     """Poll one account now; print what was saved as JSON."""
-    if channel not in ("telegram", "x"):
-        raise typer.BadParameter("channel is telegram or x")
+    if channel not in ("telegram", "x", "open311"):
+        raise typer.BadParameter("channel is telegram, x or open311")
 
     async def body(runtime: Runtime) -> Any:
         from qanat.ingest.telegram.connector import TelegramConnector
@@ -81,6 +81,13 @@ def poll(
         )
         if channel == "telegram":  # whatever the bot's mode: a poll asked for by hand
             return await TelegramConnector(context).poll()
+        if channel == "open311":
+            from qanat.ingest.open311.connector import Open311Connector
+
+            pulled = await Open311Connector(context).poll_once()
+            if pulled is None:
+                raise typer.BadParameter(f"open311 account {account!r} is not pulled (poll: false)")
+            return pulled
         return await XConnector(context).poll_once()
 
     report = _run(body)

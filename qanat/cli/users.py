@@ -14,7 +14,9 @@ app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 @app.command("add")
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help="agent, supervisor, admin or representative")],
+    role: Annotated[
+        str, typer.Option(help="agent, supervisor, admin, representative or inspector")
+    ],
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     department: Annotated[str | None, typer.Option(help="Department code")] = None,
     block: Annotated[str | None, typer.Option(help="Block, for representatives")] = None,

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from qanat.demo import demo_messages_path, staff_work
+from qanat.demo.field import DEMO_INSPECTORS, load_field_demo
 from qanat.demo.timeline import moved_lines, shift_for
 from qanat.ingest.interchange import ImportReport, parse_line
 from qanat.runtime import Runtime
@@ -28,6 +29,8 @@ from qanat.store.users import add_user
 #: The demo's staff accounts share one password, printed in the summary. They are made
 #: only in the demo's own database, never in one named by QANAT_DATABASE_URL.
 DEMO_PASSWORD = "qanat-demo-2026"
+#: How long before "now" the demo's inspectors asked for and made their visits.
+FIELD_WORK_BEFORE = timedelta(hours=5)
 #: username → (role, display name, department, block)
 DEMO_STAFF = {
     "admin": ("admin", "مدير النظام", None, None),
@@ -159,6 +162,12 @@ async def run_demo(
         await create_demo_staff(runtime)
         steps = staff_work.plan(await staff_work.tickets_seen(runtime), now)
         played = await staff_work.play(runtime, steps)
+        with stamped_at(now - FIELD_WORK_BEFORE):  # inspections on the day's open tickets
+            field = await load_field_demo(runtime, password=DEMO_PASSWORD)
+        console.print(
+            f"Field inspections: {field['inspections']} asked for, {field['visited']} visited "
+            f"(inspectors: {', '.join(DEMO_INSPECTORS)})."
+        )
     console.print(
         f"Imported {report.saved} new messages ({report.already_known} already loaded); "
         f"the demo staff did {played} things."

@@ -25,7 +25,9 @@ from sqlmodel import col, select
 
 from qanat.jobs.deps import JobDeps
 from qanat.jobs.ledger import ChannelLedger, ReconcileReport, write_ledger
+from qanat.jobs.upstream_check import check_upstream_updates
 from qanat.model import OPEN_STATUSES, Direction, Inbound, ProcessingState
+from qanat.outbound.upstream import upstream_accounts
 from qanat.store import queries
 from qanat.store.tables import Event, Message, Ticket, utcnow
 
@@ -112,6 +114,12 @@ def _steps(
         ("dead letters", lambda: _retry_transient_dead_letters(deps, report, channel)),
         ("duplicate sweep", lambda: _sweep_duplicates(deps, report)),
         ("SLA", lambda: _escalate_breaches(deps, report)),
+        # Only where an upstream Open311 system is configured.
+        *(
+            [("upstream updates", lambda: check_upstream_updates(deps, report))]
+            if upstream_accounts(deps.accounts)
+            else []
+        ),
         ("integrity", lambda: _check_integrity(deps, report, channel)),
     ]
 

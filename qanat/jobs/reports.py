@@ -217,11 +217,25 @@ def render_html(lines: list[ReportLine], *, day: date) -> str:
     )
 
 
+def field_lines(counts: dict[str, int]) -> list[ReportLine]:
+    """The day's field visits as report lines of group ``field``: each line's ``received``
+    is how many visits ended that way (``visits`` all of them, ``far`` those flagged)."""
+    names = ("visits", "resolved", "needs_work", "violation", "no_access", "far")
+    return [
+        ReportLine("field", name, counts.get(name, 0), 0, 0, None, None, 0)
+        for name in names
+        if counts.get("visits")
+    ]
+
+
 async def daily_report(deps: JobDeps, day: date) -> list[ReportLine]:
-    """The report lines of local day ``day``, from the store."""
+    """The report lines of local day ``day``, from the store (field visits last)."""
+    from qanat.store.inspections import visit_counts
+
     start, end = day_window(day, deps.settings.tz)
     async with deps.db.session() as session:
-        return daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
+        lines = daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
+        return lines + field_lines(await visit_counts(session, start=start, end=end))
 
 
 async def email_daily_report(deps: JobDeps, day: date) -> int:

@@ -18,6 +18,8 @@ from qanat.store.db import Database
 #: Job names (the arq functions of :class:`qanat.worker.WorkerSettings`).
 SEND_REPLY = "send_reply"
 SEND_STAFF_MAIL = "send_staff_mail"
+SEND_UPSTREAM_UPDATE = "send_upstream_update"
+FORWARD_REQUEST = "forward_request"
 
 
 class Delivery(StrEnum):

@@ -240,8 +240,15 @@ def route(
     given_department: str | None = None,
     model: LearnedRouter | None = None,
 ) -> RoutingDecision:
-    """Decide department, category, priority and SLA for a new ticket, with the reason."""
+    """Decide department, category, priority and SLA for a new ticket, with the reason.
+
+    A category that is another system's service code (the rules' ``service_codes``, for
+    an upstream Open311 system) is read as the qanat category it maps to.
+    """
     learned = model.scores(normalized.match_text) if model else {}
+    translated = rules.service_codes.get(category) if category else None
+    if translated:
+        category, code = translated, category
     if given_department:
         known = rules.department(given_department) is not None
         choice = _Choice(
@@ -260,6 +267,8 @@ def route(
         triage = True  # kept as the sender gave it, never rejected
         reasons.append(f"unknown category {category!r} kept, needs triage")
     final_category = category or found_category
+    if translated:
+        reasons.insert(0, f"service code {code} → category {translated}")
     place = _by_place(normalized.location, rules)
     if place and place[0] != department and not triage:
         reasons.append(place[1].replace("→", "→ area office"))

@@ -152,6 +152,8 @@ class RoutingRules(_Strict):
     sla: list[SlaRule] = Field(default_factory=list)
     sla_warning: SlaWarning = Field(default_factory=SlaWarning)
     dedupe: DedupeRules = Field(default_factory=DedupeRules)
+    #: Service codes of other systems (an upstream Open311's) → the qanat category each is.
+    service_codes: dict[str, str] = Field(default_factory=dict)
     version: str = ""
     holidays: list[date] = Field(default_factory=list)
 
@@ -213,6 +215,9 @@ def _cross_check(rules: RoutingRules) -> list[tuple[tuple[Any, ...], str]]:
     for index, row in enumerate(rules.sla):
         if row.department != "*" and row.department not in codes:
             problems.append((("sla", index), f"unknown department {row.department!r}"))
+    for code, category in rules.service_codes.items():
+        if category not in categories:
+            problems.append((("service_codes", code), f"unknown category {category!r}"))
     return problems + rules.dedupe.problems(categories)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Direction
+from qanat.store.open311_updates import latest_partner_notes
 from qanat.store.staff import new_secret_token, token_digest
 from qanat.store.tables import Department, Message, Open311Key, Ticket
 
@@ -30,9 +31,13 @@ _CLOSED = ["resolved", "closed"]
 
 
 async def create_key(
-    session: AsyncSession, *, name: str, created_by_id: int | None
+    session: AsyncSession, *, name: str, created_by_id: int | None, updates: bool = False
 ) -> tuple[Open311Key, str]:
-    """Issue a key for the client ``name``; the secret is returned once, only its hash kept."""
+    """Issue a key for the client ``name``; the secret is returned once, only its hash kept.
+
+    ``updates``: a partner system (a ministry working the requests) that may post status
+    updates to qanat's service requests.
+    """
     taken = await session.execute(select(Open311Key.id).where(col(Open311Key.name) == name))
     if taken.scalar_one_or_none() is not None:
         raise ValueError(f"an Open311 client named {name!r} already exists")
@@ -42,6 +47,7 @@ async def create_key(
         key_hash=token_digest(secret),
         prefix=secret[: len(KEY_PREFIX) + 6],
         created_by_id=created_by_id,
+        updates=updates,
     )
     session.add(key)
     await session.flush()
@@ -80,6 +86,7 @@ async def keys(session: AsyncSession) -> list[dict[str, Any]]:
             "created_at": key.created_at.isoformat(),
             "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            "updates": key.updates,
         }
         for key in rows
     ]
@@ -95,6 +102,12 @@ class RequestQuery:
     end: datetime | None = None
     statuses: list[str] = field(default_factory=list)
     limit: int = MAX_REQUESTS
+    #: Changed at or after / before (Chicago's ``updated_after`` / ``updated_before``);
+    #: with either, the oldest change comes first, so pages stay put while requests change.
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    #: Requests skipped before the first one listed (``(page - 1) * page_size``).
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,8 @@ class RequestRow:
     first_channel: str | None
     first_text: str | None
     first_metadata: dict[str, Any]
+    #: The latest note a partner posted with a status update, if any.
+    status_notes: str | None = None
 
 
 def _conditions(query: RequestQuery) -> list[Any]:
@@ -122,7 +137,17 @@ def _conditions(query: RequestQuery) -> list[Any]:
     wanted = [s for status in query.statuses for s in (_OPEN if status == "open" else _CLOSED)]
     if wanted:
         conditions.append(col(Ticket.status).in_(wanted))
+    if query.updated_after is not None:
+        conditions.append(col(Ticket.updated_at) >= query.updated_after)
+    if query.updated_before is not None:
+        conditions.append(col(Ticket.updated_at) <= query.updated_before)
     return conditions
+
+
+def _order(query: RequestQuery) -> list[Any]:
+    if query.updated_after is not None or query.updated_before is not None:
+        return [col(Ticket.updated_at), col(Ticket.id)]
+    return [col(Ticket.created_at).desc(), col(Ticket.id).desc()]
 
 
 async def service_requests(session: AsyncSession, query: RequestQuery) -> list[RequestRow]:
@@ -131,13 +156,15 @@ async def service_requests(session: AsyncSession, query: RequestQuery) -> list[R
         select(Ticket, Department.name_en)
         .outerjoin(Department, col(Department.id) == col(Ticket.department_id))
         .where(*_conditions(query))
-        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .order_by(*_order(query))
+        .offset(query.offset)
         .limit(min(query.limit, MAX_REQUESTS))
     )
     rows = (await session.execute(statement)).all()
     tickets = [ticket for ticket, _ in rows]
     primaries = await _references(session, {t.primary_ticket_id for t in tickets} - {None})
     firsts = await _first_messages(session, [t.id for t in tickets if t.id is not None])
+    notes = await latest_partner_notes(session, [t.id for t in tickets if t.id is not None])
     return [
         RequestRow(
             ticket=ticket,
@@ -146,6 +173,7 @@ async def service_requests(session: AsyncSession, query: RequestQuery) -> list[R
             first_channel=firsts.get(ticket.id or 0, (None, None, {}))[0],
             first_text=firsts.get(ticket.id or 0, (None, None, {}))[1],
             first_metadata=firsts.get(ticket.id or 0, (None, None, {}))[2],
+            status_notes=notes.get(ticket.id or 0),
         )
         for ticket, department in rows
     ]

@@ -427,6 +427,8 @@ class Open311Key(SQLModel, table=True):
     created_at: datetime = _when()
     last_used_at: datetime | None = _when(nullable=True)
     revoked_at: datetime | None = _when(nullable=True)
+    #: A partner system that may post status updates to qanat's service requests.
+    updates: bool = False
 
 
 class RateCount(SQLModel, table=True):
@@ -439,3 +441,8 @@ class RateCount(SQLModel, table=True):
         sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
     )
     count: int = 0
+
+
+# Field inspections and federation keep their tables in modules of their own; importing
+# them here registers them wherever the tables are.
+from qanat.store import federation_tables, inspection_tables  # noqa: E402, F401

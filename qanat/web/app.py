@@ -23,19 +23,24 @@ from qanat.web import (
     entries,
     health,
     inbox_pages,
+    inspection_pages,
+    inspector_pages,
     live,
     login,
     metrics,
     open311,
     open311_keys,
+    open311_updates,
     operations_pages,
     problems,
     public,
+    ticket_field,
     ticket_forms,
     ticket_pages,
     webhooks,
 )
 from qanat.web.access_log import AccessLog
+from qanat.web.maps import mount_leaflet
 from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
 
@@ -68,20 +73,26 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # added last: outermost, so it times everything
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    mount_leaflet(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(open311.router)
+    app.include_router(open311_updates.router)
     api_routers = [api.router, api_admin.router, app_api.router, entries.api_router]
     for api_router in (
         *api_routers,
         coverage.api_router,
         open311_keys.router,
         dashboard.api_router,
+        inspection_pages.api_router,
+        inspector_pages.api_router,
+        ticket_field.api_router,
     ):
         app.include_router(api_router, prefix="/api")
     pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
-    for pages in (*pages_modules, coverage, entries, public, operations_pages):
+    field_pages = (inspector_pages, inspection_pages, ticket_field)
+    for pages in (*pages_modules, coverage, entries, public, operations_pages, *field_pages):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)

@@ -46,6 +46,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "accounts": frozenset({"admin"}),
     "submit": frozenset({"representative", "admin"}),
+    # Field inspections: staff ask for a visit, inspectors (or supervisors) record it.
+    "inspections.create": frozenset({"agent", "supervisor", "admin"}),
+    "inspections.visit": frozenset({"inspector", "supervisor", "admin"}),
+    "inspections.supervise": frozenset({"supervisor", "admin"}),
     # The citizens' app: what its token may do is the "app" scope, whoever it acts as.
     "app": frozenset({"agent", "supervisor", "admin", "representative"}),
 }
@@ -144,6 +148,8 @@ AccountKeeper = Annotated[Viewer, require("accounts")]
 Worker = Annotated[Viewer, require("tickets.work")]
 DeadLetterKeeper = Annotated[Viewer, require("dead_letters")]
 Submitter = Annotated[Viewer, require("submit")]
+Inspector = Annotated[Viewer, require("inspections.visit")]
+InspectionSupervisor = Annotated[Viewer, require("inspections.supervise")]
 AppClient = Annotated[Viewer, require("app")]
 
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from qanat.errors import NotFound
 from qanat.runtime import Runtime
-from qanat.store import dashboard
+from qanat.store import dashboard, inspections
 from qanat.store.access import Viewer, visible_tickets
 from qanat.store.tables import Department, Ticket, User, utcnow
 from qanat.web import charts, i18n
@@ -29,6 +29,17 @@ Days = Query(default=30, ge=1, le=366)
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_BATCH = 500
+
+
+async def field_figures(runtime: Runtime, days: int) -> dict[str, Any]:
+    """Field visits over the same days: how many, by decision, far off, and overdue now."""
+    tz, now = runtime.settings.tz, utcnow()
+    first_day = now.astimezone(tz).date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min, tzinfo=tz)
+    async with runtime.db.session() as session:
+        counts = await inspections.visit_counts(session, start=since, end=now + timedelta(days=1))
+        counts["overdue"] = await inspections.overdue_count(session, now=now)
+    return counts
 
 
 async def figures_for(runtime: Runtime, viewer: Viewer, days: int) -> dashboard.Figures:
@@ -80,6 +91,7 @@ async def dashboard_page(
         request,
         "dashboard.html",
         viewer=viewer,
+        field=await field_figures(runtime, days),
         figures=figures,
         charts=chart_set(figures, i18n.language_of(viewer.language)),
         days=days,
@@ -98,6 +110,7 @@ async def dashboard_json(runtime: RuntimeDep, viewer: ReportReader, days: int = 
         "departments": figures.departments,
         "overall": figures.overall,
         "places": figures.places,
+        "field": await field_figures(runtime, days),
     }
 
 

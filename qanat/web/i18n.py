@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from qanat.web.i18n_field import FIELD_TEXTS, FIELD_VALUES
+
 LANGUAGES = ("ar", "en")
 DEFAULT_LANGUAGE = "ar"
 
@@ -397,6 +399,10 @@ VALUE_TEXTS: dict[str, tuple[str, str]] = {
     "admin": ("مسؤول النظام", "Admin"),
     "representative": ("ممثل مجمع", "Representative"),
 }
+
+
+TEXTS.update(FIELD_TEXTS)
+VALUE_TEXTS.update(FIELD_VALUES)
 
 
 def language_of(preferred: str | None) -> str:

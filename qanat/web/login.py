@@ -37,6 +37,11 @@ def safe_next(target: str | None) -> str:
     return "/inbox"
 
 
+def landing(role: str, target: str) -> str:
+    """Inspectors start on their visits, not the inbox they do not work."""
+    return "/inspect" if role == "inspector" and target == "/inbox" else target
+
+
 def _login_page(
     request: Request, *, token: str, error: str | None = None, status_code: int = 200
 ) -> Response:
@@ -58,8 +63,8 @@ def _login_page(
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     """The log-in form (straight to the inbox when already logged in)."""
-    if await find_viewer(request) is not None:
-        return RedirectResponse("/inbox", status_code=303)
+    if (viewer := await find_viewer(request)) is not None:
+        return RedirectResponse(landing(viewer.role, "/inbox"), status_code=303)
     token = request.cookies.get(LOGIN_COOKIE) or staff.new_secret_token()
     return _login_page(request, token=token)
 
@@ -87,7 +92,10 @@ async def login_submit(
             error = t("login_locked", minutes=minutes)
             return _login_page(request, token=expected, error=error, status_code=429)
         return _login_page(request, token=expected, error=t("login_wrong"), status_code=401)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    async with runtime.db.session() as session:
+        person = await staff.user_named(session, username=username.strip())
+    target = landing(person.role if person else "", safe_next(next))
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token=outcome.token, settings=runtime.settings)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response

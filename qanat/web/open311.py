@@ -270,27 +270,58 @@ def _when(value: str | None, name: str) -> datetime | None:
     return moment
 
 
+def _page(params: dict[str, str]) -> tuple[int, int]:
+    """Chicago's paging extension: ``page`` (from 1) and ``page_size`` (at most 1000)."""
+    try:
+        page = int(params.get("page") or 1)
+        size = int(params.get("page_size") or open311.MAX_REQUESTS)
+    except ValueError as exc:
+        raise Open311Error(400, "page and page_size must be whole numbers") from exc
+    if page < 1 or not 1 <= size <= open311.MAX_REQUESTS:
+        raise Open311Error(400, f"page starts at 1; page_size is 1 to {open311.MAX_REQUESTS}")
+    return (page - 1) * size, size
+
+
+def _statuses(params: dict[str, str]) -> list[str]:
+    statuses = _list(params.get("status"))
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, "status must be open, closed, or both (comma separated)")
+    return statuses
+
+
 def request_query(params: dict[str, str], *, now: datetime) -> open311.RequestQuery:
-    """The listing GET requests asks for (ids override everything else; 90 days at most)."""
+    """The listing GET requests asks for (ids override everything else; 90 days at most).
+
+    ``updated_after`` / ``updated_before`` (Chicago's extension, for clients that follow
+    changes) replace the default 90-day window of ``requested_datetime``.
+    """
     ids = _list(params.get("service_request_id"))
+    offset, size = _page(params)
     if ids:
         references = [(ticket_references(i) or [i.upper()])[0] for i in ids]
-        return open311.RequestQuery(references=references)
+        return open311.RequestQuery(references=references, offset=offset, limit=size)
     start, end = (
         _when(params.get("start_date"), "start_date"),
         _when(params.get("end_date"), "end_date"),
     )
+    after = _when(params.get("updated_after"), "updated_after")
+    before = _when(params.get("updated_before"), "updated_before")
+    statuses = _statuses(params)
+    codes = _list(params.get("service_code"))
+    if (after or before) and start is None and end is None:
+        return open311.RequestQuery(
+            service_codes=codes, statuses=statuses, updated_after=after, updated_before=before,
+            offset=offset, limit=size,
+        )  # fmt: skip
     if start is None:
         start = (end or now) - MAX_SPAN
     end = end or min(now, start + MAX_SPAN)
     if end - start > MAX_SPAN:
         raise Open311Error(400, "start_date and end_date may not span more than 90 days")
-    statuses = _list(params.get("status"))
-    if any(s not in ("open", "closed") for s in statuses):
-        raise Open311Error(400, "status must be open, closed, or both (comma separated)")
     return open311.RequestQuery(
-        service_codes=_list(params.get("service_code")), start=start, end=end, statuses=statuses
-    )
+        service_codes=codes, start=start, end=end, statuses=statuses, updated_after=after,
+        updated_before=before, offset=offset, limit=size,
+    )  # fmt: skip
 
 
 async def _requests(

@@ -67,7 +67,12 @@ def xml_document(tree: ElementTree.Element) -> bytes:
 
 
 #: Answers that are lists, and the XML name of each item (the others are one element).
-ITEMS = {"services": "service", "service_requests": "request", "errors": "error"}
+ITEMS = {
+    "services": "service",
+    "service_requests": "request",
+    "service_request_updates": "request_update",
+    "errors": "error",
+}
 
 
 def render(fmt: str, kind: str, value: Any, *, status_code: int = 200) -> Response:
@@ -126,7 +131,8 @@ def service_request(
     fields: dict[str, Any] = {
         "service_request_id": ticket.reference,
         "status": "closed" if closed else "open",
-        "status_notes": "Duplicate request." if row.primary_reference else None,
+        "status_notes": row.status_notes
+        or ("Duplicate request." if row.primary_reference else None),
         "service_name": service_name,
         "service_code": ticket.category,
         "description": description or None,

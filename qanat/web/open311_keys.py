@@ -26,6 +26,8 @@ class KeyIn(BaseModel):
     """A new Open311 client."""
 
     name: str = Field(min_length=1, max_length=120)
+    #: A partner system that may post status updates to qanat's service requests.
+    updates: bool = False
 
 
 @router.get("")
@@ -43,7 +45,7 @@ async def create_key(
     async with runtime.db.writing() as session:
         try:
             key, secret = await keys_store.create_key(
-                session, name=body.name, created_by_id=viewer.user_id
+                session, name=body.name, created_by_id=viewer.user_id, updates=body.updates
             )
         except ValueError as exc:
             raise BadPayload(str(exc)) from exc
@@ -54,7 +56,13 @@ async def create_key(
             detail={"name": body.name},
             ip=client_ip(request),
         )
-    return {"id": key.id, "name": key.name, "api_key": secret, "prefix": key.prefix}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "api_key": secret,
+        "prefix": key.prefix,
+        "updates": key.updates,
+    }
 
 
 @router.delete("/{name}")

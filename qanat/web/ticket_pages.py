@@ -22,6 +22,7 @@ from qanat.web.auth import Reader, client_ip, may
 from qanat.web.deps import RuntimeDep
 from qanat.web.live import latest_event_id
 from qanat.web.templating import page
+from qanat.web.ticket_field import ticket_extras
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,6 +74,7 @@ async def ticket_page(
     async with runtime.db.writing() as session:
         ticket = await visible_ticket(session, viewer=viewer, reference=reference)
         context = await _page_context(session, ticket, viewer)
+        context |= await ticket_extras(session, runtime, ticket, viewer)
         context["last_event"] = await latest_event_id(session)
         await audit.record(
             session, viewer=viewer, action="view_ticket", ticket_id=ticket.id, ip=client_ip(request)

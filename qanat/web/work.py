@@ -19,6 +19,7 @@ from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, Visibility
 from qanat.outbound import replies
 from qanat.outbound.replies import ReplyResult
+from qanat.outbound.upstream import queue_status_updates
 from qanat.router.pauses import recount_clocks, resume_clock
 from qanat.runtime import Runtime
 from qanat.store import actions, contacts
@@ -169,6 +170,8 @@ async def update(
                     ticket=ticket,
                     actor=who.viewer.actor,
                 )
+    if status:  # a federated ticket tells its upstream (the minute's sweep is the backstop)
+        await queue_status_updates(runtime, ticket_ids=[t.id for t in (ticket, *followers) if t.id])
     told: list[ReplyResult] = []
     text = (resolution_text or "").strip() or None
     if text and status in ("resolved", "closed"):

@@ -150,9 +150,13 @@ def test_demo_loads_and_summarises_without_serving(
     assert first.exit_code == 0, first.stderr
     assert "Tickets per department" in first.stderr
     assert (tmp_path / "demo" / "qanat.db").exists()
+    assert (tmp_path / "demo" / "national.db").exists()  # the federated upstream's own store
+    assert "(4 new requests pulled)" in first.stderr and "closed" in first.stderr
+    assert "Field inspections: 6 asked for, 2 visited" in first.stderr
     again = runner.invoke(app, ["--home", "demo", "demo", "--no-serve"])
     assert again.exit_code == 0
     assert "Imported 0 new messages" in again.stderr
+    assert "(0 new requests pulled)" in again.stderr
 
 
 def test_an_unknown_channel_is_a_bad_line_and_makes_no_ticket(database_url: str) -> None:

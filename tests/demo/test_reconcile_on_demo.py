@@ -26,6 +26,7 @@ def test_reconcile_on_the_demo_keeps_a_ledger_and_the_report_follows(tmp_path: P
     channels = {row["channel"] for row in ledger["ledger"]}
     assert ledger["ok"] and ledger["failed_steps"] == {}
     assert channels >= {"x", "telegram", "email", "sms", "call_centre", "web", "app", "majlis"}
+    assert all(row["status"] == "ok" and row["errors"] == [] for row in ledger["ledger"])
     with sqlite3.connect(tmp_path / "qanat.db") as kept:
         runs = kept.execute("SELECT status, COUNT(*) FROM reconcile_run GROUP BY status").fetchall()
         (citizens,) = kept.execute("SELECT COUNT(*) FROM message WHERE direction = 'in'").fetchone()

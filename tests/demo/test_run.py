@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from qanat.auth import verify_password
+from qanat.demo.field import DEMO_INSPECTORS
 from qanat.demo.run import DEMO_PASSWORD, DEMO_STAFF, run_demo
 from qanat.runtime import Runtime
 from qanat.store import dashboard, inbox, staff
+from qanat.store.inspection_tables import Inspection, Visit
 from qanat.store.tables import Event, Message, Ticket, User, utcnow
 from qanat.web.app import create_app
 from tests.web.conftest import bearer_client
@@ -27,7 +29,7 @@ async def test_the_demo_creates_its_logins_once(runtime: Runtime) -> None:
     await run_demo(runtime, console=console)
     await run_demo(runtime, console=console)
     users = await usernames(runtime)
-    assert set(users) == set(DEMO_STAFF)
+    assert set(users) == set(DEMO_STAFF) | set(DEMO_INSPECTORS)
     assert verify_password(users["agent"].password_hash, DEMO_PASSWORD)
     assert users["rep305"].block == "305" and users["rep305"].role == "representative"
     assert DEMO_PASSWORD in console.export_text()
@@ -88,3 +90,19 @@ async def test_two_months_from_now_the_demo_still_tells_a_live_story(runtime: Ru
     figures = dashboard.measure(facts, first_day=first_day, days=30, now=later, tz=tz)
     assert figures.overall["tickets"] > 100 and figures.overall["response_rate"] > 50
     assert figures.overall["breaches"] > 0 and figures.overall["resolution_hours"] > 0
+
+
+async def test_the_demo_has_inspectors_inspections_and_visits_once(runtime: Runtime) -> None:
+    console = Console(record=True, width=120)
+    await run_demo(runtime, console=console)
+    await run_demo(runtime, console=console)
+    async with runtime.db.session() as session:
+        held = (await session.execute(select(Inspection))).scalars().all()
+        visits = (await session.execute(select(Visit))).scalars().all()
+        inspectors = [
+            u for u in (await session.execute(select(User))).scalars() if u.role == "inspector"
+        ]
+    assert len(held) == 6 and len(inspectors) == 2
+    assert sorted(v.decision for v in visits) == ["needs_work", "no_access", "resolved"]
+    assert [v.far for v in visits if v.decision == "no_access"] == [True]
+    assert "Field inspections: 6 asked for, 2 visited" in console.export_text()

@@ -64,6 +64,13 @@ def test_the_sender_s_category_decides_first() -> None:
     assert decision.reason.startswith("category open_manhole → sewage")
 
 
+def test_an_upstream_service_code_is_read_as_its_category() -> None:
+    decision = route(read("بلاغ من المنظومة الوطنية"), rules=RULES, category="NCS-SWR-01")  # type: ignore[arg-type]
+    assert (decision.department, decision.category) == ("sewage", "sewage_overflow")
+    assert decision.reason.startswith("service code NCS-SWR-01 → category sewage_overflow")
+    assert not decision.needs_triage
+
+
 def test_an_unknown_category_is_kept_and_flagged_for_triage() -> None:
     decision = route(read("حفرة في الشارع"), rules=RULES, category="legacy_77")  # type: ignore[arg-type]
     assert decision.category == "legacy_77" and decision.needs_triage

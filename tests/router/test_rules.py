@@ -47,6 +47,10 @@ def test_the_sample_covers_a_bahraini_works_ministry() -> None:
             "dedupe_unknown_category.yaml:12: unknown category 'sewage_overfow'",
         ),
         (
+            "service_code_unknown_category.yaml",
+            "service_code_unknown_category.yaml:10: unknown category 'sewage_overfow'",
+        ),
+        (
             "dedupe_low_threshold.yaml",
             "dedupe_low_threshold.yaml:10: dedupe.categories.0.threshold: Input should be "
             "greater than or equal to 40",
