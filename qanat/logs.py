@@ -1,14 +1,63 @@
-"""Structured logs: one JSON object per line, ids only (no citizen text or contact data)."""
+"""Structured logs: one JSON object per line, ids only (no citizen text or contact data).
+
+An exception is logged by its class and where it was raised, never by its message or a
+full traceback: a database error's message carries the SQL and its parameters (the
+citizen's phone, text and raw bytes), so the place is kept and the words are not.
+Secrets a gateway had to put in a URL (``?secret=``) are blanked in every line.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 # Attributes every LogRecord has; anything else came from `extra=` and is logged.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+#: Query parameters whose value is a credential: blanked wherever a URL is logged.
+_SECRET_PARAMETER = re.compile(
+    r"(?i)\b(secret|token|api_key|key|password|access_token)=([^&\s\"']*)"
+)
+#: Frames of a logged exception kept (innermost last): enough to find the line.
+FRAMES_KEPT = 6
+#: The loggers of the libraries qanat runs under, formatted like qanat's own.
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq", "aiosmtpd")
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every credential-like URL parameter replaced by ``…``."""
+    return _SECRET_PARAMETER.sub(lambda match: f"{match.group(1)}=…", text)
+
+
+def error_summary(
+    error: type[BaseException] | None,
+    value: BaseException | None,
+    trace: TracebackType | None,
+) -> dict[str, Any]:
+    """An exception as a log field: its class (and SQLSTATE) and the frames it came
+    through, file and line only — never its message, which may hold citizen data."""
+    summary: dict[str, Any] = {"type": error.__name__ if error else "unknown"}
+    original = getattr(value, "orig", None)  # SQLAlchemy wraps the driver's error
+    if original is not None:
+        summary["driver"] = type(original).__name__
+        sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        if sqlstate:
+            summary["sqlstate"] = str(sqlstate)
+    frames = traceback.extract_tb(trace)[-FRAMES_KEPT:]
+    summary["at"] = [f"{_short(frame.filename)}:{frame.lineno} {frame.name}" for frame in frames]
+    return summary
+
+
+def _short(filename: str) -> str:
+    for marker in ("/qanat/", "/site-packages/"):
+        if marker in filename:
+            return filename.rsplit(marker, 1)[1]
+    return filename.rsplit("/", 1)[-1]
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,18 +69,24 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": redact(record.getMessage()),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = error_summary(*record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Send qanat's logs to stderr as JSON lines (called once, where a process starts)."""
+    """Send qanat's logs (and its servers' and queue's) to stderr as JSON lines (called
+    once, where a process starts)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("qanat")
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers[:] = [handler]
+        library.propagate = False
+        library.setLevel(level)

@@ -23,7 +23,9 @@ def serve(
 
     settings = settings_or_exit(log_level="INFO")
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's loggers keep qanat's JSON lines (ids only, URL
+    # secrets blanked; see qanat.logs), set up by settings_or_exit.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 def worker(

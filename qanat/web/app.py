@@ -35,6 +35,7 @@ from qanat.web import (
     ticket_pages,
     webhooks,
 )
+from qanat.web.guard import RequestGuard
 from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.add_middleware(RequestGuard)  # inside SecurityHeaders: its 500 gets them too
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
