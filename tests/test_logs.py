@@ -33,3 +33,33 @@ async def test_one_json_line_per_processed_message_with_ids_only(
     assert isinstance(line["message_id"], int) and isinstance(line["ticket_id"], int)
     assert "طفح" not in json.dumps(line, ensure_ascii=False)
     assert "+97333123456" not in json.dumps(line)
+
+
+def test_an_exception_is_logged_by_class_and_place_never_by_its_message() -> None:
+    try:
+        raise ValueError("INSERT INTO message VALUES ('+97333123456')")
+    except ValueError:
+        record = logging.LogRecord("qanat.x", logging.ERROR, __file__, 1, "failed", None, None)
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert entry["error"]["type"] == "ValueError"
+    assert entry["error"]["at"] and "test_logs.py" in entry["error"]["at"][-1]
+    for leaked in ("INSERT INTO", "+97333123456", "Traceback"):
+        assert leaked not in line
+
+
+def test_a_secret_in_a_logged_url_is_blanked() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/webhooks/sms/kannel?secret=gw-s3cret&x=1", "1.1", 200),
+        None,
+    )
+    line = JsonFormatter().format(record)
+    assert "gw-s3cret" not in line and "secret=…&x=1" in line

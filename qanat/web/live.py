@@ -23,7 +23,7 @@ from qanat.runtime import Runtime
 from qanat.store.access import Viewer, visible_tickets
 from qanat.store.tables import Event, Ticket
 from qanat.web.auth import Reader
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import AfterId, RuntimeDep
 
 router = APIRouter(tags=["live"])
 
@@ -111,7 +111,7 @@ async def stream(
 
 @router.get("/events/stream")
 async def event_stream(
-    request: Request, runtime: RuntimeDep, viewer: Reader, after: int | None = None
+    request: Request, runtime: RuntimeDep, viewer: Reader, after: AfterId = None
 ) -> StreamingResponse:
     """New tickets and changes as ``text/event-stream`` (``after``: resume after an event id)."""
     resume = request.headers.get("last-event-id", "")

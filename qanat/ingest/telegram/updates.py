@@ -105,7 +105,7 @@ def location_of(message: Message) -> Location | None:
 
 def _point(lat: object, lon: object) -> dict[str, float]:
     try:
-        checked = Location(lat=lat, lon=lon)  # type: ignore[arg-type]
+        checked = Location(lat=lat, lon=lon)
     except ValueError:
         return {}
     if checked.lat is None or checked.lon is None:
