@@ -44,6 +44,11 @@ TELEGRAM_SECRET = "hostile-webhook-secret"
 STORED_STATES = {"processed", "dead_letter"}
 
 
+def read(fixture: Path) -> bytes:
+    """A corpus file's bytes, exactly as they are sent."""
+    return fixture.read_bytes()
+
+
 def corpus(folder: str, pattern: str) -> list[Path]:
     return sorted((HOSTILE / folder).glob(pattern))
 
@@ -132,7 +137,7 @@ def twilio_headers(body: bytes) -> dict[str, str]:
 async def test_twilio_messages_are_stored_whatever_their_metadata(
     client: httpx.AsyncClient, configured: Runtime, fixture: Path, logged: Any
 ) -> None:
-    body = fixture.read_bytes()
+    body = read(fixture)
     response = await client.post("/webhooks/sms/main", content=body, headers=twilio_headers(body))
     assert_answer(response, [200])
     message = await stored_with_raw(configured, body)
@@ -144,7 +149,7 @@ async def test_twilio_messages_are_stored_whatever_their_metadata(
 async def test_gateway_messages_are_stored_or_refused_with_a_reason(
     client: httpx.AsyncClient, configured: Runtime, fixture: Path, logged: Any
 ) -> None:
-    body = fixture.read_bytes()
+    body = read(fixture)
     digest = hmac.new(GATEWAY_KEY.encode(), body, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Qanat-Signature": f"sha256={digest}"}
     response = await client.post("/webhooks/sms/json", content=body, headers=headers)
@@ -162,7 +167,7 @@ async def test_gateway_messages_are_stored_or_refused_with_a_reason(
 async def test_telegram_updates_are_stored_or_refused_with_a_reason(
     client: httpx.AsyncClient, configured: Runtime, fixture: Path, logged: Any
 ) -> None:
-    body = fixture.read_bytes()
+    body = read(fixture)
     headers = {
         "Content-Type": "application/json",
         "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
@@ -198,7 +203,7 @@ async def test_api_open311_and_app_answer_bad_requests_with_a_reason(
         http, _ = await bearer_client(app, configured, user_id=team["admin"], scopes=scopes)
     body = case.get("body", "").encode()
     if "body_file" in case:
-        body = (HOSTILE / case["body_file"]).read_bytes()
+        body = read(HOSTILE / case["body_file"])
     headers = {"Content-Type": case["content_type"]} if "content_type" in case else {}
     async with http:
         request = http.build_request(case["method"], "http://q.test", content=body or None)
@@ -220,7 +225,7 @@ async def test_api_open311_and_app_answer_bad_requests_with_a_reason(
 async def test_mail_with_oversized_fields_is_stored_not_deferred(
     configured: Runtime, fixture: Path, logged: Any
 ) -> None:
-    raw = re.sub(rb"\r?\n", b"\r\n", fixture.read_bytes())
+    raw = re.sub(rb"\r?\n", b"\r\n", read(fixture))
     server = await serve_smtp(
         configured.intake, "127.0.0.1", 0, domains={"qanat.example"}, account="mx"
     )
