@@ -51,11 +51,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = await start_runtime(settings or load_settings())
         listener = await _start_smtp(app.state.runtime)
         watcher = _start_sla_watch(app.state.runtime)
+        sweeper = _start_sweeper(app.state.runtime)
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            for task in (watcher, sweeper):
+                if task is not None:
+                    task.cancel()
             if listener is not None:
                 listener.close()
             await stop_runtime(app.state.runtime)
@@ -112,3 +114,13 @@ def _start_sla_watch(runtime: Runtime) -> asyncio.Task[None] | None:
     from qanat.jobs.sla_watch import watch_sla
 
     return asyncio.create_task(watch_sla(runtime), name="sla-watch")
+
+
+def _start_sweeper(runtime: Runtime) -> asyncio.Task[None] | None:
+    """Waiting messages and replies queued again every minute, in this process when jobs
+    run inline (with Redis, the workers' cron does it)."""
+    if runtime.settings.redis_url:
+        return None
+    from qanat.jobs.sweep import keep_sweeping
+
+    return asyncio.create_task(keep_sweeping(runtime), name="sweeper")
