@@ -1,0 +1,113 @@
+"""Outages with real processes: Redis killed and PostgreSQL stopped for 20 s each during
+a stream of SMS webhooks, then a worker killed with ``kill -9`` mid-burst.
+
+Runs a real ``qanat serve`` and ``qanat worker`` on a private PostgreSQL cluster and a
+private Redis started for the run (never the machine's shared servers), and prints:
+messages sent and acknowledged, what the refusals were, seconds from each recovery until
+every acknowledged message was a ticket (no ``qanat reconcile``), whether the worker
+stayed up, and the seconds from a ``kill -9`` until the jobs it held ran elsewhere.
+The baseline, measured in the same run, is the same stream with no outage: seconds from
+its end until every message was a ticket.
+
+    .venv/bin/python bench/outages.py [--window 20] [--calm 5] [--burst 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the tests' process helpers
+
+import httpx
+
+from tests.support.outages import (
+    Stack,
+    Stream,
+    build_stack,
+    run_outages,
+    seconds_until_all_tickets,
+    send_for,
+)
+
+
+async def baseline(stack: Stack, calm_s: float) -> tuple[int, float]:
+    """The same stream with nothing failing: messages, and seconds to drain after it."""
+    stream = Stream()
+    async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
+        await send_for(client, stream, calm_s)
+    ended = time.monotonic()
+    drained = await seconds_until_all_tickets(
+        stack.database_url, stream.acknowledged, since=ended, deadline_s=300
+    )
+    return len(stream.acknowledged), drained
+
+
+async def worker_kill(stack: Stack, count: int) -> tuple[int, float]:
+    """A burst of ``count`` webhooks, the worker killed with SIGKILL a quarter of the way
+    through processing, a new worker started: seconds from the kill until all are tickets."""
+    stream = Stream()
+    async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
+        await send_for(client, stream, count / 200, rate=200)
+    victim = stack.workers[-1]
+    started = time.monotonic()
+    while True:  # until a quarter is processed, so the kill lands mid-burst
+        from tests.support.outages import not_yet_tickets
+
+        if await not_yet_tickets(stack.database_url, stream.acknowledged) <= 0.75 * count:
+            break
+        assert time.monotonic() - started < 300
+        await asyncio.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed = time.monotonic()
+    stack.start_worker()
+    seconds = await seconds_until_all_tickets(
+        stack.database_url, stream.acknowledged, since=killed, deadline_s=300
+    )
+    return len(stream.acknowledged), seconds
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--window", type=float, default=20, help="seconds each service is down")
+    parser.add_argument("--calm", type=float, default=5, help="seconds of stream around each")
+    parser.add_argument("--burst", type=int, default=600, help="messages in the kill -9 burst")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="qanat-outages-") as folder:
+        stack = build_stack(Path(folder))
+        try:
+            stack.start_serve()
+            stack.start_worker()
+            sent, drained = await baseline(stack, options.calm)
+            print(f"baseline: {sent} messages, all tickets {drained:.1f} s after the stream")
+            figures = await run_outages(stack, window_s=options.window, calm_s=options.calm)
+            print(
+                f"outages of {options.window:.0f} s: sent {figures.sent}, acknowledged "
+                f"{figures.acknowledged}, refused {figures.refused}"
+            )
+            print(
+                f"  Redis killed: every acknowledged message a ticket "
+                f"{figures.redis_recovery_s:.1f} s after Redis was back"
+            )
+            print(
+                f"  PostgreSQL stopped: every acknowledged message a ticket "
+                f"{figures.postgres_recovery_s:.1f} s after PostgreSQL was back"
+            )
+            print(f"  worker stayed up: {figures.worker_alive}")
+            count, seconds = await worker_kill(stack, options.burst)
+            print(
+                f"kill -9 of a worker mid-burst ({count} messages): all tickets "
+                f"{seconds:.1f} s after the kill"
+            )
+        finally:
+            stack.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
