@@ -10,6 +10,7 @@ one did, and that the worker stayed up — without ``qanat reconcile``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -193,10 +194,8 @@ async def seconds_until_all_tickets(
     (a ``time.monotonic()``) it took."""
     left = len(external_ids)
     while True:
-        try:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):  # the store coming back
             left = await not_yet_tickets(database_url, external_ids)
-        except (OSError, asyncpg.PostgresError):
-            pass  # the store is still coming back
         if left == 0:
             return time.monotonic() - since
         assert time.monotonic() - since < deadline_s, f"{left} acknowledged messages stuck"

@@ -8,6 +8,7 @@ belongs to the ``postgres`` user and its commands run through ``runuser``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -132,8 +133,6 @@ class PrivatePostgres:
 
     def close(self) -> None:
         """Stop it if running and remove the cluster."""
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.folder, ignore_errors=True)
