@@ -30,6 +30,7 @@ from tests.support.outages import (
     Stack,
     Stream,
     build_stack,
+    not_yet_tickets,
     run_outages,
     seconds_until_all_tickets,
     send_for,
@@ -49,19 +50,18 @@ async def baseline(stack: Stack, calm_s: float) -> tuple[int, float]:
 
 
 async def worker_kill(stack: Stack, count: int) -> tuple[int, float]:
-    """A burst of ``count`` webhooks, the worker killed with SIGKILL a quarter of the way
-    through processing, a new worker started: seconds from the kill until all are tickets."""
+    """``count`` webhooks saved with no worker running, then a worker started and killed
+    with SIGKILL a quarter of the way through, a new one started: seconds from the kill
+    until every message is a ticket (the killed worker's claims must lapse first)."""
+    for worker in stack.workers:
+        worker.terminate()
+        worker.wait()
     stream = Stream()
     async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
-        await send_for(client, stream, count / 200, rate=200)
-    victim = stack.workers[-1]
-    started = time.monotonic()
-    while True:  # until a quarter is processed, so the kill lands mid-burst
-        from tests.support.outages import not_yet_tickets
-
-        if await not_yet_tickets(stack.database_url, stream.acknowledged) <= 0.75 * count:
-            break
-        assert time.monotonic() - started < 300
+        await send_for(client, stream, 0, count=count)
+    victim, started = stack.start_worker(), time.monotonic()
+    while await not_yet_tickets(stack.database_url, stream.acknowledged) > 0.75 * count:
+        assert time.monotonic() - started < 300, "the worker processed nothing"
         await asyncio.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
@@ -73,41 +73,43 @@ async def worker_kill(stack: Stack, count: int) -> tuple[int, float]:
     return len(stream.acknowledged), seconds
 
 
-async def main() -> None:
+async def scenario(stack: Stack, options: argparse.Namespace) -> None:
+    """Baseline, the two outages, then the kill."""
+    sent, drained = await baseline(stack, options.calm)
+    print(f"baseline: {sent} messages, all tickets {drained:.1f} s after the stream")
+    figures = await run_outages(stack, window_s=options.window, calm_s=options.calm)
+    print(
+        f"outages of {options.window:.0f} s: sent {figures.sent}, acknowledged "
+        f"{figures.acknowledged}, refused {figures.refused}"
+    )
+    print(
+        "  Redis killed: every acknowledged message a ticket "
+        f"{figures.redis_recovery_s:.1f} s after Redis was back"
+    )
+    print(
+        "  PostgreSQL stopped: every acknowledged message a ticket "
+        f"{figures.postgres_recovery_s:.1f} s after PostgreSQL was back"
+    )
+    print(f"  worker stayed up: {figures.worker_alive}")
+    count, seconds = await worker_kill(stack, options.burst)
+    print(f"kill -9 of a worker mid-burst ({count} messages): all tickets {seconds:.1f} s after")
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--window", type=float, default=20, help="seconds each service is down")
     parser.add_argument("--calm", type=float, default=5, help="seconds of stream around each")
     parser.add_argument("--burst", type=int, default=600, help="messages in the kill -9 burst")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qanat-outages-") as folder:
-        stack = build_stack(Path(folder))
+        stack = build_stack(Path(folder))  # migrates with its own event loop
         try:
             stack.start_serve()
             stack.start_worker()
-            sent, drained = await baseline(stack, options.calm)
-            print(f"baseline: {sent} messages, all tickets {drained:.1f} s after the stream")
-            figures = await run_outages(stack, window_s=options.window, calm_s=options.calm)
-            print(
-                f"outages of {options.window:.0f} s: sent {figures.sent}, acknowledged "
-                f"{figures.acknowledged}, refused {figures.refused}"
-            )
-            print(
-                f"  Redis killed: every acknowledged message a ticket "
-                f"{figures.redis_recovery_s:.1f} s after Redis was back"
-            )
-            print(
-                f"  PostgreSQL stopped: every acknowledged message a ticket "
-                f"{figures.postgres_recovery_s:.1f} s after PostgreSQL was back"
-            )
-            print(f"  worker stayed up: {figures.worker_alive}")
-            count, seconds = await worker_kill(stack, options.burst)
-            print(
-                f"kill -9 of a worker mid-burst ({count} messages): all tickets "
-                f"{seconds:.1f} s after the kill"
-            )
+            asyncio.run(scenario(stack, options))
         finally:
             stack.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         default=None, description="Learned routing model (`qanat router train` writes it)."
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token for /metrics; unset: loopback scrapers only."
+    )
     sweep_every_seconds: int = Field(
         default=60, ge=1, le=3600, description="How often waiting work is looked for."
     )

@@ -70,7 +70,7 @@ LEASE_S = 30
 #: How often a worker renews the claims of the jobs it runs.
 RENEW_EVERY_S = 10
 #: Waits between tries while Redis or the store is unreachable (the last one repeats).
-OUTAGE_BACKOFF_S = (1, 2, 4, 8, 15)
+OUTAGE_BACKOFF_S = (1, 2, 3, 5)
 #: How often a worker records that it is healthy (the key lives one interval more).
 HEALTH_EVERY_S = 10
 

@@ -60,7 +60,7 @@ class Stack:
     def env(self) -> dict[str, str]:
         """The environment of this stack's qanat processes."""
         connectors = self.folder / "connectors.yaml"
-        account = {"account": "gw", "provider": "generic", "secret": GATEWAY_KEY}
+        account = {"account": "gw", "provider": "generic", "secret_env": "OUTAGE_GATEWAY_KEY"}
         connectors.write_text(
             json.dumps({"sms": [account | {"auth": "hmac_sha256"}]}), encoding="utf-8"
         )
@@ -69,6 +69,7 @@ class Stack:
             "QANAT_REDIS_URL": self.redis.url,
             "QANAT_ATTACHMENTS_DIR": str(self.folder / "files"),
             "QANAT_CONNECTORS_FILE": str(connectors),
+            "OUTAGE_GATEWAY_KEY": GATEWAY_KEY,
             "QANAT_SWEEP_EVERY_SECONDS": "2",
             "QANAT_SWEEP_GRACE_SECONDS": "2",
             "PYTHONPATH": str(ROOT),
@@ -133,10 +134,15 @@ def build_stack(folder: Path) -> Stack:
     from qanat.store.migrate import upgrade
 
     redis, postgres = PrivateRedis(), PrivatePostgres()
-    redis.start()
-    postgres.start()
-    url = postgres.create_database("qanat")
-    upgrade(url)
+    try:
+        redis.start()
+        postgres.start()
+        url = postgres.create_database("qanat")
+        upgrade(url)
+    except BaseException:
+        redis.close()
+        postgres.close()
+        raise
     return Stack(folder=folder, redis=redis, postgres=postgres, database_url=url)
 
 
@@ -147,14 +153,20 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 async def send_for(
-    client: httpx.AsyncClient, stream: Stream, seconds: float, *, rate: float = 20
+    client: httpx.AsyncClient,
+    stream: Stream,
+    seconds: float,
+    *,
+    rate: float = 20,
+    count: int | None = None,
 ) -> None:
-    """Send one SMS webhook every ``1/rate`` seconds for ``seconds``; record the answers.
+    """Send one SMS webhook every ``1/rate`` seconds for ``seconds`` (or ``count``
+    webhooks back to back); record the answers.
 
     The pause between sends paces the load; nothing here waits for a result.
     """
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    end, last = time.monotonic() + seconds, stream.sent + (count or 0)
+    while (stream.sent < last) if count else (time.monotonic() < end):
         number = stream.sent
         stream.sent += 1
         external_id = f"out-{number}"
@@ -170,7 +182,8 @@ async def send_for(
             stream.acknowledged.append(external_id)
         else:
             stream.refused[key] = stream.refused.get(key, 0) + 1
-        await asyncio.sleep(1 / rate)
+        if not count:
+            await asyncio.sleep(1 / rate)
 
 
 async def not_yet_tickets(database_url: str, external_ids: list[str]) -> int:
