@@ -9,7 +9,7 @@ stayed up, and the seconds from a ``kill -9`` until the jobs it held ran elsewhe
 The baseline, measured in the same run, is the same stream with no outage: seconds from
 its end until every message was a ticket.
 
-    .venv/bin/python bench/outages.py [--window 20] [--calm 5] [--burst 600]
+    .venv/bin/python bench/outages.py [--window 20] [--calm 5] [--burst 200] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -99,10 +99,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--window", type=float, default=20, help="seconds each service is down")
     parser.add_argument("--calm", type=float, default=5, help="seconds of stream around each")
-    parser.add_argument("--burst", type=int, default=600, help="messages in the kill -9 burst")
+    parser.add_argument("--burst", type=int, default=200, help="messages in the kill -9 burst")
+    parser.add_argument("--keep", type=Path, help="keep the processes' logs in this folder")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="qanat-outages-") as folder:
-        stack = build_stack(Path(folder))  # migrates with its own event loop
+    with tempfile.TemporaryDirectory(prefix="qanat-outages-") as scratch:
+        folder = options.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        stack = build_stack(folder)  # migrates with its own event loop
         try:
             stack.start_serve()
             stack.start_worker()

@@ -264,6 +264,14 @@ class QanatWorker(Worker):
             log.info("Redis is back after %s tries", self._outage_tries)
             self._outage_tries = 0
             self._recount_slots()
+            await self._sweep_now()
+
+    async def _sweep_now(self) -> None:
+        """Sweep at once after an outage: what was saved meanwhile was never queued (and
+        a Redis that restarted empty lost what was)."""
+        if f"cron:{sweep_waiting.__name__}" in self.functions:
+            job_id = f"cron:{sweep_waiting.__name__}:after-outage:{int(time.time())}"
+            await self.pool.enqueue_job(f"cron:{sweep_waiting.__name__}", _job_id=job_id)
 
     async def _queue_away(self, exc: BaseException) -> None:
         wait = backoff(self._outage_tries)
