@@ -107,9 +107,7 @@ async def test_five_failures_lock_the_account_even_for_the_right_password(
     assert attempts == staff.LOCKOUT_FAILURES  # locked tries are not counted again
 
 
-async def test_a_strangers_guesses_do_not_lock_the_owner_out(
-    app: FastAPI, seeded: Runtime
-) -> None:
+async def test_a_strangers_guesses_do_not_lock_the_owner_out(app: FastAPI, seeded: Runtime) -> None:
     async with client_for(app, ip="10.1.1.1") as owner:
         assert (await log_in(owner, "sup_sewage", PASSWORD)).status_code == 303  # known here
     async with client_for(app, ip="203.0.113.7") as stranger:
