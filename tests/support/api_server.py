@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -101,3 +102,14 @@ def start_api_server(database_url: str, folder: Path) -> ApiServer:
             time.sleep(0.1)
     process.kill()
     raise AssertionError(f"qanat serve did not come up: {log.read_text()}")
+
+
+#: Operations that are not request and answer: the live stream stays open for minutes
+#: (its own tests cover it).
+STREAMS = ("/events/stream",)
+
+
+def fuzzable(schema: Any) -> list[Any]:
+    """The schema's operations a fuzzer can call one request at a time."""
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return [operation for operation in operations if operation.path not in STREAMS]
