@@ -53,6 +53,20 @@ def error_summary(
     return summary
 
 
+#: arq logs each job's arguments; only ids (digits) may show: a staff mail's arguments
+#: are addresses and text.
+_IDS_ONLY = re.compile(r"[\d, ]*")
+
+
+def _message(record: logging.LogRecord) -> str:
+    args = record.args
+    if record.name == "arq.worker" and isinstance(args, tuple) and len(args) == 4:
+        shown = str(args[2])
+        if not _IDS_ONLY.fullmatch(shown):
+            record = logging.makeLogRecord(vars(record) | {"args": (*args[:2], "…", args[3])})
+    return record.getMessage()
+
+
 def _short(filename: str) -> str:
     for marker in ("/qanat/", "/site-packages/"):
         if marker in filename:
@@ -69,7 +83,7 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": redact(record.getMessage()),
+            "event": redact(_message(record)),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:

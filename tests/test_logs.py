@@ -63,3 +63,21 @@ def test_a_secret_in_a_logged_url_is_blanked() -> None:
     )
     line = JsonFormatter().format(record)
     assert "gw-s3cret" not in line and "secret=…&x=1" in line
+
+
+def test_the_queue_logs_job_ids_but_not_a_mails_addresses_or_text() -> None:
+    def job_line(arguments: str) -> str:
+        record = logging.LogRecord(
+            "arq.worker",
+            logging.INFO,
+            __file__,
+            1,
+            "%6.2fs → %s(%s)%s",
+            (0.01, "abc:send_staff_mail", arguments, ""),
+            None,
+        )
+        return JsonFormatter().format(record)
+
+    assert "send_staff_mail(42)" in job_line("42")  # an id shows
+    mail = job_line("['sup@example.bh'], 'SLA', 'citizen +97333991177 wrote …'")
+    assert "sup@example.bh" not in mail and "+97333991177" not in mail
