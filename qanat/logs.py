@@ -61,9 +61,11 @@ _IDS_ONLY = re.compile(r"[\d, ]*")
 def _message(record: logging.LogRecord) -> str:
     args = record.args
     if record.name == "arq.worker" and isinstance(args, tuple) and len(args) == 4:
-        shown = str(args[2])
-        if not _IDS_ONLY.fullmatch(shown):
-            record = logging.makeLogRecord(vars(record) | {"args": (*args[:2], "…", args[3])})
+        if "failed," in str(record.msg):  # "! job failed, Error: message": no message
+            args = (*args[:3], "(see error)")
+        elif not _IDS_ONLY.fullmatch(str(args[2])):
+            args = (*args[:2], "…", args[3])
+        record = logging.makeLogRecord(vars(record) | {"args": args})
     return record.getMessage()
 
 

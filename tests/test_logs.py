@@ -81,3 +81,17 @@ def test_the_queue_logs_job_ids_but_not_a_mails_addresses_or_text() -> None:
     assert "send_staff_mail(42)" in job_line("42")  # an id shows
     mail = job_line("['sup@example.bh'], 'SLA', 'citizen +97333991177 wrote …'")
     assert "sup@example.bh" not in mail and "+97333991177" not in mail
+
+
+def test_a_failed_job_is_logged_without_its_errors_message() -> None:
+    record = logging.LogRecord(
+        "arq.worker",
+        logging.ERROR,
+        __file__,
+        1,
+        "%6.2fs ! %s failed, %s: %s",
+        (0.01, "abc:cron:sweep_waiting", "DataError", "[SQL: INSERT INTO message] +97333991177"),
+        None,
+    )
+    line = JsonFormatter().format(record)
+    assert "failed, DataError" in line and "INSERT" not in line and "+973" not in line
