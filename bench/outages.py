@@ -41,7 +41,7 @@ from tests.support.outages import (
 
 async def baseline(stack: Stack, calm_s: float) -> tuple[int, float]:
     """The same stream with nothing failing: messages, and seconds to drain after it."""
-    stream = Stream()
+    stream = Stream(prefix="base")
     async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
         await send_for(client, stream, calm_s)
     ended = time.monotonic()
@@ -83,7 +83,7 @@ async def worker_kill(stack: Stack, count: int) -> tuple[int, int, float, float]
     for worker in stack.workers:
         worker.terminate()
         worker.wait()
-    stream = Stream()
+    stream = Stream(prefix="kill")
     async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
         await send_for(client, stream, 0, count=count)
     victim, started = stack.start_worker(), time.monotonic()

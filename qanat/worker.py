@@ -254,6 +254,7 @@ class QanatWorker(Worker):
         await super().main()
 
     async def _poll_iteration(self) -> None:
+        self._drop_finished_jobs()
         try:
             await super()._poll_iteration()
             await self._renew_claims()
@@ -272,6 +273,17 @@ class QanatWorker(Worker):
         if f"cron:{sweep_waiting.__name__}" in self.functions:
             job_id = f"cron:{sweep_waiting.__name__}:after-outage:{int(time.time())}"
             await self.pool.enqueue_job(f"cron:{sweep_waiting.__name__}", _job_id=job_id)
+
+    def _drop_finished_jobs(self) -> None:
+        """Forget finished jobs here, so one that could not record its end (Redis away)
+        is logged once, not raised from the poll loop once per job, each costing a wait."""
+        for job_id, task in list(self.tasks.items()):
+            if not task.done():
+                continue
+            del self.tasks[job_id]
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                log.warning("job %s could not finish (%s)", job_id, type(error).__name__)
 
     async def _queue_away(self, exc: BaseException) -> None:
         wait = backoff(self._outage_tries)

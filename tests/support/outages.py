@@ -39,6 +39,8 @@ TEXTS = (
 class Stream:
     """What the stream of webhooks got back."""
 
+    #: Starts each external id, so two streams of one run never repeat an id.
+    prefix: str = "out"
     acknowledged: list[str] = field(default_factory=list)
     #: Status code (or error name) → how many answers had it, beyond 200.
     refused: dict[str, int] = field(default_factory=dict)
@@ -169,7 +171,7 @@ async def send_for(
     while (stream.sent < last) if count else (time.monotonic() < end):
         number = stream.sent
         stream.sent += 1
-        external_id = f"out-{number}"
+        external_id = f"{stream.prefix}-{number}"
         text = TEXTS[number % len(TEXTS)].format(b=300 + number % 40, r=number % 90)
         payload = {"id": external_id, "from": f"+9733{number:07d}", "content": text}
         body = json.dumps(payload, ensure_ascii=False).encode()
