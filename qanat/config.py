@@ -91,6 +91,15 @@ class Settings(BaseSettings):
         default=None, description="Learned routing model (`qanat router train` writes it)."
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token for /metrics; unset: loopback scrapers only."
+    )
+    sweep_every_seconds: int = Field(
+        default=60, ge=1, le=3600, description="How often waiting work is looked for."
+    )
+    sweep_grace_seconds: float = Field(
+        default=60, ge=0, description="How long a saved message may wait before it is queued again."
+    )
     send_attempts: int = Field(
         default=5, ge=1, description="Tries at sending a reply or staff mail before it fails."
     )

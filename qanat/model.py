@@ -144,7 +144,8 @@ class Inbound(BaseModel):
 
     channel: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_.-]+$")
     account: str = Field(default="default", min_length=1, max_length=120)
-    external_id: str = Field(min_length=1, max_length=500)
+    #: Any length: the intake keeps an over-long id as its start and a hash of the whole.
+    external_id: str = Field(min_length=1)
     received_at: AwareDatetime
     sender: Sender
     subject: str | None = None

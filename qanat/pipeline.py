@@ -44,6 +44,7 @@ from qanat.router.rules import RoutingRules
 from qanat.router.sla import due_times
 from qanat.store import actions, queries
 from qanat.store.db import Database
+from qanat.store.errors import describe, is_store_error, store_unavailable
 from qanat.store.tables import Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -123,8 +124,7 @@ async def process_message(deps: PipelineDeps, message_id: int) -> Outcome:
             run = _Run(session, deps.settings, rules, model, deps.dedupe)
             outcome = await _process(run, message_id)
     except Exception as exc:
-        log.exception("processing message %s failed", message_id)
-        outcome = await _record_failure(deps, message_id, exc)
+        outcome = await _failed(deps, message_id, exc)
     log.info(
         "message processed",
         extra={
@@ -405,8 +405,24 @@ async def _create_ticket(
 _DONE = (TicketStatus.resolved, TicketStatus.closed)
 
 
+async def _failed(deps: PipelineDeps, message_id: int, exc: Exception) -> Outcome:
+    """What a failure means: the store away is no fault of the message's (retried, no try
+    counted); anything else counts a try. A failure to record that is retried too."""
+    if store_unavailable(exc):
+        log.warning("message %s waits: the store is unavailable (%s)", message_id, describe(exc))
+        return Outcome(message_id, Result.retry, detail="the store is unavailable")
+    log.error("processing message %s failed", message_id, exc_info=exc)
+    try:
+        return await _record_failure(deps, message_id, exc)
+    except Exception as again:
+        log.warning(
+            "message %s: its failure could not be recorded (%s)", message_id, describe(again)
+        )
+        return Outcome(message_id, Result.retry, detail="the failure could not be recorded")
+
+
 async def _record_failure(deps: PipelineDeps, message_id: int, exc: Exception) -> Outcome:
-    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    reason = (describe(exc) if is_store_error(exc) else f"{type(exc).__name__}: {exc}")[:2000]
     async with deps.db.writing() as session:
         message = await queries.load_message_for_update(session, message_id=message_id)
         if message is None:

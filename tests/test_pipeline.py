@@ -147,3 +147,40 @@ async def test_an_archive_import_keeps_department_and_status(runtime: Runtime) -
 
         departments = await queries.department_ids(session)
     assert ticket.department_id == departments["parks"]
+
+
+async def test_the_store_away_is_a_retry_that_counts_no_try(runtime: Runtime) -> None:
+    from types import SimpleNamespace
+
+    from qanat.store.db import Database
+
+    away = Database.from_url("postgresql://postgres@127.0.0.1:1/qanat")
+    deps = SimpleNamespace(
+        settings=runtime.settings,
+        db=away,
+        dedupe=runtime.dedupe,
+        rules=runtime.rules,
+        learned_model=runtime.learned_model,
+    )
+    try:
+        outcome = await pipeline.process_message(deps, 1)  # type: ignore[arg-type]
+    finally:
+        await away.dispose()
+    assert outcome.result == pipeline.Result.retry and "unavailable" in outcome.detail
+
+
+async def test_a_failure_that_cannot_be_recorded_is_retried(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    async def broken_stage(run: object, message_id: int) -> None:
+        raise ValueError("a stage bug")
+
+    async def store_gone(*args: object) -> None:
+        raise OperationalError("UPDATE message", {}, ConnectionResetError())
+
+    monkeypatch.setattr(pipeline, "_process", broken_stage)
+    monkeypatch.setattr(pipeline, "_record_failure", store_gone)
+    outcome = await pipeline.process_message(runtime, 1)
+    assert outcome.result == pipeline.Result.retry

@@ -71,11 +71,13 @@ def test_the_quick_start_finds_the_demos_data_everywhere(tmp_path: Path) -> None
     status = shell(clone, activate + "qanat status --json")
     found = json.loads(status.stdout)
     assert found["data folder"] == str((clone / "qanat-data").resolve())
-    assert found["tickets"] > 100 and found["staff"] == 6  # the demo's five and mariam
+    # The demo's five, its two field inspectors, and mariam.
+    assert found["tickets"] > 100 and found["staff"] == 8
 
     # One database for all of them: the demo's, holding what each command wrote.
+    # (and the national complaints system the demo plays beside it, in its own file).
     databases = sorted(p.relative_to(clone) for p in clone.rglob("*.db"))
-    assert databases == [Path("qanat-data/qanat.db")]
+    assert databases == [Path("qanat-data/national.db"), Path("qanat-data/qanat.db")]
     with sqlite3.connect(clone / "qanat-data" / "qanat.db") as database:
         assert database.execute("SELECT name FROM open311_key").fetchall() == [("fixmystreet",)]
         assert ("mariam",) in database.execute("SELECT username FROM staff_user").fetchall()

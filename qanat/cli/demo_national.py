@@ -84,7 +84,9 @@ def prepare(folder: Path, port: int) -> NationalDemo:
     key_file = folder / "national.key"
     key_file.write_text(keys["ministry"], encoding="utf-8")
     key_file.chmod(0o600)
-    connectors = folder / "connectors.yaml"
+    # Not connectors.yaml: the data folder's other commands would poll a national system
+    # that only `qanat demo` serves. The demo hands this file to itself.
+    connectors = folder / "demo-connectors.yaml"
     connectors.write_text(
         "# The demo's upstream: the national complaints system (qanat demo serves it).\n"
         "open311:\n"

@@ -67,13 +67,22 @@ def serve(
 
 def worker(
     burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 0 if this machine's worker is healthy, else 1")
+    ] = False,
     log_format: LogFormat = None,
 ) -> None:
-    """Run an arq worker on QANAT_REDIS_URL (any number of them, on any machines)."""
-    from arq.worker import run_worker
+    """Run an arq worker on QANAT_REDIS_URL (any number of them, on any machines).
 
-    from qanat.store.readiness import prepare_store
-    from qanat.worker import WorkerSettings, redis_settings
+    It outlasts Redis and store outages (waiting with back-off) and reports unhealthy
+    meanwhile: "qanat worker --check" is the container's health check. It does not
+    migrate the store ("qanat db upgrade" or "qanat serve" does): it may start while
+    the store is still away."""
+    import asyncio
+
+    from arq.worker import async_check_health, get_kwargs
+
+    from qanat.worker import QanatWorker, WorkerSettings, cron_jobs, health_key, redis_settings
 
     settings = settings_or_exit(log_level="INFO", **_log_overrides(log_format))
     if settings.redis_url is None:
@@ -82,14 +91,20 @@ def worker(
             "in `qanat serve`"
         )
         raise typer.Exit(2)
-    prepare_store(settings.database_url)
-    run_worker(
-        WorkerSettings,  # type: ignore[arg-type]
-        redis_settings=redis_settings(settings),
-        burst=burst,
-        ctx={"settings": settings},
-        timezone=settings.tz,
-    )
+    if check:
+        code = asyncio.run(async_check_health(redis_settings(settings), health_key()))
+        raise typer.Exit(code)
+    QanatWorker(
+        **get_kwargs(WorkerSettings)  # type: ignore[arg-type]
+        | {
+            "redis_settings": redis_settings(settings),
+            "burst": burst,
+            "ctx": {"settings": settings},
+            "timezone": settings.tz,
+            "cron_jobs": cron_jobs(settings),
+            "health_check_key": health_key(),
+        }
+    ).run()
 
 
 def demo(

@@ -22,6 +22,7 @@ email_imap:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,21 @@ import yaml
 
 from qanat.errors import ConfigError
 
+#: Keys that hold a credential: they come from the environment or a file, never inline.
+SECRET_KEY = re.compile(r"(password|secret|token|_key)$")
+
 
 def resolve_secrets(account: dict[str, Any], *, where: str) -> dict[str, Any]:
     """Replace ``x_env`` / ``x_file`` keys by ``x`` with the secret's value, in nested
-    settings too (an email account's ``imap:`` and ``smtp:`` passwords)."""
+    settings too (an email account's ``imap:`` and ``smtp:`` passwords). A secret
+    written in the file itself is refused: files are shared, copied and committed."""
     resolved: dict[str, Any] = {}
     for key, value in account.items():
+        if SECRET_KEY.search(key) and not isinstance(value, dict):
+            raise ConfigError(
+                f"{where}: {key} is a secret: give {key}_env (an environment variable) or "
+                f"{key}_file (a file holding it), never the value in the connectors file"
+            )
         if isinstance(value, dict):
             resolved[key] = resolve_secrets(value, where=f"{where}.{key}")
         elif key.endswith("_env"):

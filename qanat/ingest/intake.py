@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
-from qanat.errors import ChannelUnavailable
+from qanat.errors import BadPayload, ChannelUnavailable
 from qanat.ingest.base import SaveResult
-from qanat.model import Attachment, Inbound, ProcessingState
+from qanat.ingest.fitting import fit_inbound
+from qanat.model import Attachment, Inbound, ProcessingState, Sender
 from qanat.store import edits, queries
 from qanat.store.db import Database
+from qanat.store.errors import describe, is_store_error, store_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,24 @@ class StoreIntake:
         self._max_bytes = attachment_max_bytes
 
     async def save(self, inbound: Inbound) -> SaveResult:
-        """Commit ``inbound`` and queue it; a message seen before is neither saved nor queued."""
+        """Commit ``inbound`` and queue it; a message seen before is not saved again, and
+        is queued again only while it still waits for processing (the source redelivered
+        it, perhaps because this process died between its commit and its enqueue: the
+        queue's job id keeps it from being processed twice)."""
         result = await self._commit(inbound, state=ProcessingState.received, reason=None)
-        if result.created:
+        if result.created or await self._still_waiting(result.message_id):
             await self._enqueue(result.message_id)
         return result
+
+    async def _still_waiting(self, message_id: int) -> bool:
+        try:
+            async with self._db.session() as session:
+                state = await queries.message_state(session, message_id=message_id)
+        except Exception as exc:
+            if is_store_error(exc) or isinstance(exc, OSError):
+                return False  # the sweeper finds it later
+            raise
+        return state == ProcessingState.received
 
     async def dead_letter(self, inbound: Inbound, reason: str) -> SaveResult:
         """Commit a message that cannot be processed, visibly, with its reason."""
@@ -88,11 +101,17 @@ class StoreIntake:
     async def edit(self, inbound: Inbound) -> SaveResult:
         """Apply the sender's edit of a stored message (text changes, an event records
         old and new); a message not stored yet is saved (and processed) as new."""
+        inbound = fit_inbound(inbound)
         try:
             async with self._db.writing() as session:
                 message_id = await edits.record_edit(session, inbound=inbound)
-        except (OperationalError, DBAPIError, OSError) as exc:
-            raise ChannelUnavailable(f"the store cannot save messages now: {exc}") from exc
+        except Exception as exc:
+            if not _raised_by_store(exc):
+                raise
+            if store_unavailable(exc):
+                raise ChannelUnavailable("the store cannot save messages now") from exc
+            log.warning("edit of a stored message refused by the store", exc_info=True)
+            return await self._quarantine(inbound, exc)
         if message_id is None:
             return await self.save(inbound)
         return SaveResult(message_id, False)
@@ -130,38 +149,91 @@ class StoreIntake:
         return True
 
     async def _commit(self, inbound: Inbound, *, state: str, reason: str | None) -> SaveResult:
-        stored = inbound.model_copy(
+        """Save ``inbound`` (fitted to the store); an outage is ``ChannelUnavailable``,
+        and a value the store still refuses keeps the raw bytes as a dead letter."""
+        fitted = fit_inbound(inbound)
+        stored = fitted.model_copy(
             update={
                 "attachments": [
                     store_attachment_bytes(a, folder=self._folder, max_bytes=self._max_bytes)
-                    for a in inbound.attachments
+                    for a in fitted.attachments
                 ]
             }
         )
         try:
-            async with self._db.writing() as session:
-                message_id, created = await queries.save_message(
-                    session, inbound=stored, state=state, reason=reason
+            return await self._insert(stored, state=state, reason=reason)
+        except Exception as exc:
+            if not _raised_by_store(exc):
+                raise
+            if store_unavailable(exc):
+                raise ChannelUnavailable("the store cannot save messages now") from exc
+            log.warning("a message's fields were refused by the store", exc_info=True)
+            return await self._quarantine(stored, exc)
+
+    async def _insert(self, inbound: Inbound, *, state: str, reason: str | None) -> SaveResult:
+        async with self._db.writing() as session:
+            message_id, created = await queries.save_message(
+                session, inbound=inbound, state=state, reason=reason
+            )
+            if created and state == ProcessingState.dead_letter:
+                await queries.add_event(
+                    session,
+                    actor="intake",
+                    type="dead_lettered",
+                    message_id=message_id,
+                    data={"reason": reason},
                 )
-                if created and state == ProcessingState.dead_letter:
-                    await queries.add_event(
-                        session,
-                        actor="intake",
-                        type="dead_lettered",
-                        message_id=message_id,
-                        data={"reason": reason},
-                    )
-        except (OperationalError, DBAPIError, OSError) as exc:
-            raise ChannelUnavailable(f"the store cannot save messages now: {exc}") from exc
         return SaveResult(message_id, created)
+
+    async def _quarantine(self, inbound: Inbound, exc: BaseException) -> SaveResult:
+        """Keep the raw bytes of a message whose fields the store refused, visibly.
+
+        Only the source key and the raw bytes are stored; the reason names the error's
+        class, never its message (which would repeat the SQL and the citizen's data).
+        """
+        reason = (
+            f"the store refused this message's fields ({describe(exc)}); "
+            "the raw bytes are kept: fix and retry"
+        )
+        bare = Inbound.model_construct(
+            channel=inbound.channel,
+            account=inbound.account,
+            external_id=inbound.external_id,
+            received_at=inbound.received_at,
+            sender=Sender.model_construct(handle="unknown"),
+            subject=None,
+            text="",
+            html=None,
+            attachments=[],
+            in_reply_to=[],
+            location=None,
+            category=None,
+            kind=None,
+            department=None,
+            status=None,
+            metadata={"store_refused": describe(exc)},
+            raw=queries.raw_bytes_of(inbound),
+        )
+        try:
+            return await self._insert(bare, state=ProcessingState.dead_letter, reason=reason)
+        except Exception as again:
+            if _raised_by_store(again) and store_unavailable(again):
+                raise ChannelUnavailable("the store cannot save messages now") from again
+            if not _raised_by_store(again):
+                raise
+            raise BadPayload(f"the message cannot be stored: {describe(again)}") from again
 
     async def _enqueue(self, message_id: int) -> None:
         try:
             await self._queue.enqueue_processing(message_id)
-        except Exception:
-            # The message is committed; the nightly reconciliation re-queues whatever
-            # is still `received`, so a queue outage loses nothing.
-            log.exception("message %s saved but not queued", message_id)
+        except Exception as exc:
+            # The message is committed; the sweeper re-queues whatever is still
+            # `received` after a short grace, so a queue outage loses nothing.
+            log.warning("message %s saved but not queued (%s)", message_id, type(exc).__name__)
+
+
+def _raised_by_store(exc: BaseException) -> bool:
+    return is_store_error(exc) or isinstance(exc, OSError | UnicodeError)
 
 
 class StoreCursors:

@@ -41,6 +41,12 @@ class JobQueue(Protocol):
         """Queue (or run) ``process_message(message_id)``."""
         ...
 
+    async def requeue(self, job: str, *args: Any, job_id: str, again_id: str) -> bool:
+        """Queue work found waiting (the sweeper): under ``job_id`` unless that job is
+        still queued or running; under ``again_id`` when only its finished result is
+        held. True when something was queued (or run)."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...
@@ -59,6 +65,11 @@ class InlineQueue:
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
         """Process the message now."""
         await self.enqueue(PROCESS_JOB, message_id)
+
+    async def requeue(self, job: str, *args: Any, job_id: str, again_id: str) -> bool:
+        """Run the job now (inline, nothing else can be holding it)."""
+        await self.enqueue(job, *args, job_id=job_id)
+        return True
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -97,6 +108,25 @@ class ArqQueue:
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
         """Queue the processing job with the message id as its id, so it is queued once."""
         await self.enqueue(PROCESS_JOB, message_id, job_id=process_job_id(message_id, attempt))
+
+    async def requeue(self, job: str, *args: Any, job_id: str, again_id: str) -> bool:
+        """Queue ``job`` under ``job_id``; when arq refuses that id because the job
+        finished (its result is kept) while its work still waits, under ``again_id``."""
+        from arq.jobs import Job as ArqJob
+        from arq.jobs import JobStatus
+
+        if self._pool is None:
+            self._pool = await self._connect()
+        try:
+            if await self._pool.enqueue_job(job, *args, _job_id=job_id) is not None:
+                return True
+            status = await ArqJob(job_id, self._pool).status()
+            if status != JobStatus.complete:
+                return False  # still queued, deferred for a retry, or running: it will run
+            return await self._pool.enqueue_job(job, *args, _job_id=again_id) is not None
+        except Exception:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         """Close the Redis pool."""

@@ -77,7 +77,8 @@ async def reconcile(
     step: Step | None = None,
     grace: timedelta = STUCK_GRACE,
 ) -> ReconcileReport:
-    """Run every step for messages received in ``[since, until)``, write the ledger, and
+    """Run every step for messages qanat stored in ``[since, until)`` (by when it stored
+    them, not the date the sender wrote on them), write the ledger, and
     alert the admins when something didn't add up or a step failed."""
     from qanat.jobs.alerts import raise_alerts
 
@@ -276,6 +277,9 @@ async def _escalate_breaches(deps: JobDeps, report: ReconcileReport) -> None:
 
 
 async def _check_integrity(deps: JobDeps, report: ReconcileReport, channel: str | None) -> None:
+    # By when qanat stored a message (a sender's Date header may say anything), up to
+    # now: what this run backfilled from the sources was stored after the window's end.
+    stored_until = max(report.until, utcnow())
     statement = (
         sql_select(
             col(Message.channel),
@@ -287,8 +291,8 @@ async def _check_integrity(deps: JobDeps, report: ReconcileReport, channel: str 
         )
         .where(
             col(Message.direction) == Direction.inbound,
-            col(Message.received_at) >= report.since,
-            col(Message.received_at) < report.until,
+            col(Message.created_at) >= report.since,
+            col(Message.created_at) < stored_until,
         )
         .group_by(
             Message.channel,

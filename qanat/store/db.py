@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -103,6 +103,15 @@ class Database:
         else:
             async with self.sessions() as session, session.begin():
                 yield session
+
+    async def reachable(self, timeout_s: float = 5.0) -> bool:
+        """True when the store answers a trivial query within ``timeout_s`` (health)."""
+        try:
+            async with asyncio.timeout(timeout_s), self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

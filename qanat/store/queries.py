@@ -157,6 +157,12 @@ async def _save_attachments(session: AsyncSession, *, message_id: int, inbound: 
         await session.execute(insert(Attachment), rows)
 
 
+async def message_state(session: AsyncSession, *, message_id: int) -> str | None:
+    """The processing state of a stored message (None when there is no such message)."""
+    statement = select(col(Message.state)).where(col(Message.id) == message_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def message_id_for(
     session: AsyncSession, *, channel: str, account: str, external_id: str
 ) -> int | None:

@@ -21,9 +21,18 @@ from qanat.store.tables import ApiToken, LoginAttempt, StaffSession, StaffTotp, 
 
 #: How long a log-in lasts: one working shift.
 SESSION_LIFETIME = timedelta(hours=12)
-#: Failed log-ins within the window that lock an account until the window has passed.
+#: Failed log-ins to one account from one address, within the window, that stop that
+#: address trying that account until the window has passed. The account's owner, at
+#: their own address, is not locked out by a stranger's guesses.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+#: Failures from one address, whatever the accounts, that stop the address (spraying).
+ADDRESS_FAILURES = 20
+#: Failures at one account from every address that stop addresses the account has never
+#: signed in from (a spread-out guess at one password); known addresses still may.
+ACCOUNT_FAILURES = 50
+#: How far back an address counts as one the account signed in from.
+KNOWN_ADDRESS_DAYS = 90
 #: What an API token may be allowed: read tickets, work them, submit new ones (block
 #: representatives), or send citizens' reports (the citizens' app).
 TOKEN_SCOPES = ("read", "write", "submit", "app")
@@ -109,37 +118,73 @@ async def record_attempt(
     await session.flush()
 
 
-async def locked_until(session: AsyncSession, *, username: str, now: datetime) -> datetime | None:
-    """When the account's lock-out ends, or None if it is not locked.
+async def locked_until(
+    session: AsyncSession, *, username: str, now: datetime, ip: str | None = None
+) -> datetime | None:
+    """When this address may try this account again, or None if it may now.
 
-    Failures count within :data:`LOCKOUT_WINDOW` and since the last successful log-in.
+    Failures count within :data:`LOCKOUT_WINDOW` and since the account's last successful
+    log-in: :data:`LOCKOUT_FAILURES` at this account from this address, or
+    :data:`ADDRESS_FAILURES` from this address at any account, or
+    :data:`ACCOUNT_FAILURES` at this account from anywhere — the last only for an
+    address the account has not signed in from, so its owner is never shut out.
     """
     since = now - LOCKOUT_WINDOW
-    last_success = (
-        await session.execute(
-            select(func.max(col(LoginAttempt.at))).where(
-                col(LoginAttempt.username) == username, col(LoginAttempt.succeeded).is_(True)
-            )
-        )
-    ).scalar_one_or_none()
+    last_success = await _last_success(session, username=username)
     if last_success is not None and last_success > since:
         since = last_success
+    same = col(LoginAttempt.ip) == ip if ip is not None else col(LoginAttempt.ip).is_(None)
+    checks = (
+        (LOCKOUT_FAILURES, [col(LoginAttempt.username) == username, same]),
+        (ADDRESS_FAILURES, [same, col(LoginAttempt.at) > now - LOCKOUT_WINDOW]),
+    )
+    for limit, where in checks:
+        until = await _failures_lock(session, since=since, limit=limit, where=where)
+        if until is not None:
+            return until
+    if await _known_address(session, username=username, ip=ip, now=now):
+        return None
+    where = [col(LoginAttempt.username) == username]
+    return await _failures_lock(session, since=since, limit=ACCOUNT_FAILURES, where=where)
+
+
+async def _last_success(session: AsyncSession, *, username: str) -> datetime | None:
+    statement = select(func.max(col(LoginAttempt.at))).where(
+        col(LoginAttempt.username) == username, col(LoginAttempt.succeeded).is_(True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _failures_lock(
+    session: AsyncSession, *, since: datetime, limit: int, where: list[Any]
+) -> datetime | None:
+    """The end of the lock when ``limit`` failures matching ``where`` came after ``since``."""
     failures = (
         await session.execute(
             select(col(LoginAttempt.at))
-            .where(
-                col(LoginAttempt.username) == username,
-                col(LoginAttempt.succeeded).is_(False),
-                col(LoginAttempt.at) > since,
-            )
+            .where(*where, col(LoginAttempt.succeeded).is_(False), col(LoginAttempt.at) > since)
             .order_by(col(LoginAttempt.at).desc())
-            .limit(LOCKOUT_FAILURES)
+            .limit(limit)
         )
     ).scalars()
     recent = list(failures)
-    if len(recent) < LOCKOUT_FAILURES:
+    if len(recent) < limit:
         return None
     return min(recent) + LOCKOUT_WINDOW
+
+
+async def _known_address(
+    session: AsyncSession, *, username: str, ip: str | None, now: datetime
+) -> bool:
+    if ip is None:
+        return False
+    statement = select(func.count()).where(
+        col(LoginAttempt.username) == username,
+        col(LoginAttempt.ip) == ip,
+        col(LoginAttempt.succeeded).is_(True),
+        col(LoginAttempt.at) > now - timedelta(days=KNOWN_ADDRESS_DAYS),
+    )
+    return bool((await session.execute(statement)).scalar_one())
 
 
 async def user_named(session: AsyncSession, *, username: str) -> User | None:

@@ -15,7 +15,7 @@ from qanat.store.tables import Department, User, utcnow
 from qanat.store.users import add_user
 from qanat.web import work
 from qanat.web.auth import AccountKeeper, Admin, Submitter, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +82,7 @@ async def create_token(
 
 @router.post("/admin/tokens/{token_id}/revoke")
 async def revoke_token(
-    request: Request, runtime: RuntimeDep, viewer: AccountKeeper, token_id: int
+    request: Request, runtime: RuntimeDep, viewer: AccountKeeper, token_id: RowId
 ) -> Response:
     """Revoke a token at once."""
     async with runtime.db.writing() as session:
@@ -182,7 +182,7 @@ async def set_active(
     request: Request,
     runtime: RuntimeDep,
     viewer: AccountKeeper,
-    user_id: int,
+    user_id: RowId,
     active: Annotated[bool, Form()],
 ) -> Response:
     """Deactivate an account (its sessions and tokens stop at once) or reactivate it."""

@@ -21,7 +21,7 @@ from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Note, User, utcnow
 from qanat.web import work
 from qanat.web.auth import Reader, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import MAX_ROW_ID, RowId, RuntimeDep
 from qanat.web.inbox_pages import search_words
 
 router = APIRouter(tags=["tickets"])
@@ -75,7 +75,7 @@ class MergeIn(BaseModel):
 class UnmergeIn(BaseModel):
     """The merge to undo (the id of its ``contacts_merged`` event)."""
 
-    merge_id: int
+    merge_id: int = Field(ge=1, le=MAX_ROW_ID)
 
 
 class LinkIn(BaseModel):
@@ -117,7 +117,7 @@ class TicketQuery(BaseModel):
     date_to: date | None = None
     q: str | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
 @router.get("/tickets")
@@ -189,7 +189,7 @@ async def post_reply(
 
 @router.post("/tickets/{reference}/replies/{message_id}/delivered")
 async def post_delivered(
-    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: int
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: RowId
 ) -> dict[str, str]:
     """Mark a reply staff delivered by hand (call centre, majlis) as sent."""
     await work.delivered(runtime, who(request, viewer), reference, message_id)

@@ -18,7 +18,7 @@ from qanat.store.tables import Message, Ticket, utcnow
 from qanat.web import work
 from qanat.web.api import who
 from qanat.web.auth import AccountKeeper, Admin, DeadLetterKeeper, Submitter, Worker, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import PageLimit, RowId, RuntimeDep
 
 router = APIRouter()
 
@@ -51,7 +51,7 @@ async def list_dead_letters(runtime: RuntimeDep, viewer: DeadLetterKeeper) -> li
 
 @router.post("/dead-letters/{message_id}/retry", tags=["dead letters"])
 async def retry_dead_letter(
-    request: Request, runtime: RuntimeDep, viewer: DeadLetterKeeper, message_id: int
+    request: Request, runtime: RuntimeDep, viewer: DeadLetterKeeper, message_id: RowId
 ) -> dict[str, Any]:
     """Send a dead letter through the pipeline again (after the cause is fixed)."""
     attempt = await work.retry(runtime, who(request, viewer), message_id)
@@ -88,7 +88,7 @@ async def submit(runtime: RuntimeDep, viewer: Submitter, body: SubmissionIn) -> 
 
 @router.get("/audit", tags=["admin"])
 async def list_audit(
-    runtime: RuntimeDep, viewer: Admin, ticket: str | None = None, limit: int = 200
+    runtime: RuntimeDep, viewer: Admin, ticket: str | None = None, limit: PageLimit = 200
 ) -> list[dict[str, Any]]:
     """The audit log, newest first (optionally for one ticket reference)."""
     async with runtime.db.session() as session:
@@ -148,7 +148,7 @@ async def create_token(
 
 @router.delete("/tokens/{token_id}", tags=["admin"])
 async def revoke_token(
-    request: Request, runtime: RuntimeDep, viewer: AccountKeeper, token_id: int
+    request: Request, runtime: RuntimeDep, viewer: AccountKeeper, token_id: RowId
 ) -> dict[str, int]:
     """Revoke a token at once."""
     async with runtime.db.writing() as session:
@@ -166,7 +166,7 @@ async def revoke_token(
 
 @router.get("/reconcile-runs", tags=["operations"])
 async def list_reconcile_runs(
-    runtime: RuntimeDep, viewer: Admin, limit: int = 100
+    runtime: RuntimeDep, viewer: Admin, limit: PageLimit = 100
 ) -> list[dict[str, Any]]:
     """The reconciliation ledger, newest first: kept forever, one row per channel account."""
     async with runtime.db.session() as session:

@@ -40,6 +40,7 @@ from qanat.web import (
     webhooks,
 )
 from qanat.web.access_log import AccessLog
+from qanat.web.guard import RequestGuard
 from qanat.web.maps import mount_leaflet
 from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
@@ -56,11 +57,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = await start_runtime(settings or load_settings())
         listener = await _start_smtp(app.state.runtime)
         watcher = _start_sla_watch(app.state.runtime)
+        sweeper = _start_sweeper(app.state.runtime)
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            for task in (watcher, sweeper):
+                if task is not None:
+                    task.cancel()
             if listener is not None:
                 listener.close()
             await stop_runtime(app.state.runtime)
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.add_middleware(RequestGuard)  # inside SecurityHeaders: its 500 gets them too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # added last: outermost, so it times everything
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -123,3 +127,13 @@ def _start_sla_watch(runtime: Runtime) -> asyncio.Task[None] | None:
     from qanat.jobs.sla_watch import watch_sla
 
     return asyncio.create_task(watch_sla(runtime), name="sla-watch")
+
+
+def _start_sweeper(runtime: Runtime) -> asyncio.Task[None] | None:
+    """Waiting messages and replies queued again every minute, in this process when jobs
+    run inline (with Redis, the workers' cron does it)."""
+    if runtime.settings.redis_url:
+        return None
+    from qanat.jobs.sweep import keep_sweeping
+
+    return asyncio.create_task(keep_sweeping(runtime), name="sweeper")

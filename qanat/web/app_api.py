@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,6 +33,7 @@ from qanat.store.tables import utcnow
 from qanat.web.auth import AppClient
 from qanat.web.deps import RuntimeDep
 from qanat.web.limits import Limit, enforce, read_limited
+from qanat.web.problems import safe_errors
 from qanat.web.public_intake import STATUS_BY_REFERENCE, lookup_status, save_report
 
 router = APIRouter(tags=["citizens' app"])
@@ -110,7 +110,7 @@ async def post_report(request: Request, runtime: RuntimeDep, viewer: AppClient) 
     try:
         report = AppReport.model_validate_json(body)
     except ValidationError as exc:
-        return JSONResponse({"detail": json.loads(exc.json(include_url=False))}, 422)
+        return JSONResponse({"detail": safe_errors(exc.errors())}, 422)
     problem = contact_problem(report, region=settings.default_region)
     if problem is not None:
         raise BadPayload(CONTACT_PROBLEMS[problem])

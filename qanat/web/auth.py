@@ -158,7 +158,15 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def set_session_cookie(response: Response, *, token: str, settings: Settings) -> None:
+def cookies_secure(request: Request, settings: Settings) -> bool:
+    """Whether cookies get ``Secure``: outside development, and whenever the request came
+    over HTTPS (behind a proxy, the scheme it forwarded: uvicorn's proxy headers)."""
+    return settings.environment != "development" or request.url.scheme == "https"
+
+
+def set_session_cookie(
+    response: Response, *, token: str, settings: Settings, request: Request
+) -> None:
     """Hand the browser its session: not readable by scripts, not sent cross-site."""
     response.set_cookie(
         SESSION_COOKIE,
@@ -166,7 +174,7 @@ def set_session_cookie(response: Response, *, token: str, settings: Settings) ->
         max_age=int(staff.SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=settings.environment != "development",
+        secure=cookies_secure(request, settings),
         path="/",
     )
 
@@ -197,7 +205,7 @@ async def log_in(request: Request, *, username: str, password: str, code: str = 
     runtime = get_runtime(request)
     now, ip = utcnow(), client_ip(request)
     async with runtime.db.session() as session:
-        until = await staff.locked_until(session, username=username, now=now)
+        until = await staff.locked_until(session, username=username, now=now, ip=ip)
         user = await staff.user_named(session, username=username)
         second = await staff.totp_of(session, user_id=user.id) if user and user.id else None
     if until is not None:

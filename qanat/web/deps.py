@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qanat.runtime import Runtime
@@ -25,3 +25,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+#: The largest id a row can have (a PostgreSQL ``integer``): a larger one names nothing.
+MAX_ROW_ID = 2**31 - 1
+#: A row id in a path (a ticket's message, an attachment, a token): bounded, so an id
+#: beyond the column's range is a 422 with the reason, not an overflow in the store.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id (1 to 2^31-1)")]
+#: How many rows a listing returns at most.
+MAX_PAGE = 1000
+#: A listing's ``limit`` query parameter (1 to 1000).
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows to return (1-1000)")]
+#: A live stream's "events after this id" parameter.
+AfterId = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="last event id seen")]

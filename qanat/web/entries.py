@@ -26,7 +26,7 @@ from qanat.store import audit
 from qanat.store.access import Viewer
 from qanat.store.tables import CallRecord, Ticket, utcnow
 from qanat.web.auth import Worker, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.public_intake import Saved, save_report
 from qanat.web.templating import page
 
@@ -130,7 +130,7 @@ async def log_submit(request: Request, runtime: RuntimeDep, viewer: Worker) -> R
 
 @router.post("/calls/{record_id}/called-back")
 async def called_back_form(
-    request: Request, runtime: RuntimeDep, viewer: Worker, record_id: int
+    request: Request, runtime: RuntimeDep, viewer: Worker, record_id: RowId
 ) -> Response:
     """Take a missed call off the list from the page."""
     await _called_back(runtime, viewer, record_id, client_ip(request))
@@ -174,7 +174,7 @@ async def list_missed(runtime: RuntimeDep, viewer: Worker) -> list[dict[str, Any
 
 @api_router.post("/calls/{record_id}/called-back")
 async def post_called_back(
-    request: Request, runtime: RuntimeDep, viewer: Worker, record_id: int
+    request: Request, runtime: RuntimeDep, viewer: Worker, record_id: RowId
 ) -> dict[str, int]:
     """Take a missed call off the call-back list."""
     await _called_back(runtime, viewer, record_id, client_ip(request))

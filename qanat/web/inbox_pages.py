@@ -20,7 +20,7 @@ from qanat.store.actions import dead_letters
 from qanat.store.tables import Department, Event, Ticket, utcnow
 from qanat.web import work
 from qanat.web.auth import DeadLetterKeeper, Reader, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -158,7 +158,7 @@ async def retry_form(
     request: Request,
     runtime: RuntimeDep,
     viewer: DeadLetterKeeper,
-    message_id: int,
+    message_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Retry a dead letter from the page."""

@@ -1,13 +1,15 @@
 """``/events/stream``: server-sent events announcing new tickets and changes, as they happen.
 
-Each connection polls the ``event`` table by id once a second, so it sees what any
-process — another web replica, an arq worker, a connector — wrote. Only events on
-tickets the viewer may see are sent; a representative hears only about their reports.
+One change feed per process (:class:`~qanat.web.feed.ChangeFeed`) watches the newest
+event id — one small query a second, however many pages are open — so every connection
+sees what any process (another web replica, an arq worker, a connector) wrote, and a
+connection asks the store for its viewer's events only when something new was written.
+Only events on tickets the viewer may see are sent; a representative hears only about
+their reports. One person may hold :data:`~qanat.web.feed.STREAMS_PER_USER` streams.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -23,11 +25,12 @@ from qanat.runtime import Runtime
 from qanat.store.access import Viewer, visible_tickets
 from qanat.store.tables import Event, Ticket
 from qanat.web.auth import Reader
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import AfterId, RuntimeDep
+from qanat.web.feed import ChangeFeed, feed_of
 
 router = APIRouter(tags=["live"])
 
-#: Seconds between polls of the event table, and between keep-alive comments.
+#: Seconds between looks at the newest event id, and between keep-alive comments.
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 #: A connection ends after this long; browsers reconnect on their own with Last-Event-ID,
@@ -90,28 +93,40 @@ async def stream(
     gone: Callable[[], Awaitable[bool]],
     poll: float = POLL_SECONDS,
     lasting: float = STREAM_SECONDS,
+    feed: ChangeFeed | None = None,
 ) -> AsyncIterator[str]:
-    """Yield events as they are written, until the client leaves or ``lasting`` runs out."""
+    """Yield events as they are written, until the client leaves or ``lasting`` runs out.
+
+    The store is asked for this viewer's events only when the feed's newest id moved.
+    """
+    feed = feed or ChangeFeed(runtime.db, every=poll)
     yield "retry: 3000\n\n"
-    quiet, elapsed = 0.0, 0.0
-    while elapsed < lasting and not await gone():
-        # A fresh session per poll: no transaction is held open between polls.
-        async with runtime.db.session() as session:
-            batch = await events_after(session, viewer=viewer, after=after)
-        for event in batch:
-            after = max(after, event["id"])
-            yield sse(event)
-        quiet = 0.0 if batch else quiet + poll
-        if quiet >= KEEPALIVE_SECONDS:
-            quiet = 0.0
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(poll)
-        elapsed += poll
+    quiet, elapsed, seen = 0.0, 0.0, -1
+    async with feed.subscribed(viewer.user_id):
+        while elapsed < lasting and not await gone():
+            latest = await feed.wait_past(seen, within=poll)
+            if latest > seen:
+                seen = latest
+                # A fresh session per look: no transaction is held open between them.
+                async with runtime.db.session() as session:
+                    batch = await events_after(session, viewer=viewer, after=after)
+                for event in batch:
+                    after = max(after, event["id"])
+                    yield sse(event)
+                if len(batch) == BATCH:
+                    seen = -1  # more to send: look again straight away
+                quiet = 0.0 if batch else quiet + poll
+            else:
+                quiet += poll
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            elapsed += poll
 
 
 @router.get("/events/stream")
 async def event_stream(
-    request: Request, runtime: RuntimeDep, viewer: Reader, after: int | None = None
+    request: Request, runtime: RuntimeDep, viewer: Reader, after: AfterId = None
 ) -> StreamingResponse:
     """New tickets and changes as ``text/event-stream`` (``after``: resume after an event id)."""
     resume = request.headers.get("last-event-id", "")
@@ -123,9 +138,17 @@ async def event_stream(
     state = request.app.state
     poll = float(getattr(state, "sse_poll_seconds", POLL_SECONDS))
     lasting = float(getattr(state, "sse_stream_seconds", STREAM_SECONDS))
+    feed = feed_of(state, runtime.db, every=poll)
+    feed.admit(viewer.user_id)  # 429 over the per-person limit, before the stream starts
     return StreamingResponse(
         stream(
-            runtime, viewer, after=after, gone=request.is_disconnected, poll=poll, lasting=lasting
+            runtime,
+            viewer,
+            after=after,
+            gone=request.is_disconnected,
+            poll=poll,
+            lasting=lasting,
+            feed=feed,
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

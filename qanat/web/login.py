@@ -19,12 +19,13 @@ from qanat.web.auth import (
     LOGIN_COOKIE,
     Reader,
     client_ip,
+    cookies_secure,
     find_viewer,
     log_in,
     log_out,
     set_session_cookie,
 )
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RuntimeDep, get_runtime
 from qanat.web.templating import LANGUAGE_COOKIE, page
 
 router = APIRouter(include_in_schema=False)
@@ -54,7 +55,10 @@ def _login_page(
         error=error,
         status_code=status_code,
     )
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    secure = cookies_secure(request, get_runtime(request).settings)
+    response.set_cookie(
+        LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=secure
+    )
     if lang := request.query_params.get("lang"):
         response.set_cookie(LANGUAGE_COOKIE, i18n.language_of(lang), samesite="lax", path="/")
     return response
@@ -96,7 +100,7 @@ async def login_submit(
         person = await staff.user_named(session, username=username.strip())
     target = landing(person.role if person else "", safe_next(next))
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, token=outcome.token, settings=runtime.settings)
+    set_session_cookie(response, token=outcome.token, settings=runtime.settings, request=request)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 

@@ -1,16 +1,23 @@
-"""``/metrics``: Prometheus exposition computed from the store at scrape time.
+"""``/metrics``: Prometheus exposition computed from the store, for Prometheus only.
 
 Counting from the store (not from in-process counters) gives the same answer whichever
-API replica is scraped, and covers what every worker process did.
+API replica is scraped, and covers what every worker process did. The counts are
+computed at most once per :data:`CACHE_S` per process — a scraper polling every second
+costs one set of queries per half minute — and only Prometheus may ask: with
+``QANAT_METRICS_TOKEN`` set, its ``Authorization: Bearer`` token; without one, only a
+scraper on this machine (loopback).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -22,6 +29,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from qanat.errors import ForgedRequest
 from qanat.store.tables import Message, ReconcileRun, utcnow
 from qanat.web.deps import RuntimeDep
 
@@ -31,6 +39,8 @@ router = APIRouter()
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 #: Latency is measured over this recent window so the histogram stays cheap.
 LATENCY_WINDOW = timedelta(hours=24)
+#: Seconds a computed exposition is served again before the store is asked anew.
+CACHE_S = 30.0
 
 
 class _Snapshot:
@@ -155,9 +165,19 @@ async def _queue_depth(redis_url: str | None) -> list[Metric]:
     return [family]
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus text exposition of qanat's counts, latency and reconciliation."""
+def scraper_allowed(request: Request, token: str | None) -> bool:
+    """True for Prometheus: the configured bearer token, or (none configured) loopback."""
+    if token:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _exposition(runtime: RuntimeDep) -> bytes:
     async with runtime.db.session() as session:
         families = [
             await _messages(session),
@@ -169,4 +189,16 @@ async def metrics(runtime: RuntimeDep) -> Response:
     families += await _queue_depth(runtime.settings.redis_url)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return generate_latest(registry)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus text exposition of qanat's counts, latency and reconciliation."""
+    if not scraper_allowed(request, runtime.settings.metrics_token):
+        raise ForgedRequest("/metrics needs the metrics token (QANAT_METRICS_TOKEN)")
+    cached: tuple[float, bytes] | None = getattr(request.app.state, "metrics_cache", None)
+    if cached is None or time.monotonic() - cached[0] > CACHE_S:
+        cached = (time.monotonic(), await _exposition(runtime))
+        request.app.state.metrics_cache = cached
+    return Response(cached[1], media_type=CONTENT_TYPE_LATEST)

@@ -256,6 +256,10 @@ def _list(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+#: Dates outside these years name no service request (and would overflow date arithmetic).
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def _when(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
@@ -267,6 +271,8 @@ def _when(value: str | None, name: str) -> datetime | None:
         raise Open311Error(
             400, f"{name} must be a W3C date and time with its offset, like 2026-11-01T00:00:00Z"
         )
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # the 90-day arithmetic stays in range
+        raise Open311Error(400, f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}")
     return moment
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -19,7 +22,10 @@ from qanat.errors import (
     UnsupportedEvent,
     WrongContent,
 )
+from qanat.store.errors import describe, store_unavailable
 from qanat.web.templating import page
+
+log = logging.getLogger(__name__)
 
 #: qanat's errors and their status codes (a subclass before its base: the first match wins).
 CODES: dict[type[Exception], int] = {
@@ -99,18 +105,52 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors as an answer may carry them: where and what, in words.
+
+    pydantic's own error dicts hold the input (citizen data, or bytes that are not
+    UTF-8) and objects JSON cannot carry; only the location, message and type are kept.
+    """
+    safe = []
+    for error in errors:
+        location = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        safe.append({"loc": location, "msg": message, "type": str(error.get("type", "value"))})
+    return safe
+
+
 async def validation_error(request: Request, exc: Exception) -> Response:
-    """A form with a missing or oversized field: a 400 page; the API keeps FastAPI's 422."""
+    """A form with a missing or oversized field: a 400 page; the API answers 422 with
+    where and what (never the value sent)."""
     assert isinstance(exc, RequestValidationError)
+    errors = safe_errors(exc.errors())
     if wants_page(request):
-        problems = "; ".join(str(e.get("msg", "")) for e in exc.errors())
-        return error_page(request, 400, problems)
-    return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return error_page(request, 400, "; ".join(error["msg"] for error in errors))
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    """A database error that reached a route: 503 when the store is unavailable, else a
+    value the store refused (422) — in words, never the SQL or its parameters."""
+    if store_unavailable(exc):
+        log.warning("the store is unavailable (%s)", describe(exc))
+        code, detail = 503, "the store is unavailable now; try again later"
+    else:
+        log.warning("the store refused a value (%s)", describe(exc), exc_info=exc)
+        code, detail = 422, f"a value cannot be stored ({describe(exc)})"
+    if wants_page(request):
+        return error_page(request, code, detail)
+    return JSONResponse({"detail": detail}, status_code=code)
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     for error in CODES:
         app.add_exception_handler(error, qanat_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(SQLAlchemyError, store_error)
+    app.add_exception_handler(ConnectionError, store_error)
+    app.add_exception_handler(TimeoutError, store_error)

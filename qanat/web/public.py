@@ -37,7 +37,7 @@ from qanat.model import Attachment, Kind
 from qanat.normalize.text import fold
 from qanat.store.tables import utcnow
 from qanat.web import i18n
-from qanat.web.auth import client_ip
+from qanat.web.auth import client_ip, cookies_secure
 from qanat.web.deps import RuntimeDep
 from qanat.web.limits import Limit, enforce, read_limited
 from qanat.web.public_intake import STATUS_BY_REFERENCE, lookup_status, save_report
@@ -122,7 +122,7 @@ def _render(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if fresh:
-        secure = settings.environment != "development"
+        secure = cookies_secure(request, settings)
         response.set_cookie(
             PUBLIC_COOKIE, nonce, httponly=True, samesite="strict", secure=secure, path="/report"
         )

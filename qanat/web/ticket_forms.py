@@ -11,7 +11,7 @@ from qanat.errors import BadPayload
 from qanat.model import Visibility
 from qanat.web import work
 from qanat.web.auth import Reader, client_ip
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RowId, RuntimeDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,7 +139,7 @@ async def unlink(request: Request, runtime: RuntimeDep, viewer: Reader, referenc
 
 @router.post("/tickets/{reference}/replies/{message_id}/delivered")
 async def delivered(
-    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: int
+    request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: RowId
 ) -> Response:
     """Mark a by-hand reply delivered."""
     await work.delivered(runtime, who(request, viewer), reference, message_id)

@@ -19,7 +19,7 @@ from qanat.store.actions import assignable_staff
 from qanat.store.tables import Attachment, Department, Message, Ticket, User
 from qanat.web import safety
 from qanat.web.auth import Reader, client_ip, may
-from qanat.web.deps import RuntimeDep
+from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.live import latest_event_id
 from qanat.web.templating import page
 from qanat.web.ticket_field import ticket_extras
@@ -92,7 +92,7 @@ async def ticket_page(
 
 
 async def _attachment_file(
-    request: Request, runtime: RuntimeDep, viewer: Viewer, attachment_id: int
+    request: Request, runtime: RuntimeDep, viewer: Viewer, attachment_id: RowId
 ) -> tuple[Attachment, Path]:
     """The attachment and its file, if the viewer may see its ticket; audited."""
     async with runtime.db.writing() as session:
@@ -129,7 +129,7 @@ def _download_name(name: str) -> str:
 
 @router.get("/attachments/{attachment_id}")
 async def download(
-    request: Request, runtime: RuntimeDep, viewer: Reader, attachment_id: int
+    request: Request, runtime: RuntimeDep, viewer: Reader, attachment_id: RowId
 ) -> Response:
     """An attachment as a download: never rendered by the browser, never sniffed."""
     attachment, path = await _attachment_file(request, runtime, viewer, attachment_id)
@@ -144,7 +144,7 @@ async def download(
 
 @router.get("/attachments/{attachment_id}/preview")
 async def preview(
-    request: Request, runtime: RuntimeDep, viewer: Reader, attachment_id: int
+    request: Request, runtime: RuntimeDep, viewer: Reader, attachment_id: RowId
 ) -> Response:
     """An image attachment for ``<img>``: only PNG, JPEG, GIF, WebP whose bytes agree."""
     attachment, path = await _attachment_file(request, runtime, viewer, attachment_id)

@@ -39,6 +39,8 @@ ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 SECRET = "fault-test-secret"
 TOKEN = "7012345678:AAFakeTokenForTestsOnly_abcdefghijk"
+#: Secrets reach qanat's processes through the environment, as in production.
+SECRETS = {"FAULT_TOKEN": TOKEN, "FAULT_SECRET": SECRET}
 
 
 @pytest.fixture
@@ -169,10 +171,11 @@ async def test_webhook_deliveries_replayed_after_a_restart_create_nothing_new(
 ) -> None:
     connectors = tmp_path / "connectors.yaml"
     connectors.write_text(
-        f"telegram:\n  - {{account: bot, token: '{TOKEN}', secret_token: {SECRET}}}\n"
-        f"sms:\n  - {{account: gateway, provider: generic, secret: {SECRET}}}\n"
+        "telegram:\n  - {account: bot, token_env: FAULT_TOKEN, secret_token_env: FAULT_SECRET}\n"
+        "sms:\n  - {account: gateway, provider: generic, secret_env: FAULT_SECRET}\n"
     )
-    env, port, log = qanat_env(pg_settings, connectors), free_port(), tmp_path / "qanat.log"
+    env = qanat_env(pg_settings, connectors, **SECRETS)
+    port, log = free_port(), tmp_path / "qanat.log"
     runtime = await start_runtime(pg_settings)
     worker = start_worker(pg_settings, log)
     try:
@@ -202,10 +205,10 @@ async def test_telegram_updates_polled_again_after_a_lost_offset_create_nothing_
     with serve(fake.app()) as url:
         connectors = tmp_path / "connectors.yaml"
         connectors.write_text(
-            f"telegram:\n  - {{account: bot, token: '{TOKEN}', mode: polling, "
+            "telegram:\n  - {account: bot, token_env: FAULT_TOKEN, mode: polling, "
             f"base_url: '{url}/bot', base_file_url: '{url}/file/bot'}}\n"
         )
-        env = qanat_env(pg_settings, connectors, QANAT_REDIS_URL="")  # processed inline
+        env = qanat_env(pg_settings, connectors, QANAT_REDIS_URL="", **SECRETS)  # inline
         runtime = await start_runtime(pg_settings)
         try:
             polled = qanat(env, "social", "poll", "telegram", "bot")
@@ -252,11 +255,13 @@ async def test_mail_that_arrived_while_qanat_was_stopped_is_found_by_the_nightly
         "port": dovecot.port,
         "ssl": False,
         "username": dovecot.username,
-        "password": dovecot.password,
+        "password_env": "FAULT_IMAP_PASSWORD",
         "folder": "GapTest",
     }
     connectors.write_text(json.dumps({"email": [{"account": "complaints", "imap": imap}]}))
-    env = qanat_env(pg_settings, connectors, QANAT_REDIS_URL="")
+    env = qanat_env(
+        pg_settings, connectors, QANAT_REDIS_URL="", FAULT_IMAP_PASSWORD=dovecot.password
+    )
     since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     runtime = await start_runtime(pg_settings)
     try:

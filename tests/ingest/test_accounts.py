@@ -55,3 +55,21 @@ def test_nested_settings_take_their_secrets_from_the_environment_too(
     monkeypatch.delenv("QANAT_TEST_SMTP_PASSWORD")
     with pytest.raises(ConfigError, match=r"email\[0\]\.smtp: password_env names"):
         load_accounts(accounts_file)
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ("telegram:\n  - {account: bot, token: '123:ABC'}\n", "token"),
+        ("sms:\n  - {account: gw, provider: generic, secret: s3cret}\n", "secret"),
+        ("email:\n  - {account: c, smtp: {host: h, password: p}}\n", "password"),
+        ("x:\n  - {account: a, consumer_key: k}\n", "consumer_key"),
+    ],
+)
+def test_a_secret_written_in_the_file_is_refused_with_where_to_put_it(
+    tmp_path: Path, entry: str, key: str
+) -> None:
+    accounts_file = tmp_path / "accounts.yaml"
+    accounts_file.write_text(entry)
+    with pytest.raises(ConfigError, match=rf"{key} is a secret: give {key}_env .* or {key}_file"):
+        load_accounts(accounts_file)

@@ -202,3 +202,21 @@ def test_the_command_shows_its_steps_plainly_off_a_terminal(database_url: str) -
     assert "\x1b[" not in plain.stderr  # no colours or bars off a terminal
     quiet = runner.invoke(app, ["reconcile", "--since", "2026-11-01", "--json"], env=env)
     assert "[1/6]" not in quiet.stderr and json.loads(quiet.stdout)["failed_steps"] == {}
+
+
+async def test_mail_dated_before_the_window_but_stored_in_it_is_in_the_ledger(
+    runtime: Runtime,
+) -> None:
+    # The sender's clock (an email's Date header) says a day before the night's window:
+    # qanat stored it inside the window, and that is what the ledger counts.
+    backdated = Inbound(
+        channel="email",
+        external_id="<backdated@example.com>",
+        received_at=datetime.now(UTC) - timedelta(days=2),
+        sender=Sender(handle="citizen@example.com", email="citizen@example.com"),
+        text="طفح مجاري في مجمع 305",
+    )
+    await runtime.intake.save(backdated)
+    window = datetime.now(UTC) - timedelta(hours=25)
+    report = await reconcile(runtime, since=window)
+    assert report.ledger("email", "default").stored_count == 1

@@ -27,8 +27,11 @@ from qanat.web.auth import LOGIN_COOKIE, SESSION_COOKIE
 from tests.web.conftest import PASSWORD, Login, bearer_client
 
 
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://qanat.test")
+def client_for(
+    app: FastAPI, *, ip: str = "127.0.0.1", base: str = "http://qanat.test"
+) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base)
 
 
 async def log_in(
@@ -62,7 +65,8 @@ async def test_the_cookie_is_secure_outside_development(seeded: Runtime) -> None
     seeded.settings = seeded.settings.model_copy(
         update={"environment": "production", "secret_key": "a-real-secret-of-some-length"}
     )
-    async with client_for(create_app(runtime=seeded)) as client:
+    # Production is served over HTTPS: the log-in form's own cookie is Secure too.
+    async with client_for(create_app(runtime=seeded), base="https://qanat.test") as client:
         response = await log_in(client, "admin", PASSWORD)
     cookie = next(
         c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
@@ -101,6 +105,41 @@ async def test_five_failures_lock_the_account_even_for_the_right_password(
             )
         ).scalar_one()
     assert attempts == staff.LOCKOUT_FAILURES  # locked tries are not counted again
+
+
+async def test_a_strangers_guesses_do_not_lock_the_owner_out(app: FastAPI, seeded: Runtime) -> None:
+    async with client_for(app, ip="10.1.1.1") as owner:
+        assert (await log_in(owner, "sup_sewage", PASSWORD)).status_code == 303  # known here
+    async with client_for(app, ip="203.0.113.7") as stranger:
+        for _ in range(staff.LOCKOUT_FAILURES):
+            await log_in(stranger, "sup_sewage", "guess")
+        assert (await log_in(stranger, "sup_sewage", PASSWORD)).status_code == 429
+    async with client_for(app, ip="10.1.1.1") as owner:
+        assert (await log_in(owner, "sup_sewage", PASSWORD)).status_code == 303
+
+
+async def test_guesses_from_many_addresses_stop_new_addresses_only(
+    app: FastAPI, seeded: Runtime
+) -> None:
+    async with client_for(app, ip="10.1.1.2") as owner:
+        assert (await log_in(owner, "admin", PASSWORD)).status_code == 303
+    for n in range(staff.ACCOUNT_FAILURES // 2):  # two guesses from each of many addresses
+        async with client_for(app, ip=f"198.51.100.{n}") as botnet:
+            for _ in range(2):
+                await log_in(botnet, "admin", "guess")
+    async with client_for(app, ip="198.51.100.250") as newcomer:
+        assert (await log_in(newcomer, "admin", PASSWORD)).status_code == 429
+    async with client_for(app, ip="10.1.1.2") as owner:
+        assert (await log_in(owner, "admin", PASSWORD)).status_code == 303
+
+
+async def test_the_cookie_is_secure_when_served_over_https(app: FastAPI) -> None:
+    async with client_for(app, base="https://qanat.test") as client:
+        response = await log_in(client, "admin", PASSWORD)
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+    )
+    assert "Secure" in cookie
 
 
 async def test_the_login_form_needs_its_csrf_token(app: FastAPI) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from qanat.model import Inbound, Sender
@@ -96,3 +99,60 @@ async def test_the_stream_answers_as_event_stream(
     created = [line for line in lines if line.startswith("data:") and '"created"' in line]
     assert len(created) == 4  # the sewage department's four seeded tickets
     assert "QN-2026-000003" not in response.text  # roads
+
+
+async def test_open_pages_share_one_feed_and_ask_the_store_only_after_a_change(
+    seeded: Runtime,
+) -> None:
+    from qanat.web.feed import ChangeFeed
+
+    agent = await viewer(seeded, "agent_sewage")
+    async with seeded.db.session() as session:
+        start = await live.latest_event_id(session)
+    feed = ChangeFeed(seeded.db, every=0.01)
+    looks = 0
+    real_events_after = live.events_after
+
+    async def counted(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        nonlocal looks
+        looks += 1
+        return await real_events_after(*args, **kwargs)  # type: ignore[arg-type]
+
+    live.events_after = counted  # type: ignore[assignment]
+    turns = 0
+
+    async def gone() -> bool:
+        nonlocal turns
+        turns += 1
+        if turns == 20:  # one new ticket while three pages are open
+            await seeded.intake.save(new_message("live-9", "طفح مجاري في مجمع 312", "sewage"))
+        return turns > 60
+
+    async def page() -> list[str]:
+        return [
+            c
+            async for c in live.stream(seeded, agent, after=start, gone=gone, poll=0.01, feed=feed)
+        ]
+
+    try:
+        pages = await asyncio.gather(page(), page(), page())
+    finally:
+        live.events_after = real_events_after  # type: ignore[assignment]
+    for chunks in pages:
+        assert sum("event: ticket_created" in c for c in chunks) <= 1
+    assert any("event: ticket_created" in c for chunks in pages for c in chunks)
+    assert looks <= 3 * 3  # each page: its first look, and one or two after the change
+
+
+async def test_one_person_may_hold_only_a_few_streams(seeded: Runtime) -> None:
+    from qanat.errors import TooManyRequests
+    from qanat.web.feed import STREAMS_PER_USER, ChangeFeed
+
+    agent = await viewer(seeded, "agent_sewage")
+    feed = ChangeFeed(seeded.db, every=0.01)
+    async with contextlib.AsyncExitStack() as streams:
+        for _ in range(STREAMS_PER_USER):
+            await streams.enter_async_context(feed.subscribed(agent.user_id))
+        with pytest.raises(TooManyRequests):
+            feed.admit(agent.user_id)
+    feed.admit(agent.user_id)  # closed streams free their places

@@ -39,3 +39,24 @@ async def test_metrics_count_messages_latency_and_reconciliation(runtime: Runtim
     assert sum(messages.values()) == 6
     assert samples["qanat_processing_latency_seconds_count"][()] == 6
     assert samples["qanat_reconcile_last_ok"][(("account", "default"), ("channel", "sms"))] == 1
+
+
+async def test_only_prometheus_may_scrape_and_a_scrape_is_cached(runtime: Runtime) -> None:
+    app = create_app(runtime=runtime)
+
+    def client(host: str, **headers: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(host, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://q.test", headers=headers)
+
+    async with client("203.0.113.9") as stranger:
+        assert (await stranger.get("/metrics")).status_code == 403
+    async with client("127.0.0.1") as local:
+        first = await local.get("/metrics")
+        await import_file(runtime.intake, IMPORTS / "sewage_block_305.jsonl")
+        again = await local.get("/metrics")
+    assert first.status_code == 200 and again.text == first.text  # served from the cache
+    runtime.settings = runtime.settings.model_copy(update={"metrics_token": "s3cret"})
+    async with client("203.0.113.9", Authorization="Bearer s3cret") as prometheus:
+        assert (await prometheus.get("/metrics")).status_code == 200
+    async with client("127.0.0.1", Authorization="Bearer wrong") as local:
+        assert (await local.get("/metrics")).status_code == 403  # a token, once set, is needed

@@ -10,6 +10,7 @@ or :func:`run_smtp`, or on its own thread with :func:`start_smtp_server`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from qanat.errors import BadPayload, ChannelUnavailable
 from qanat.ingest.base import Intake, SaveResult
 from qanat.ingest.email.mime import parse_email
+from qanat.model import Inbound, Sender
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,9 @@ class SmtpIntakeHandler:
         """Accept a recipient only in one of our domains: we never relay."""
         domain = address.rpartition("@")[2].strip().lower().rstrip(".")
         if "@" not in address or domain not in self.domains:
-            log.info("smtp: refused recipient %r (not one of our domains)", address)
-            return f"550 5.7.1 Relaying denied: this server accepts mail for {domain or '?'} only"
+            log.info("smtp: refused a recipient in another domain")
+            ours = ", ".join(sorted(self.domains))
+            return f"550 5.7.1 Relaying denied: this server accepts mail for {ours} only"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -93,6 +96,11 @@ class SmtpIntakeHandler:
             )
         except BadPayload as exc:
             return f"554 5.6.0 Message refused: {exc}"
+        except Exception as exc:  # mail qanat cannot read is still the citizen's: kept raw
+            log.warning("smtp: a mail could not be parsed (%s)", type(exc).__name__)
+            inbound = unreadable_mail(raw, self.account, self.clock(), envelope.mail_from)
+            reason = f"the mail could not be read: {type(exc).__name__}"
+            return await self._store(self.intake.dead_letter(inbound, reason))
         inbound.metadata["envelope"] = {
             "mail_from": envelope.mail_from,
             "rcpt_to": list(envelope.rcpt_tos),
@@ -100,13 +108,20 @@ class SmtpIntakeHandler:
             "helo": session.host_name,
             "authenticated_as": _login_name(session),
         }
+        return await self._store(self.intake.save(inbound))
+
+    async def _store(self, saving: Awaitable[SaveResult]) -> str:
+        """250 once committed; 451 only while the store is unavailable (the intake keeps
+        a message whose fields the store refuses, so data never earns a 451)."""
         try:
-            result = await self._on_intake_loop(self.intake.save(inbound))
-        except ChannelUnavailable as exc:
-            log.warning("smtp: store unavailable, %s deferred: %s", inbound.external_id, exc)
+            result = await self._on_intake_loop(saving)
+        except ChannelUnavailable:
+            log.warning("smtp: store unavailable, mail deferred")
             return "451 4.3.0 Message not stored, try again later"
-        except Exception:  # any store failure: the MTA must keep the message and retry
-            log.exception("smtp: saving %s failed", inbound.external_id)
+        except BadPayload as exc:
+            return f"554 5.6.0 Message refused: {exc}"
+        except Exception as exc:  # a fault of ours, not the mail's: the MTA keeps it
+            log.error("smtp: saving a mail failed (%s)", type(exc).__name__, exc_info=True)
             return "451 4.3.0 Message not stored, try again later"
         return _accepted(result)
 
@@ -116,6 +131,22 @@ class SmtpIntakeHandler:
             return await work
         future = asyncio.run_coroutine_threadsafe(_awaited(work), self.intake_loop)
         return await asyncio.wrap_future(future)
+
+
+def unreadable_mail(
+    raw: bytes, account: str, received_at: datetime, mail_from: str | None
+) -> Inbound:
+    """A bare record for mail the parser failed on, keyed by its bytes' hash, so the
+    MTA's retry of the same bytes is recognised."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return Inbound(
+        channel="email",
+        account=account,
+        external_id=f"sha256:{digest}",
+        received_at=received_at,
+        sender=Sender(handle=mail_from or "unknown"),
+        raw=raw,
+    )
 
 
 async def _awaited(work: Awaitable[T]) -> T:

@@ -25,6 +25,7 @@ from qanat.ingest.base import (
     WebhookRequest,
     WebhookResponse,
 )
+from qanat.ingest.jsonbody import load_json
 from qanat.ingest.sms import gateways as sms
 from qanat.model import Inbound, Reply, SentReply
 
@@ -42,7 +43,7 @@ def _form(body: bytes) -> dict[str, list[str]]:
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BadPayload(f"not a form-encoded body: {exc}") from exc
+        raise BadPayload(f"not a form-encoded body ({type(exc).__name__})") from exc
 
 
 class SmsConnector:
@@ -120,10 +121,7 @@ class SmsConnector:
     @staticmethod
     def _gateway_fields(request: WebhookRequest) -> dict[str, Any]:
         if (request.header("content-type") or "").startswith("application/json"):
-            try:
-                fields = json.loads(request.body)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise BadPayload(f"not JSON: {exc}") from exc
+            fields = load_json(request.body)
             if not isinstance(fields, dict):
                 raise BadPayload("the JSON body must be an object")
             return fields

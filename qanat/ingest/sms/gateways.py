@@ -99,15 +99,38 @@ def _one(params: Mapping[str, Sequence[str]], key: str) -> str | None:
     return values[0] if values else None
 
 
+#: Twilio attaches at most 10 media to a message; a larger count is not believed.
+TWILIO_MAX_MEDIA = 10
+
+
+def media_count(value: str | None, notes: list[str]) -> int:
+    """``NumMedia`` as a count of at most :data:`TWILIO_MAX_MEDIA` (a bad value is 0,
+    noted): the loop over media follows this number, so it is never the sender's to set."""
+    if not value:
+        return 0
+    if not value.isdigit():
+        notes.append("NumMedia is not a number: media ignored")
+        return 0
+    if int(value) > TWILIO_MAX_MEDIA:
+        notes.append(f"NumMedia {int(value)} is over Twilio's {TWILIO_MAX_MEDIA}: capped")
+        return TWILIO_MAX_MEDIA
+    return int(value)
+
+
 def inbound_from_twilio(
     params: Mapping[str, Sequence[str]], *, account: str, raw: bytes, received_at: datetime
 ) -> Inbound:
-    """Map a Twilio incoming-message webhook (form fields) to an :class:`Inbound`."""
+    """Map a Twilio incoming-message webhook (form fields) to an :class:`Inbound`.
+
+    Odd metadata (a NumMedia that is not a number) is noted, never a refusal: the
+    message is the citizen's whatever its metadata says.
+    """
     sid, sender = _one(params, "MessageSid") or _one(params, "SmsSid"), _one(params, "From")
     if not sid or not sender:
         raise BadPayload("a Twilio message needs MessageSid and From")
+    notes: list[str] = []
     media = []
-    for index in range(int(_one(params, "NumMedia") or 0)):
+    for index in range(media_count(_one(params, "NumMedia"), notes)):
         url = _one(params, f"MediaUrl{index}")
         if url:
             media.append(
@@ -124,6 +147,8 @@ def inbound_from_twilio(
         for key in ("To", "NumSegments", "FromCountry", "FromCity", "AccountSid", "SmsStatus")
         if _one(params, key) is not None
     }
+    if notes:
+        metadata["notes"] = "; ".join(notes)
     return Inbound(
         channel=CHANNEL,
         account=account,
@@ -161,13 +186,10 @@ def inbound_from_gateway(
             f"the gateway payload needs {names.get('from')}, {names.get('text')} and "
             f"{names.get('id')}"
         )
-    part = None
-    if field("part_ref") and field("part_total") and int(field("part_total") or 1) > 1:
-        part = SmsPart(
-            reference=field("part_ref") or "",
-            total=int(field("part_total") or 1),
-            sequence=int(field("part_seq") or 1),
-        )
+    metadata: dict[str, Any] = {"to": field("to")} if field("to") else {}
+    part, problem = part_of(field("part_ref"), field("part_total"), field("part_seq"))
+    if problem is not None:  # kept as a message of its own, with the reason
+        metadata["notes"] = f"{problem}: kept as a whole message"
     inbound = Inbound(
         channel=CHANNEL,
         account=account.account,
@@ -175,10 +197,28 @@ def inbound_from_gateway(
         received_at=received_at,
         sender=Sender(handle=sender, phone=sender),
         text=text,
-        metadata={"to": field("to")} if field("to") else {},
+        metadata=metadata,
         raw=raw,
     )
     return inbound, part
+
+
+def part_of(
+    reference: str | None, total: str | None, sequence: str | None
+) -> tuple[SmsPart | None, str | None]:
+    """The part a gateway says a message is (None for a whole message), and why the
+    part information was not usable when it was not (``seq`` 0, beyond ``total``, …)."""
+    if not reference or not total:
+        return None, None
+    try:
+        part = SmsPart(reference=reference, total=int(total), sequence=int(sequence or 1))
+    except ValueError:  # not numbers, or out of range (pydantic's error is a ValueError)
+        return None, f"part {sequence!s:.10}/{total!s:.10} is not a valid part number"
+    if part.total == 1:
+        return None, None
+    if part.sequence > part.total:
+        return None, f"part {part.sequence} of {part.total} is beyond the total"
+    return part, None
 
 
 def part_external_id(sender: str, part: SmsPart) -> str:

@@ -87,23 +87,37 @@ def sender_of(message: Message) -> Sender:
 
 
 def location_of(message: Message) -> Location | None:
-    """Coordinates of a shared location or venue (with the venue's address)."""
+    """Coordinates of a shared location or venue (with the venue's address).
+
+    Coordinates off the globe (a latitude of 999) are not kept — the venue's address
+    still is — so a bad point never costs the citizen their message.
+    """
     if message.venue is not None:
         venue = message.venue
-        return Location(
-            lat=venue.location.latitude,
-            lon=venue.location.longitude,
-            address=", ".join(part for part in (venue.title, venue.address) if part),
-        )
+        address = ", ".join(str(part) for part in (venue.title, venue.address) if part)
+        point = _point(venue.location.latitude, venue.location.longitude)
+        return Location(address=address or None, **point)
     if message.location is not None:
-        return Location(lat=message.location.latitude, lon=message.location.longitude)
+        point = _point(message.location.latitude, message.location.longitude)
+        return Location(**point) if point else None
     return None
+
+
+def _point(lat: object, lon: object) -> dict[str, float]:
+    try:
+        checked = Location(lat=lat, lon=lon)
+    except ValueError:
+        return {}
+    if checked.lat is None or checked.lon is None:
+        return {}
+    return {"lat": checked.lat, "lon": checked.lon}
 
 
 def text_of(message: Message) -> str:
     """The message's words: its text, a caption, or a shared contact card as shown."""
     if message.text or message.caption:
-        return message.text or message.caption or ""
+        words = message.text or message.caption
+        return words if isinstance(words, str) else str(words)  # an odd client's number
     if message.contact is not None:
         # A contact on its own has no words; staff see the card, as Telegram shows it.
         contact = message.contact

@@ -116,6 +116,9 @@ async def test_other_domains_are_refused_not_relayed(smtp_port: int, intake: Mem
     )
     assert only_foreign.rcpt[0][0] == 550
     assert b"Relaying denied" in only_foreign.rcpt[0][1]
+    # The answer names the domain served, not the one refused.
+    assert b"accepts mail for qanat.example only" in only_foreign.rcpt[0][1]
+    assert b"gmail" not in only_foreign.rcpt[0][1]
     assert only_foreign.data is None
     assert [code for code, _ in mixed.rcpt] == [550, 250]
     assert mixed.data is not None and mixed.data[0] == 250
