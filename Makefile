@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/ruff format --check qanat tests bench examples
 	$(BIN)/mypy --strict qanat
 	$(BIN)/lint-imports
+	$(BIN)/python -m qanat.web.template_lint
 
 # Test files run in parallel on every core (each worker has its own databases; see
 # tests/conftest.py); `make test TEST_JOBS=0` runs them in one process.

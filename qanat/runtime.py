@@ -15,6 +15,7 @@ import httpx
 
 from qanat.config import Settings
 from qanat.dedupe.live import LiveIndex
+from qanat.errors import ConfigError
 from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
@@ -34,8 +35,8 @@ from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update
 from qanat.pipeline import Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
-from qanat.router.rules import RoutingRules, RulesSource
-from qanat.store import queries
+from qanat.router.rules import RoutingRules, RulesSource, parse_rules
+from qanat.store import canned, queries, rules_versions
 from qanat.store.db import Database
 from qanat.store.tables import utcnow
 
@@ -67,6 +68,28 @@ class Runtime:
         if self.rules_source is None:
             self.rules_source = RulesSource(self.settings.rules_file)
         return self.rules_source.current()
+
+    async def refresh_rules(self) -> RoutingRules:
+        """Put the newest rules version saved in the store in force, when it changed.
+
+        Every process calls this as it starts and then every minute (workers' cron, the
+        web app's watcher); the page that saves a version calls it at once.
+        """
+        source = self.rules_source or RulesSource(self.settings.rules_file)
+        self.rules_source = source
+        async with self.db.session() as session:
+            newest = await rules_versions.latest_id(session)
+            if newest is None or newest == source.stored_id:
+                return self.rules()
+            row = await rules_versions.latest(session)
+        assert row is not None and row.id is not None
+        try:
+            rules = parse_rules(row.text, f"rules version {row.id}", base=source.path.parent)
+        except ConfigError as exc:  # checked before saving; a bad row keeps what runs now
+            log.error("stored rules version %s does not check: %s", row.id, exc)
+            return self.rules()
+        source.use_stored(rules, row.id)
+        return rules
 
     def learned_model(self) -> LearnedRouter | None:
         """The learned routing model (re-read when ``qanat router train`` rewrites it)."""
@@ -121,7 +144,8 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
         http=httpx.AsyncClient(timeout=httpx.Timeout(30.0)),
         clock=utcnow,
     )
-    rules = runtime.rules()
+    runtime.rules()
+    rules = await runtime.refresh_rules()
     if settings.router_model_file is not None:
         runtime.model_file = ModelFile(settings.router_model_file)
         runtime.learned_model()
@@ -130,6 +154,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
             session,
             departments=[(d.code, d.name_en, d.name_ar, d.email) for d in rules.departments],
         )
+        await canned.ensure_defaults(session)
     return runtime
 
 

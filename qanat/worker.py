@@ -34,6 +34,7 @@ from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update, queue_status_updates
 from qanat.pipeline import Outcome, Result
 from qanat.pipeline import process_message as run_pipeline
+from qanat.router.rules import RoutingRules
 from qanat.runtime import start_runtime, stop_runtime
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,12 @@ def health_key() -> str:
     return f"qanat:worker-health:{socket.gethostname()}"
 
 
+async def refresh_rules(ctx: dict[str, Any]) -> str:
+    """arq cron job: the routing rules version staff saved last, in this worker too."""
+    rules: RoutingRules = await ctx["runtime"].refresh_rules()
+    return rules.version
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     """arq's connection settings for ``QANAT_REDIS_URL``."""
     if not settings.redis_url:
@@ -237,6 +244,8 @@ class WorkerSettings:
         cron(check_sla, minute=set(range(0, 60, 5)), second={30}, unique=True, timeout=240),
         # Every minute: status changes owed to an upstream Open311 system.
         cron(sync_upstream, second={15}, unique=True, timeout=55),
+        # Every minute in every worker (not unique: each process holds its own rules).
+        cron(refresh_rules, second={15}, unique=False, timeout=30),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -23,6 +23,7 @@ from qanat.cli import (
     open311,
     operations,
     router,
+    rules,
     serving,
     social,
     status,
@@ -75,6 +76,7 @@ app.add_typer(operations.report_app, name="report")
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(router.app, name="router")
+app.add_typer(rules.app, name="rules")
 app.add_typer(dedupe.app, name="dedupe")
 app.add_typer(social.app, name="social")
 app.add_typer(open311.app, name="open311")

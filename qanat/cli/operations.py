@@ -132,7 +132,8 @@ def report_daily(
     """Received, resolved, response rate, medians and breaches per department and channel."""
     from datetime import date, datetime, timedelta
 
-    from qanat.jobs.reports import daily_report, email_daily_report, render_csv, render_html
+    from qanat.jobs.report_page import render_csv, render_html
+    from qanat.jobs.reports import daily_report, department_names, email_daily_report
 
     settings = store_or_exit(create=False, log_level="INFO" if email else "WARNING")
     today = datetime.now(settings.tz).date()  # the body's day, not the server's
@@ -146,13 +147,13 @@ def report_daily(
         if email:
             mailed = await email_daily_report(runtime, chosen)
             console.print(f"The report of {chosen} was mailed to {mailed} supervisors.")
-        return await daily_report(runtime, chosen)
+        return await daily_report(runtime, chosen), await department_names(runtime)
 
-    lines = run(lambda: with_runtime(settings, body))
-    text = render_csv(lines)
+    lines, names = run(lambda: with_runtime(settings, body))
+    text = render_csv(lines, names)
     if csv_file:
         csv_file.write_text(text, encoding="utf-8")
     if html_file:
-        html_file.write_text(render_html(lines, day=chosen), encoding="utf-8")
+        html_file.write_text(render_html(lines, day=chosen, departments=names), encoding="utf-8")
     if not csv_file and not html_file and not email:
         sys.stdout.write(text)

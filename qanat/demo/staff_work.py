@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from qanat.outbound.replies import canned, mark_delivered, queue_reply, send_queued
+from qanat.outbound.replies import mark_delivered, queue_reply, send_queued
 from qanat.router.pauses import recount_clocks
 from qanat.runtime import Runtime
 from qanat.store import actions, queries, staff
+from qanat.store.canned import canned
 from qanat.store.tables import Event, Ticket, User, stamped_at
 
 #: Who works each department's tickets in the demo (anything else: the admin).
@@ -124,7 +125,7 @@ async def _reply(runtime: Runtime, step: Step, user: User) -> None:
     async with runtime.db.writing() as session:
         ticket = await queries.ticket_by_reference(session, reference=step.reference)
         assert ticket is not None
-        text = canned(step.text).text(ticket.language)
+        text = (await canned(session, step.text)).text(ticket.language)
         message_id, _reply = await queue_reply(
             session, ticket=ticket, text=text, viewer=viewer, ip=None
         )

@@ -1,19 +1,17 @@
 """The daily report: what each department and channel received, resolved, and how fast.
 
 The numbers the body is judged by — response rate, speed, breaches — per department and
-per channel, for one local day. Computed by a pure function over ticket rows, rendered
-as CSV and as an HTML page with an inline SVG chart (no scripts, no remote loads).
+per channel, for one local day. Computed by a pure function over ticket rows; rendered in
+Arabic and English by :mod:`qanat.jobs.report_page` (CSV, and an HTML page with an inline
+SVG chart: no scripts, no remote loads).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from html import escape
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -21,22 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
 from qanat.jobs.deps import JobDeps
-from qanat.store.tables import Ticket
+from qanat.store.tables import Department, Ticket
 from qanat.store.views import department_codes
 
 log = logging.getLogger(__name__)
-
-COLUMNS = (
-    "group",
-    "name",
-    "received",
-    "resolved",
-    "responded",
-    "response_rate",
-    "median_first_response_h",
-    "median_resolution_h",
-    "breaches",
-)
 
 
 @dataclass(frozen=True)
@@ -151,72 +137,6 @@ async def ticket_facts(
     ]
 
 
-def _cells(line: ReportLine) -> list[str]:
-    def number(value: float | None) -> str:
-        return "" if value is None else f"{value:g}"
-
-    rate = line.response_rate
-    return [
-        line.group,
-        line.name,
-        str(line.received),
-        str(line.resolved),
-        str(line.responded),
-        "" if rate is None else f"{rate:.2f}",
-        number(line.median_first_response_h),
-        number(line.median_resolution_h),
-        str(line.breaches),
-    ]
-
-
-def render_csv(lines: list[ReportLine]) -> str:
-    """The report as CSV with a header row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for line in lines:
-        writer.writerow(_cells(line))
-    return buffer.getvalue()
-
-
-def _bars(lines: list[ReportLine]) -> str:
-    departments = [line for line in lines if line.group == "department"]
-    if not departments:
-        return ""
-    top = max(max(line.received, line.resolved) for line in departments) or 1
-    rows = []
-    for index, line in enumerate(departments):
-        y = 10 + index * 26
-        received_w, resolved_w = 300 * line.received / top, 300 * line.resolved / top
-        rows.append(
-            f'<text x="0" y="{y + 12}" font-size="12">{escape(line.name)}</text>'
-            f'<rect x="140" y="{y}" width="{received_w:.0f}" height="10" fill="#1f6feb">'
-            f"<title>received {line.received}</title></rect>"
-            f'<rect x="140" y="{y + 11}" width="{resolved_w:.0f}" height="10" fill="#2da44e">'
-            f"<title>resolved {line.resolved}</title></rect>"
-        )
-    height = 20 + 26 * len(departments)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="480" height="{height}" role="img" '
-        f'aria-label="received and resolved per department">{"".join(rows)}</svg>'
-    )
-
-
-def render_html(lines: list[ReportLine], *, day: date) -> str:
-    """The report as a self-contained HTML page (inline SVG chart, no scripts)."""
-    header = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _cells(line)) + "</tr>"
-        for line in lines
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>qanat daily report {day.isoformat()}</title></head><body>"
-        f"<h1>Daily report — {day.isoformat()}</h1>{_bars(lines)}"
-        f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></body></html>"
-    )
-
-
 def field_lines(counts: dict[str, int]) -> list[ReportLine]:
     """The day's field visits as report lines of group ``field``: each line's ``received``
     is how many visits ended that way (``visits`` all of them, ``far`` those flagged)."""
@@ -238,9 +158,19 @@ async def daily_report(deps: JobDeps, day: date) -> list[ReportLine]:
         return lines + field_lines(await visit_counts(session, start=start, end=end))
 
 
+async def department_names(deps: JobDeps) -> dict[str, tuple[str, str]]:
+    """Department code → (Arabic, English) names, for the report."""
+    async with deps.db.session() as session:
+        rows = await session.execute(
+            select(Department.code, Department.name_ar, Department.name_en)
+        )
+        return {code: (ar, en) for code, ar, en in rows}
+
+
 async def email_daily_report(deps: JobDeps, day: date) -> int:
     """Mail the day's report (text and HTML) to the active supervisors who gave an address;
     how many were written to (0 when mail isn't configured or nobody gave one)."""
+    from qanat.jobs.report_page import render_csv, render_html
     from qanat.outbound.staff_mail import queue_staff_mail, staff_addresses, staff_relay
 
     if staff_relay(deps.accounts, deps.settings.notify_account) is None:
@@ -251,7 +181,12 @@ async def email_daily_report(deps: JobDeps, day: date) -> int:
         log.info("no supervisor has an email address: the daily report of %s is not mailed", day)
         return 0
     lines = await daily_report(deps, day)
+    names = await department_names(deps)
     subject = f"qanat: التقرير اليومي / daily report {day.isoformat()}"
     return await queue_staff_mail(
-        deps, recipients, subject, render_csv(lines), html=render_html(lines, day=day)
+        deps,
+        recipients,
+        subject,
+        render_csv(lines, names),
+        html=render_html(lines, day=day, departments=names),
     )

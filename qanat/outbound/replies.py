@@ -27,6 +27,7 @@ from qanat.model import DeliveryState, Direction, Reply, Sender, SentReply, Visi
 from qanat.outbound.deps import SEND_REPLY, Delivery, OutboundDeps
 from qanat.store import audit, queries
 from qanat.store.access import Viewer
+from qanat.store.canned import resolved_text
 from qanat.store.tables import ContactIdentity, Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,52 +41,6 @@ QUEUED, SENT, FAILED, BY_HAND = (
 #: Errors that say the channel refused the reply for good: trying again cannot help.
 REFUSED = (BadPayload, ForgedRequest)
 _PLACEHOLDER = re.compile(r"\{(reference|name)\}")
-
-
-@dataclass(frozen=True)
-class CannedReply:
-    """A ready-made reply in both languages; ``{reference}`` and ``{name}`` are filled in."""
-
-    key: str
-    ar: str
-    en: str
-
-    def text(self, language: str | None) -> str:
-        """The reply in ``language`` (Arabic unless English)."""
-        return self.en if language == "en" else self.ar
-
-
-CANNED_REPLIES = (
-    CannedReply(
-        "received",
-        "شكرًا لتواصلكم {name}. استلمنا بلاغكم برقم {reference} وسنتابعه مع القسم المختص.",
-        "Thank you {name}. We received your report as {reference} and passed it to the "
-        "department in charge.",
-    ),
-    CannedReply(
-        "need_location",
-        "نرجو تزويدنا بعنوان الموقع (رقم المبنى والطريق والمجمع) للبلاغ رقم {reference}.",
-        "Please send us the address (building, road and block) for report {reference}.",
-    ),
-    CannedReply(
-        "in_progress",
-        "فريقنا يعمل على بلاغكم رقم {reference}، وسنبلغكم عند الانتهاء.",
-        "Our team is working on your report {reference}; we will tell you when it is done.",
-    ),
-    CannedReply(
-        "resolved",
-        "تمت معالجة بلاغكم رقم {reference}. شكرًا لمساهمتكم في خدمة المنطقة.",
-        "Your report {reference} has been resolved. Thank you for helping your area.",
-    ),
-)
-
-
-def canned(key: str) -> CannedReply:
-    """The canned reply named ``key``."""
-    for reply in CANNED_REPLIES:
-        if reply.key == key:
-            return reply
-    raise NotFound(f"no canned reply {key!r}")
 
 
 def fill_placeholders(text: str, *, reference: str, name: str | None) -> str:
@@ -341,7 +296,10 @@ async def tell_reporters(
     results = []
     for ticket in tickets:
         assert ticket.id is not None
-        body = text or canned("resolved").text(ticket.language)
+        body = text
+        if not body:
+            async with deps.db.session() as session:
+                body = await resolved_text(session, ticket.language)
         try:
             results.append(
                 await send_reply(deps, ticket_id=ticket.id, text=body, viewer=viewer, ip=ip)

@@ -95,3 +95,31 @@ def due_at(
                 return begin + remaining
             remaining -= end - begin
     raise AssertionError("unreachable: windows() raises past its horizon")
+
+
+def hours_between(
+    start: datetime,
+    end: datetime,
+    calendar: WorkCalendar,
+    *,
+    pauses: Sequence[tuple[datetime, datetime]] = (),
+    continuous: bool = False,
+) -> float:
+    """SLA hours that ran from ``start`` to ``end`` (what :func:`due_at` counts): working
+    hours of working days on a business clock, every hour on a continuous one, never the
+    pauses. The dashboard measures against the targets with it."""
+    if end <= start:
+        return 0.0
+    if continuous:
+        windows = [(start, end)]
+    else:
+        windows = []
+        for begin, close in calendar.windows(start):
+            if begin >= end:
+                break
+            windows.append((begin, min(close, end)))
+    counted = timedelta(0)
+    for window in windows:
+        for begin, finish in _minus_pauses(window, sorted(pauses)):
+            counted += finish - begin
+    return counted.total_seconds() / 3600

@@ -292,16 +292,27 @@ def load_rules(path: Path | None = None) -> RoutingRules:
 
 
 class RulesSource:
-    """The rules file in force, reloaded when it changes, every version kept."""
+    """The rules in force: a version saved in the store (edited on the settings pages) when
+    there is one, else the file, reloaded when it changes; every version seen is kept."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path or SAMPLE_RULES
         self.versions: dict[str, RoutingRules] = {}
         self._stamp: tuple[float, int] | None = None
         self._current: RoutingRules | None = None
+        #: The id of the stored version in force (None: the file is).
+        self.stored_id: int | None = None
+        self._stored: RoutingRules | None = None
+
+    def use_stored(self, rules: RoutingRules, stored_id: int) -> None:
+        """Put a version saved in the store in force (it wins over the file)."""
+        self._stored, self.stored_id = rules, stored_id
+        self.versions.setdefault(rules.version, rules)
 
     def current(self) -> RoutingRules:
         """The rules now; a changed file is reloaded (a broken edit keeps the last good one)."""
+        if self._stored is not None:
+            return self._stored
         stat = self.path.stat()
         stamp = (stat.st_mtime, stat.st_size)
         if self._current is None or stamp != self._stamp:

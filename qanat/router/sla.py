@@ -8,14 +8,15 @@ pause left out — so a weekend or a holiday inside a pause costs nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from qanat.model import Kind, Priority, RoutingDecision
-from qanat.router.calendar import WorkCalendar, due_at
+from qanat.router.calendar import WorkCalendar, due_at, hours_between
 from qanat.router.rules import RoutingRules, SlaRule
+from qanat.store.dashboard import TicketFacts, Timing
 
 Pauses = Sequence[tuple[datetime, datetime]]
 
@@ -130,3 +131,36 @@ def clocks_now(
 def pauses_from(stored: Sequence[Sequence[str]]) -> list[tuple[datetime, datetime]]:
     """The pauses a ticket keeps (``[[start, end], …]`` in ISO 8601) as datetimes."""
     return [(datetime.fromisoformat(begin), datetime.fromisoformat(end)) for begin, end in stored]
+
+
+def timing_of(rules: RoutingRules, tz: ZoneInfo) -> Callable[[TicketFacts], Timing]:
+    """How the dashboard times a ticket: its SLA row's targets, and the SLA hours it took
+    to a first response and to resolution, on that row's clock and the department's
+    calendar, pauses left out."""
+
+    def timing(fact: TicketFacts) -> Timing:
+        department = fact.department or rules.default_department
+        try:
+            row = sla_of(rules, department, Kind(fact.kind), Priority(fact.priority))
+        except ValueError:  # a kind or priority the rules do not know
+            row = None
+        calendar = calendar_for(rules, department, tz)
+        continuous = row is not None and row.clock == "continuous"
+        pauses = pauses_from(fact.pauses)
+
+        def taken(end: datetime | None) -> float | None:
+            if end is None:
+                return None
+            hours = hours_between(
+                fact.created_at, end, calendar, pauses=pauses, continuous=continuous
+            )
+            return round(hours, 2)
+
+        return Timing(
+            first_response_target=row.first_response_hours if row else None,
+            resolution_target=row.resolution_hours if row else None,
+            first_response_hours=taken(fact.first_response_at),
+            resolution_hours=taken(fact.resolved_at),
+        )
+
+    return timing

@@ -256,11 +256,16 @@ async def link_duplicate(
 
 
 async def unlink_duplicate(
-    session: AsyncSession, *, viewer: Viewer, ticket: Ticket, ip: str | None
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    ticket: Ticket,
+    ip: str | None,
+    reason: str | None = None,
 ) -> None:
     """Make a duplicate independent again (a wrong link is undone, with an event on both)."""
-    primary = await links.unlink(session, ticket=ticket, by=viewer.actor)
-    detail = {"primary_reference": primary.reference if primary else None}
+    primary = await links.unlink(session, ticket=ticket, by=viewer.actor, reason=reason)
+    detail = {"primary_reference": primary.reference if primary else None, "reason": reason}
     await audit.record(
         session,
         viewer=viewer,

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Direction, TicketStatus
 from qanat.store.access import Viewer, submissions_of, visible_tickets
-from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User
+from qanat.store.tables import Contact, ContactIdentity, Department, Message, Ticket, User, utcnow
 
 #: Every queue, in the order the inbox lists them.
 QUEUES = (
@@ -36,6 +36,9 @@ RECURRING_TICKETS = 3
 RECURRING_WINDOW = timedelta(days=90)
 #: At most this many search words are used (each is a LIKE over the text).
 SEARCH_WORDS = 8
+#: Columns the list can be sorted by.
+SORTS = ("due", "priority", "created", "updated")
+_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 _RUNNING = [s.value for s in OPEN_STATUSES if s != TicketStatus.pending]
@@ -53,6 +56,9 @@ class InboxFilters:
     block: str | None = None
     representative: str | None = None
     department: str | None = None
+    #: A member of staff holding the tickets (username), and only tickets past due.
+    assignee: str | None = None
+    breached: bool = False
     date_from: date | None = None
     date_to: date | None = None
     q: str | None = None
@@ -61,6 +67,9 @@ class InboxFilters:
     words: tuple[str, ...] = ()
     limit: int = 50
     offset: int = 0
+    #: A column to sort by (:data:`SORTS`; empty: the queue's own order) and its direction.
+    sort: str = ""
+    descending: bool = False
 
 
 @dataclass
@@ -168,7 +177,9 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def filter_conditions(filters: InboxFilters, *, tz: ZoneInfo) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    filters: InboxFilters, *, tz: ZoneInfo, now: datetime | None = None
+) -> list[ColumnElement[bool]]:
     """The conditions of the filter bar (channel, kind, status, …, dates in local days)."""
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
@@ -182,6 +193,12 @@ def filter_conditions(filters: InboxFilters, *, tz: ZoneInfo) -> list[ColumnElem
             conditions.append(col(column) == value)
     if filters.representative:
         conditions.append(submissions_of(filters.representative))
+    if filters.assignee:
+        holder = select(col(User.id)).where(col(User.username) == filters.assignee)
+        conditions.append(col(Ticket.assignee_id).in_(holder))
+    if filters.breached:
+        ended = func.coalesce(col(Ticket.resolved_at), now or utcnow())
+        conditions.append(col(Ticket.sla_due_at) < ended)
     if filters.department:
         department = select(col(Department.id)).where(col(Department.code) == filters.department)
         conditions.append(col(Ticket.department_id).in_(department))
@@ -202,28 +219,44 @@ def inbox_conditions(
     return [
         visible_tickets(viewer),
         queue_condition(filters.queue, viewer=viewer, now=now),
-        *filter_conditions(filters, tz=tz),
+        *filter_conditions(filters, tz=tz, now=now),
     ]
 
 
 async def inbox_rows(
     session: AsyncSession, *, filters: InboxFilters, viewer: Viewer, now: datetime, tz: ZoneInfo
 ) -> list[InboxRow]:
-    """One page of the inbox, newest first (the overdue queue: soonest due first)."""
-    order = (
-        [col(Ticket.sla_due_at).asc(), col(Ticket.id)]
-        if filters.queue == "overdue"
-        else [col(Ticket.id).desc()]
-    )
+    """One page of the inbox, newest first (the overdue queue: soonest due first), or in
+    the order of a column staff chose."""
     statement = (
         select(Ticket)
         .where(*inbox_conditions(filters, viewer=viewer, now=now, tz=tz))
-        .order_by(*order)
+        .order_by(*ordering(filters))
         .limit(filters.limit)
         .offset(filters.offset)
     )
     tickets = list((await session.execute(statement)).scalars())
     return await describe(session, tickets)
+
+
+def ordering(filters: InboxFilters) -> list[Any]:
+    """The ORDER BY of a page: the chosen column (tickets without a value last), then id."""
+    if filters.sort not in SORTS:
+        if filters.queue == "overdue":
+            return [col(Ticket.sla_due_at).asc(), col(Ticket.id)]
+        return [col(Ticket.id).desc()]
+    column: Any = {
+        "due": col(Ticket.sla_due_at),
+        "created": col(Ticket.created_at),
+        "updated": col(Ticket.updated_at),
+        "priority": case(_PRIORITY_RANK, value=col(Ticket.priority), else_=9),
+    }[filters.sort]
+    if filters.sort == "priority":  # "descending" means the most urgent first
+        first = column.asc() if filters.descending else column.desc()
+    else:
+        first = column.desc() if filters.descending else column.asc()
+    tie = col(Ticket.id).desc() if filters.descending else col(Ticket.id).asc()
+    return [first.nulls_last(), tie]
 
 
 async def describe(session: AsyncSession, tickets: list[Ticket]) -> list[InboxRow]:

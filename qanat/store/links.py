@@ -93,9 +93,11 @@ async def link(
     return moved
 
 
-async def unlink(session: AsyncSession, *, ticket: Ticket, by: str) -> Ticket | None:
-    """Make a duplicate independent again, with an event on both tickets; returns the
-    primary it left (None when that ticket is gone)."""
+async def unlink(
+    session: AsyncSession, *, ticket: Ticket, by: str, reason: str | None = None
+) -> Ticket | None:
+    """Make a duplicate independent again, with an event on both tickets (and staff's
+    reason, when given); returns the primary it left (None when that ticket is gone)."""
     if ticket.primary_ticket_id is None:
         raise BadPayload(f"{ticket.reference} is not linked to a primary ticket")
     primary = await session.get(Ticket, ticket.primary_ticket_id)
@@ -107,7 +109,7 @@ async def unlink(session: AsyncSession, *, ticket: Ticket, by: str) -> Ticket | 
         actor=by,
         type="unlinked_duplicate",
         ticket_id=ticket.id,
-        data={"primary_reference": reference, "by": by},
+        data={"primary_reference": reference, "by": by, **({"reason": reason} if reason else {})},
     )
     if primary is not None:
         await queries.add_event(
@@ -115,6 +117,10 @@ async def unlink(session: AsyncSession, *, ticket: Ticket, by: str) -> Ticket | 
             actor=by,
             type="unlinked_duplicate",
             ticket_id=primary.id,
-            data={"duplicate_reference": ticket.reference, "by": by},
+            data={
+                "duplicate_reference": ticket.reference,
+                "by": by,
+                **({"reason": reason} if reason else {}),
+            },
         )
     return primary

@@ -11,18 +11,21 @@ from sqlmodel import col, select
 from qanat.auth import ROLES
 from qanat.errors import BadPayload, NotFound
 from qanat.store import audit, staff
-from qanat.store.tables import Department, User, utcnow
+from qanat.store.tables import User, utcnow
 from qanat.store.users import add_user
 from qanat.web import work
 from qanat.web.auth import AccountKeeper, Admin, Submitter, client_ip
 from qanat.web.deps import RowId, RuntimeDep
+from qanat.web.names import NamesDep
 from qanat.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/tokens")
-async def tokens_page(request: Request, runtime: RuntimeDep, viewer: AccountKeeper) -> Response:
+async def tokens_page(
+    request: Request, runtime: RuntimeDep, viewer: AccountKeeper, names: NamesDep
+) -> Response:
     """API tokens: who they act as, their scopes, when last used; create and revoke."""
     async with runtime.db.session() as session:
         tokens = await staff.api_tokens(session)
@@ -37,6 +40,7 @@ async def tokens_page(request: Request, runtime: RuntimeDep, viewer: AccountKeep
         request,
         "tokens.html",
         viewer=viewer,
+        names=names,
         tokens=tokens,
         users=users,
         scopes=staff.TOKEN_SCOPES,
@@ -49,6 +53,7 @@ async def create_token(
     request: Request,
     runtime: RuntimeDep,
     viewer: AccountKeeper,
+    names: NamesDep,
     name: Annotated[str, Form(min_length=1, max_length=120)],
     username: Annotated[str, Form(max_length=120)],
     scopes: Annotated[list[str], Form()],
@@ -73,6 +78,7 @@ async def create_token(
         request,
         "tokens.html",
         viewer=viewer,
+        names=names,
         tokens=tokens,
         users=[username],
         scopes=staff.TOKEN_SCOPES,
@@ -98,11 +104,13 @@ async def revoke_token(
 
 
 @router.get("/admin/audit")
-async def audit_page(request: Request, runtime: RuntimeDep, viewer: Admin) -> Response:
+async def audit_page(
+    request: Request, runtime: RuntimeDep, viewer: Admin, names: NamesDep
+) -> Response:
     """The latest audit rows: views of personal data and every change."""
     async with runtime.db.session() as session:
         entries = await audit.recent(session, limit=300)
-    return page(request, "audit.html", viewer=viewer, entries=entries)
+    return page(request, "audit.html", viewer=viewer, names=names, entries=entries)
 
 
 @router.get("/submit")
@@ -125,19 +133,6 @@ async def submit(
         runtime, viewer, text=text, road=road, building=building
     )
     return page(request, "submit.html", viewer=viewer, reference=reference or "…")
-
-
-@router.get("/admin/users")
-async def users_page(request: Request, runtime: RuntimeDep, viewer: AccountKeeper) -> Response:
-    """Staff accounts: who has which role, in which department; add and deactivate."""
-    async with runtime.db.session() as session:
-        people = list((await session.execute(select(User).order_by(User.username))).scalars())
-        departments = list(
-            (await session.execute(select(Department).order_by(Department.code))).scalars()
-        )
-    return page(
-        request, "users.html", viewer=viewer, people=people, departments=departments, roles=ROLES
-    )
 
 
 @router.post("/admin/users")
@@ -174,7 +169,7 @@ async def add_user_form(
         await audit.record(
             session, viewer=viewer, action="user_added", detail=detail, ip=client_ip(request)
         )
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse("/settings/users", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -197,4 +192,4 @@ async def set_active(
         await audit.record(
             session, viewer=viewer, action="user_active", detail=detail, ip=client_ip(request)
         )
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse("/settings/users", status_code=303)

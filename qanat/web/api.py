@@ -19,7 +19,7 @@ from qanat.model import Visibility
 from qanat.store import audit, inbox, views
 from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Note, User, utcnow
-from qanat.web import work
+from qanat.web import schemas, work
 from qanat.web.auth import Reader, client_ip
 from qanat.web.deps import MAX_ROW_ID, RowId, RuntimeDep
 from qanat.web.inbox_pages import search_words
@@ -89,7 +89,7 @@ def who(request: Request, viewer: Viewer) -> work.Request:
     return work.Request(viewer=viewer, ip=client_ip(request))
 
 
-@router.get("/me")
+@router.get("/me", response_model=schemas.Me, response_model_exclude_unset=True)
 async def me(viewer: Reader) -> dict[str, Any]:
     """Who the request is authenticated as."""
     return {
@@ -120,7 +120,9 @@ class TicketQuery(BaseModel):
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
-@router.get("/tickets")
+@router.get(
+    "/tickets", response_model=list[schemas.TicketSummary], response_model_exclude_unset=True
+)
 async def list_tickets(
     runtime: RuntimeDep, viewer: Reader, query: Annotated[TicketQuery, Query()]
 ) -> list[dict[str, Any]]:
@@ -143,7 +145,9 @@ async def list_tickets(
     ]
 
 
-@router.get("/tickets/{reference}")
+@router.get(
+    "/tickets/{reference}", response_model=schemas.TicketDetail, response_model_exclude_unset=True
+)
 async def get_ticket(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
 ) -> dict[str, Any]:
@@ -170,7 +174,9 @@ async def get_ticket(
     return detail
 
 
-@router.patch("/tickets/{reference}")
+@router.patch(
+    "/tickets/{reference}", response_model=schemas.TicketChanged, response_model_exclude_unset=True
+)
 async def update_ticket(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: TicketUpdate
 ) -> dict[str, Any]:
@@ -178,7 +184,12 @@ async def update_ticket(
     return await work.update(runtime, who(request, viewer), reference, **body.model_dump())
 
 
-@router.post("/tickets/{reference}/replies", status_code=201)
+@router.post(
+    "/tickets/{reference}/replies",
+    status_code=201,
+    response_model=schemas.ReplyResult,
+    response_model_exclude_unset=True,
+)
 async def post_reply(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: ReplyIn
 ) -> dict[str, Any]:
@@ -187,7 +198,11 @@ async def post_reply(
     return dict(result.__dict__)
 
 
-@router.post("/tickets/{reference}/replies/{message_id}/delivered")
+@router.post(
+    "/tickets/{reference}/replies/{message_id}/delivered",
+    response_model=schemas.State,
+    response_model_exclude_unset=True,
+)
 async def post_delivered(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, message_id: RowId
 ) -> dict[str, str]:
@@ -196,7 +211,12 @@ async def post_delivered(
     return {"state": "sent"}
 
 
-@router.post("/tickets/{reference}/notes", status_code=201)
+@router.post(
+    "/tickets/{reference}/notes",
+    status_code=201,
+    response_model=schemas.Created,
+    response_model_exclude_unset=True,
+)
 async def post_note(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: NoteIn
 ) -> dict[str, int]:
@@ -204,7 +224,9 @@ async def post_note(
     return {"id": await work.note(runtime, who(request, viewer), reference, body.text)}
 
 
-@router.post("/tickets/{reference}/take")
+@router.post(
+    "/tickets/{reference}/take", response_model=schemas.Assignee, response_model_exclude_unset=True
+)
 async def post_take(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
 ) -> dict[str, str]:
@@ -213,7 +235,11 @@ async def post_take(
     return {"assignee": viewer.username}
 
 
-@router.post("/tickets/{reference}/assign")
+@router.post(
+    "/tickets/{reference}/assign",
+    response_model=schemas.Assignee,
+    response_model_exclude_unset=True,
+)
 async def post_assign(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: AssignIn
 ) -> dict[str, str | None]:
@@ -222,7 +248,11 @@ async def post_assign(
     return {"assignee": body.username}
 
 
-@router.post("/tickets/{reference}/transfer")
+@router.post(
+    "/tickets/{reference}/transfer",
+    response_model=schemas.DepartmentMoved,
+    response_model_exclude_unset=True,
+)
 async def post_transfer(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: TransferIn
 ) -> dict[str, str]:
@@ -231,7 +261,11 @@ async def post_transfer(
     return {"department": body.department}
 
 
-@router.put("/tickets/{reference}/primary")
+@router.put(
+    "/tickets/{reference}/primary",
+    response_model=schemas.Primary,
+    response_model_exclude_unset=True,
+)
 async def put_primary(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: LinkIn
 ) -> dict[str, str]:
@@ -240,7 +274,11 @@ async def put_primary(
     return {"primary_reference": primary}
 
 
-@router.delete("/tickets/{reference}/primary")
+@router.delete(
+    "/tickets/{reference}/primary",
+    response_model=schemas.Primary,
+    response_model_exclude_unset=True,
+)
 async def delete_primary(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str
 ) -> dict[str, None]:
@@ -249,7 +287,11 @@ async def delete_primary(
     return {"primary_reference": None}
 
 
-@router.post("/tickets/{reference}/contact/merge")
+@router.post(
+    "/tickets/{reference}/contact/merge",
+    response_model=schemas.Merged,
+    response_model_exclude_unset=True,
+)
 async def merge_contact(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: MergeIn
 ) -> dict[str, int]:
@@ -258,7 +300,11 @@ async def merge_contact(
     return {"merge_id": merge_id}
 
 
-@router.post("/tickets/{reference}/contact/unmerge")
+@router.post(
+    "/tickets/{reference}/contact/unmerge",
+    response_model=schemas.Unmerged,
+    response_model_exclude_unset=True,
+)
 async def unmerge_contact(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: UnmergeIn
 ) -> dict[str, int]:

@@ -11,11 +11,11 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload, NotFound
 from qanat.model import Kind
-from qanat.outbound.replies import CANNED_REPLIES
 from qanat.store import audit, staff, views
 from qanat.store.actions import dead_letters
+from qanat.store.canned import canned_replies
 from qanat.store.tables import Message, Ticket, utcnow
-from qanat.web import work
+from qanat.web import schemas, work
 from qanat.web.api import who
 from qanat.web.auth import AccountKeeper, Admin, DeadLetterKeeper, Submitter, Worker, client_ip
 from qanat.web.deps import PageLimit, RowId, RuntimeDep
@@ -23,14 +23,21 @@ from qanat.web.deps import PageLimit, RowId, RuntimeDep
 router = APIRouter()
 
 
-@router.get("/summary", tags=["reports"])
+@router.get(
+    "/summary", tags=["reports"], response_model=schemas.Summary, response_model_exclude_unset=True
+)
 async def get_summary(runtime: RuntimeDep, viewer: Admin) -> dict[str, Any]:
     """Counts per department and channel, duplicates, follow-ups, triage and dead letters."""
     async with runtime.db.session() as session:
         return await views.summary(session)
 
 
-@router.get("/dead-letters", tags=["dead letters"])
+@router.get(
+    "/dead-letters",
+    tags=["dead letters"],
+    response_model=list[schemas.DeadLetter],
+    response_model_exclude_unset=True,
+)
 async def list_dead_letters(runtime: RuntimeDep, viewer: DeadLetterKeeper) -> list[dict[str, Any]]:
     """Messages that could not be processed, with their reasons (newest first)."""
     async with runtime.db.session() as session:
@@ -49,7 +56,12 @@ async def list_dead_letters(runtime: RuntimeDep, viewer: DeadLetterKeeper) -> li
     ]
 
 
-@router.post("/dead-letters/{message_id}/retry", tags=["dead letters"])
+@router.post(
+    "/dead-letters/{message_id}/retry",
+    tags=["dead letters"],
+    response_model=schemas.Retried,
+    response_model_exclude_unset=True,
+)
 async def retry_dead_letter(
     request: Request, runtime: RuntimeDep, viewer: DeadLetterKeeper, message_id: RowId
 ) -> dict[str, Any]:
@@ -61,10 +73,20 @@ async def retry_dead_letter(
     return {"id": message_id, "attempt": attempt, "state": message.state}
 
 
-@router.get("/canned-replies", tags=["tickets"])
-async def list_canned(viewer: Worker) -> list[dict[str, str]]:
+@router.get(
+    "/canned-replies",
+    tags=["tickets"],
+    response_model=list[schemas.CannedReply],
+    response_model_exclude_unset=True,
+)
+async def list_canned(runtime: RuntimeDep, viewer: Worker) -> list[dict[str, str]]:
     """Ready-made replies in Arabic and English; ``{reference}`` and ``{name}`` are filled in."""
-    return [{"key": c.key, "ar": c.ar, "en": c.en} for c in CANNED_REPLIES]
+    async with runtime.db.session() as session:
+        replies = await canned_replies(session)
+    return [
+        {"key": c.key, "name_ar": c.name_ar, "name_en": c.name_en, "ar": c.text_ar, "en": c.text_en}
+        for c in replies
+    ]
 
 
 class SubmissionIn(BaseModel):
@@ -79,14 +101,25 @@ class SubmissionIn(BaseModel):
     client_id: str | None = Field(default=None, max_length=120)
 
 
-@router.post("/submissions", status_code=201, tags=["submissions"])
+@router.post(
+    "/submissions",
+    status_code=201,
+    tags=["submissions"],
+    response_model=schemas.Submission,
+    response_model_exclude_unset=True,
+)
 async def submit(runtime: RuntimeDep, viewer: Submitter, body: SubmissionIn) -> dict[str, Any]:
     """Report a problem as a block's representative (their own block is used)."""
     saved, reference = await work.submit_report(runtime, viewer, **body.model_dump())
     return {"message_id": saved.message_id, "created": saved.created, "reference": reference}
 
 
-@router.get("/audit", tags=["admin"])
+@router.get(
+    "/audit",
+    tags=["admin"],
+    response_model=list[schemas.AuditRow],
+    response_model_exclude_unset=True,
+)
 async def list_audit(
     runtime: RuntimeDep, viewer: Admin, ticket: str | None = None, limit: PageLimit = 200
 ) -> list[dict[str, Any]]:
@@ -111,14 +144,22 @@ class TokenIn(BaseModel):
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
-@router.get("/tokens", tags=["admin"])
+@router.get(
+    "/tokens", tags=["admin"], response_model=list[schemas.Token], response_model_exclude_unset=True
+)
 async def list_tokens(runtime: RuntimeDep, viewer: AccountKeeper) -> list[dict[str, Any]]:
     """Every API token (never its secret)."""
     async with runtime.db.session() as session:
         return await staff.api_tokens(session)
 
 
-@router.post("/tokens", status_code=201, tags=["admin"])
+@router.post(
+    "/tokens",
+    status_code=201,
+    tags=["admin"],
+    response_model=schemas.TokenCreated,
+    response_model_exclude_unset=True,
+)
 async def create_token(
     request: Request, runtime: RuntimeDep, viewer: AccountKeeper, body: TokenIn
 ) -> dict[str, Any]:
@@ -146,7 +187,12 @@ async def create_token(
     return {"id": token.id, "token": secret, "prefix": token.prefix, "scopes": token.scopes}
 
 
-@router.delete("/tokens/{token_id}", tags=["admin"])
+@router.delete(
+    "/tokens/{token_id}",
+    tags=["admin"],
+    response_model=schemas.TokenRevoked,
+    response_model_exclude_unset=True,
+)
 async def revoke_token(
     request: Request, runtime: RuntimeDep, viewer: AccountKeeper, token_id: RowId
 ) -> dict[str, int]:
@@ -164,7 +210,12 @@ async def revoke_token(
     return {"revoked": token_id}
 
 
-@router.get("/reconcile-runs", tags=["operations"])
+@router.get(
+    "/reconcile-runs",
+    tags=["operations"],
+    response_model=list[schemas.ReconcileRun],
+    response_model_exclude_unset=True,
+)
 async def list_reconcile_runs(
     runtime: RuntimeDep, viewer: Admin, limit: PageLimit = 100
 ) -> list[dict[str, Any]]:
@@ -173,14 +224,24 @@ async def list_reconcile_runs(
         return await views.reconcile_runs(session, limit=max(1, min(limit, 1000)))
 
 
-@router.get("/channels", tags=["operations"])
+@router.get(
+    "/channels",
+    tags=["operations"],
+    response_model=list[schemas.ChannelStatus],
+    response_model_exclude_unset=True,
+)
 async def list_channels(runtime: RuntimeDep, viewer: Admin) -> list[dict[str, Any]]:
     """Channel health: last message, last success, errors and watermark per account."""
     async with runtime.db.session() as session:
         return await views.channel_status(session)
 
 
-@router.get("/contact-suggestions", tags=["contacts"])
+@router.get(
+    "/contact-suggestions",
+    tags=["contacts"],
+    response_model=list[schemas.ContactSuggestion],
+    response_model_exclude_unset=True,
+)
 async def list_merge_suggestions(runtime: RuntimeDep, viewer: Admin) -> list[dict[str, Any]]:
     """Contacts shown to be one citizen (a shared identity), waiting for staff to merge."""
     async with runtime.db.session() as session:

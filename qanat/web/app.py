@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,9 +14,11 @@ from qanat import __version__
 from qanat.config import Settings, load_settings
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.web import (
+    account_pages,
     admin_pages,
     api,
     api_admin,
+    api_inbox,
     app_api,
     coverage,
     dashboard,
@@ -34,6 +37,9 @@ from qanat.web import (
     operations_pages,
     problems,
     public,
+    settings_canned,
+    settings_pages,
+    settings_users,
     ticket_field,
     ticket_forms,
     ticket_pages,
@@ -58,10 +64,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         listener = await _start_smtp(app.state.runtime)
         watcher = _start_sla_watch(app.state.runtime)
         sweeper = _start_sweeper(app.state.runtime)
+        rules_watch = asyncio.create_task(_watch_rules(app.state.runtime), name="rules-watch")
         try:
             yield
         finally:
-            for task in (watcher, sweeper):
+            for task in (watcher, sweeper, rules_watch):
                 if task is not None:
                     task.cancel()
             if listener is not None:
@@ -83,9 +90,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(webhooks.router)
     app.include_router(open311.router)
     app.include_router(open311_updates.router)
-    api_routers = [api.router, api_admin.router, app_api.router, entries.api_router]
+    api_routers = [api_inbox.router, api.router, api_admin.router, app_api.router]
     for api_router in (
         *api_routers,
+        entries.api_router,
         coverage.api_router,
         open311_keys.router,
         dashboard.api_router,
@@ -94,12 +102,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         ticket_field.api_router,
     ):
         app.include_router(api_router, prefix="/api")
-    pages_modules = (login, inbox_pages, ticket_pages, ticket_forms, dashboard, admin_pages)
+    pages_modules = (login, account_pages, inbox_pages, ticket_pages, ticket_forms, dashboard)
+    admin = (settings_pages, settings_canned, settings_users, admin_pages, operations_pages)
     field_pages = (inspector_pages, inspection_pages, ticket_field)
-    for pages in (*pages_modules, coverage, entries, public, operations_pages, *field_pages):
+    for pages in (*pages_modules, *admin, coverage, entries, public, *field_pages):
         app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(docs.router)
+    docs.install(app)
     problems.install(app)
     return app
 
@@ -137,3 +147,17 @@ def _start_sweeper(runtime: Runtime) -> asyncio.Task[None] | None:
     from qanat.jobs.sweep import keep_sweeping
 
     return asyncio.create_task(keep_sweeping(runtime), name="sweeper")
+
+
+#: Seconds between looks at the store for a rules version saved by another process.
+RULES_WATCH_SECONDS = 60.0
+
+
+async def _watch_rules(runtime: Runtime) -> None:
+    """Keep this process on the rules version saved last (another replica may save one)."""
+    while True:
+        await asyncio.sleep(RULES_WATCH_SECONDS)
+        try:
+            await runtime.refresh_rules()
+        except Exception:  # the store down for a moment: the rules in force stay
+            logging.getLogger(__name__).warning("rules refresh failed", exc_info=True)

@@ -30,6 +30,7 @@ from qanat.model import Attachment
 from qanat.normalize.text import fold
 from qanat.store.public import PublicStatus
 from qanat.store.tables import utcnow
+from qanat.web import schemas
 from qanat.web.auth import AppClient
 from qanat.web.deps import RuntimeDep
 from qanat.web.limits import Limit, enforce, read_limited
@@ -96,7 +97,17 @@ def status_public(found: PublicStatus) -> dict[str, Any]:
     }
 
 
-@router.post("/app/reports", status_code=201)
+@router.post(
+    "/app/reports",
+    status_code=201,
+    responses={
+        201: {"model": schemas.AppReceipt, "description": "a new report"},
+        200: {"model": schemas.AppReceipt, "description": "this client_id was sent before"},
+    },
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": AppReport.model_json_schema()}}}
+    },
+)
 async def post_report(request: Request, runtime: RuntimeDep, viewer: AppClient) -> JSONResponse:
     """Send a citizen's report (JSON: the fields of ``AppReport``); answers its reference.
 
@@ -131,7 +142,7 @@ async def post_report(request: Request, runtime: RuntimeDep, viewer: AppClient) 
     return JSONResponse(answer, status_code=201 if saved.created else 200)
 
 
-@router.post("/app/status")
+@router.post("/app/status", response_model=schemas.AppStatus, response_model_exclude_unset=True)
 async def post_status(runtime: RuntimeDep, viewer: AppClient, body: StatusQuery) -> dict[str, Any]:
     """A report's status, for the citizen who sent it: 404 whichever detail is wrong."""
     await enforce(runtime, STATUS_BY_REFERENCE, fold(body.reference).strip())
@@ -141,7 +152,9 @@ async def post_status(runtime: RuntimeDep, viewer: AppClient, body: StatusQuery)
     return status_public(found)
 
 
-@router.get("/app/services")
+@router.get(
+    "/app/services", response_model=list[schemas.Service], response_model_exclude_unset=True
+)
 async def list_services(runtime: RuntimeDep, viewer: AppClient) -> list[dict[str, str]]:
     """What a report can be about (the routing rules' categories), by department."""
     return [

@@ -22,7 +22,7 @@ from fastapi import Depends, HTTPException, Request, Response
 
 from qanat.auth import hash_password, verify_password
 from qanat.config import Settings
-from qanat.store import audit, staff
+from qanat.store import accounts, audit, staff
 from qanat.store.access import Viewer
 from qanat.store.tables import User, utcnow
 from qanat.web import totp
@@ -212,12 +212,19 @@ async def log_in(request: Request, *, username: str, password: str, code: str = 
         return LoginOutcome(problem="locked", locked_until=until)
     ok = await _password_ok(user, password)
     step = None
-    if ok and second is not None and second.confirmed_at is not None:
+    enrolled = ok and second is not None and second.confirmed_at is not None
+    if enrolled and second is not None:
         step = totp.matching_step(
             second.secret, code, unix_seconds=time.time(), after_step=second.last_step
         )
-        ok = step is not None
     async with runtime.db.writing() as session:
+        recovered = False
+        if enrolled and step is None and user is not None and user.id is not None and code:
+            # No code from the app: one of the recovery codes, spent as it is used.
+            recovered = await accounts.use_recovery_code(
+                session, user_id=user.id, code=code, now=now
+            )
+        ok = ok and (not enrolled or step is not None or recovered)
         await staff.record_attempt(session, username=username, succeeded=ok, ip=ip, now=now)
         if not ok or user is None or user.id is None:
             await audit.record(
@@ -230,7 +237,8 @@ async def log_in(request: Request, *, username: str, password: str, code: str = 
         token = await staff.open_session(
             session, user_id=user.id, now=now, ip=ip, user_agent=request.headers.get("user-agent")
         )
-        await audit.record(session, viewer=staff.viewer_of(user), action="login", ip=ip)
+        action = "recovery_code_used" if recovered else "login"
+        await audit.record(session, viewer=staff.viewer_of(user), action=action, ip=ip)
     return LoginOutcome(token=token)
 
 

@@ -6,7 +6,7 @@ attributes (not inline styles), so the page's strict CSP still holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from markupsafe import Markup, escape
@@ -57,10 +57,25 @@ def _legend(
     return parts, y - top + 18
 
 
+def _linked(shape: str, href: str | None) -> str:
+    """A bar that opens the list it counts (drill-down), when it has an address."""
+    return f'<a href="{escape(href)}">{shape}</a>' if href else shape
+
+
 def stacked_daily(
-    days: Sequence[date], series: dict[str, list[int]], *, title: str, width: int = 720
+    days: Sequence[date],
+    series: dict[str, list[int]],
+    *,
+    title: str,
+    width: int = 720,
+    labels: dict[str, str] | None = None,
+    href: Callable[[str, date], str] | None = None,
 ) -> Markup:
-    """Stacked bars per day, one colour per series (channel or department), with a legend."""
+    """Stacked bars per day, one colour per series (channel or department), with a legend.
+
+    ``labels`` names each series (its key when absent); ``href(key, day)`` is where a
+    bar leads: the list of the tickets it counts."""
+    labels = labels or {}
     plot_height, left, bottom = 180, 32, 20
     totals = [sum(values[n] for values in series.values()) for n in range(len(days))]
     peak = max(totals, default=0) or 1
@@ -72,27 +87,36 @@ def stacked_daily(
     ]
     for n, day in enumerate(days):
         x, y = left + n * slot, float(plot_height)
-        for s, values in enumerate(series.values()):
+        for s, (key, values) in enumerate(series.items()):
             if values[n]:
                 h = values[n] / peak * (plot_height - 10)
                 y -= h
-                parts.append(
+                rect = (
                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                    f'fill="{colour(s)}"><title>{escape(list(series)[s])} {day}: '
+                    f'fill="{colour(s)}"><title>{escape(labels.get(key, key))} {day}: '
                     f"{values[n]}</title></rect>"
                 )
+                parts.append(_linked(rect, href(key, day) if href else None))
         if len(days) <= 14 or n % max(1, len(days) // 7) == 0:
+            label_x = min(x, width - 34)  # the last day's label stays inside the chart
             parts.append(
-                f'<text x="{x:.1f}" y="{plot_height + 14}" font-size="10">{day:%m-%d}</text>'
+                f'<text x="{label_x:.1f}" y="{plot_height + 14}" font-size="10">{day:%m-%d}</text>'
             )
-    legend, used = _legend(list(series), top=plot_height + bottom, width=width)
+    names = [labels.get(key, key) for key in series]
+    legend, used = _legend(names, top=plot_height + bottom, width=width)
     return _svg(width, plot_height + bottom + used, title, parts + legend)
 
 
 def horizontal_bars(
-    rows: Sequence[tuple[str, float]], *, title: str, unit: str = "", width: int = 480
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = 480,
+    hrefs: Sequence[str | None] = (),
 ) -> Markup:
-    """One bar per row (label, value), longest first as given."""
+    """One bar per row (label, value), longest first as given; ``hrefs[n]`` is where
+    row ``n``'s bar leads."""
     label_width, row_height = 150, 22
     peak = max((value for _, value in rows), default=0) or 1
     parts = []
@@ -100,10 +124,11 @@ def horizontal_bars(
         y = n * row_height
         length = value / peak * (width - label_width - 60)
         parts.append(f'<text x="0" y="{y + 15}" font-size="12">{escape(label)}</text>')
-        parts.append(
+        rect = (
             f'<rect x="{label_width}" y="{y + 3}" width="{length:.1f}" height="16" '
             f'fill="{colour(n)}"/>'
         )
+        parts.append(_linked(rect, hrefs[n] if n < len(hrefs) else None))
         parts.append(
             f'<text x="{label_width + length + 4:.1f}" y="{y + 15}" font-size="12">'
             f"{value:g}{escape(unit)}</text>"
@@ -117,8 +142,10 @@ def against_target(
     title: str,
     names: tuple[str, str],
     width: int = 480,
+    hrefs: Sequence[str | None] = (),
 ) -> Markup:
-    """Per row, the actual figure (bar) beside its target (outlined bar): hours vs SLA."""
+    """Per row, the actual figure (bar) beside its target (outlined bar): hours vs SLA;
+    ``hrefs[n]`` is where row ``n``'s bar leads."""
     label_width, row_height = 150, 34
     values = [v for _, actual, target in rows for v in (actual, target) if v is not None]
     peak = max(values, default=0) or 1
@@ -129,10 +156,13 @@ def against_target(
         parts.append(f'<text x="0" y="{y + 20}" font-size="12">{escape(label)}</text>')
         if actual is not None:
             over = target is not None and actual > target
-            parts.append(
+            rect = (
                 f'<rect x="{label_width}" y="{y + 4}" width="{actual * scale:.1f}" height="12" '
                 f'fill="{"#d62728" if over else "#2ca02c"}"/>'
-                f'<text x="{label_width + actual * scale + 4:.1f}" y="{y + 15}" '
+            )
+            parts.append(
+                _linked(rect, hrefs[n] if n < len(hrefs) else None)
+                + f'<text x="{label_width + actual * scale + 4:.1f}" y="{y + 15}" '
                 f'font-size="11">{actual:g}</text>'
             )
         if target is not None:

@@ -19,6 +19,7 @@ from qanat.errors import ConfigError
 from qanat.normalize.location import area_of_block, load_gazetteer
 from qanat.store.coverage import BlockCoverage, coverage
 from qanat.store.tables import utcnow
+from qanat.web import schemas
 from qanat.web.auth import ReportReader
 from qanat.web.deps import RuntimeDep
 from qanat.web.templating import page
@@ -90,7 +91,7 @@ async def _rows(runtime: RuntimeDep) -> list[BlockCoverage]:
         return await coverage(session, blocks=blocks, since=utcnow() - RECENT)
 
 
-@api_router.get("/coverage")
+@api_router.get("/coverage", response_model=schemas.Coverage, response_model_exclude_unset=True)
 async def get_coverage(runtime: RuntimeDep, viewer: ReportReader) -> dict[str, Any]:
     """Blocks with and without a community representative, and each block's recent reports."""
     return coverage_public(await _rows(runtime))

@@ -5,21 +5,24 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import col, select
 
 from qanat.errors import NotFound
+from qanat.router.sla import timing_of
 from qanat.runtime import Runtime
 from qanat.store import dashboard, inspections
 from qanat.store.access import Viewer, visible_tickets
 from qanat.store.tables import Department, Ticket, User, utcnow
-from qanat.web import charts, i18n
+from qanat.web import charts, i18n, schemas
 from qanat.web.auth import ReportReader
 from qanat.web.deps import RuntimeDep
+from qanat.web.names import Names, NamesDep
 from qanat.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -43,65 +46,85 @@ async def field_figures(runtime: Runtime, days: int) -> dict[str, Any]:
 
 
 async def figures_for(runtime: Runtime, viewer: Viewer, days: int) -> dashboard.Figures:
-    """The dashboard figures for the last ``days`` local days (today included)."""
+    """The dashboard figures for the last ``days`` local days (today included), each time
+    in SLA hours against the target its rules give."""
     tz = runtime.settings.tz
     now = utcnow()
     first_day = now.astimezone(tz).date() - timedelta(days=days - 1)
     since = datetime.combine(first_day, time.min, tzinfo=tz)
     async with runtime.db.session() as session:
         facts = await dashboard.ticket_facts(session, viewer=viewer, since=since)
-    return dashboard.measure(facts, first_day=first_day, days=days, now=now, tz=tz)
+    timer = timing_of(runtime.rules(), tz)
+    return dashboard.measure(facts, first_day=first_day, days=days, now=now, tz=tz, timer=timer)
 
 
-def chart_set(figures: dashboard.Figures, language: str) -> dict[str, Any]:
-    """The dashboard's charts, labelled in ``language``."""
+def drill(first_day: date, last_day: date, **filters: str) -> str:
+    """The list of the tickets a figure counts (created in the period, with ``filters``)."""
+    query = {"queue": "all", "date_from": first_day.isoformat(), "date_to": last_day.isoformat()}
+    return "/inbox?" + urlencode({**query, **filters})
+
+
+def chart_set(figures: dashboard.Figures, language: str, names: Names) -> dict[str, Any]:
+    """The dashboard's charts, labelled in ``language``, each bar leading to its list."""
     t = i18n.translator(language)
-    channels = {i18n.value_name(language, k): v for k, v in figures.per_channel.items()}
     rows = figures.departments
+    first, last = figures.days[0], figures.days[-1]
+    labels = [names.department(language, r["department"]) for r in rows]
+    by_department = [drill(first, last, department=r["department"]) for r in rows]
     return {
-        "channels": charts.stacked_daily(figures.days, channels, title=t("volume_per_channel")),
+        "channels": charts.stacked_daily(
+            figures.days, figures.per_channel, title=t("volume_per_channel"),
+            labels={k: i18n.value_name(language, k) for k in figures.per_channel},
+            href=lambda channel, day: drill(day, day, channel=channel),
+        ),
         "departments": charts.stacked_daily(
-            figures.days, figures.per_department, title=t("volume_per_department")
+            figures.days, figures.per_department, title=t("volume_per_department"),
+            labels={k: names.department(language, k) for k in figures.per_department},
+            href=lambda code, day: drill(day, day, department=code),
         ),
         "response": charts.horizontal_bars(
-            [(r["department"], r["response_rate"] or 0) for r in rows],
-            title=t("response_rate"),
-            unit="%",
+            [(label, r["response_rate"] or 0) for label, r in zip(labels, rows, strict=True)],
+            title=t("response_rate"), unit="%", hrefs=by_department,
         ),
         "first_response": charts.against_target(
-            [(r["department"], r["first_response_hours"], r["sla_hours"]) for r in rows],
-            title=t("first_response"),
-            names=(t("first_response"), t("sla_target")),
+            [(label, r["first_response_hours"], r["first_response_target"])
+             for label, r in zip(labels, rows, strict=True)],
+            title=t("first_response"), names=(t("first_response"), t("first_response_target")),
+            hrefs=by_department,
         ),
         "resolution": charts.against_target(
-            [(r["department"], r["resolution_hours"], r["sla_hours"]) for r in rows],
-            title=t("resolution_time"),
-            names=(t("resolution_time"), t("sla_target")),
+            [(label, r["resolution_hours"], r["resolution_target"])
+             for label, r in zip(labels, rows, strict=True)],
+            title=t("resolution_time"), names=(t("resolution_time"), t("resolution_target")),
+            hrefs=[drill(first, last, department=r["department"], breached="1") for r in rows],
         ),
-    }
+    }  # fmt: skip
 
 
 @router.get("/dashboard")
 async def dashboard_page(
-    request: Request, runtime: RuntimeDep, viewer: ReportReader, days: int = Days
+    request: Request, runtime: RuntimeDep, viewer: ReportReader, names: NamesDep, days: int = Days
 ) -> Response:
-    """Volume, response, times against SLA, breaches and recurring places, as charts."""
+    """Volume, response, first response and resolution against their targets, breaches,
+    each agent's workload and recurring places; every bar opens the list it counts."""
     figures = await figures_for(runtime, viewer, days)
+    first, last = figures.days[0], figures.days[-1]
     return page(
         request,
         "dashboard.html",
         viewer=viewer,
         field=await field_figures(runtime, days),
+        names=names,
         figures=figures,
-        charts=chart_set(figures, i18n.language_of(viewer.language)),
+        charts=chart_set(figures, i18n.language_of(viewer.language), names),
         days=days,
-        tables=list(dashboard.tables(figures)),
+        drill=lambda **filters: drill(first, last, **filters),
     )
 
 
-@api_router.get("/dashboard")
+@api_router.get("/dashboard", response_model=schemas.Dashboard, response_model_exclude_unset=True)
 async def dashboard_json(runtime: RuntimeDep, viewer: ReportReader, days: int = Days) -> Any:
-    """The dashboard's figures as JSON."""
+    """The dashboard's figures as JSON (times in SLA hours, with their targets)."""
     figures = await figures_for(runtime, viewer, days)
     return {
         "days": [d.isoformat() for d in figures.days],
@@ -111,6 +134,7 @@ async def dashboard_json(runtime: RuntimeDep, viewer: ReportReader, days: int = 
         "overall": figures.overall,
         "places": figures.places,
         "field": await field_figures(runtime, days),
+        "agents": figures.agents,
     }
 
 
@@ -143,14 +167,36 @@ def csv_response(body: str | AsyncIterator[str], name: str) -> Response:
 
 @router.get("/dashboard/{table}.csv")
 async def dashboard_csv(
-    runtime: RuntimeDep, viewer: ReportReader, table: str, days: int = Days
+    runtime: RuntimeDep, viewer: ReportReader, names: NamesDep, table: str, days: int = Days
 ) -> Response:
-    """One of the dashboard's tables as CSV."""
+    """One of the dashboard's tables as CSV, headed and named in the viewer's language."""
     tables = dashboard.tables(await figures_for(runtime, viewer, days))
     if table not in tables:
         raise NotFound(f"no dashboard table {table!r}; there are {', '.join(tables)}")
-    header, rows = tables[table]
-    return csv_response(csv_text(header, rows), f"qanat-{table}-{days}d")
+    keys, rows = tables[table]
+    language = i18n.language_of(viewer.language)
+    header, named = human_table(keys, rows, language=language, names=names)
+    return csv_response(csv_text(header, named), f"qanat-{table}-{days}d")
+
+
+def human_table(
+    keys: list[str], rows: list[list[Any]], *, language: str, names: Names
+) -> tuple[list[str], list[list[Any]]]:
+    """A table with headers people read and names instead of codes."""
+    t = i18n.translator(language)
+    header = [t(f"col_{key}") for key in keys]
+    shown: dict[str, Any] = {
+        "department": lambda code: names.department(language, code) or code,
+        "channel": lambda code: i18n.value_name(language, code),
+        "assignee": names.person,
+    }
+    return header, [
+        [
+            shown[key](value) if key in shown and value else value
+            for key, value in zip(keys, row, strict=True)
+        ]
+        for row in rows
+    ]
 
 
 TICKET_COLUMNS = [

@@ -25,6 +25,7 @@ from qanat.runtime import Runtime
 from qanat.store import audit
 from qanat.store.access import Viewer
 from qanat.store.tables import CallRecord, Ticket, utcnow
+from qanat.web import schemas
 from qanat.web.auth import Worker, client_ip
 from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.public_intake import Saved, save_report
@@ -146,7 +147,9 @@ async def _called_back(runtime: Runtime, viewer: Viewer, record_id: int, ip: str
         )
 
 
-@api_router.post("/entries", status_code=201)
+@api_router.post(
+    "/entries", status_code=201, response_model=schemas.Entry, response_model_exclude_unset=True
+)
 async def post_entry(
     request: Request, runtime: RuntimeDep, viewer: Worker, body: StaffEntry
 ) -> dict[str, Any]:
@@ -165,14 +168,20 @@ def _call_public(call: CallRecord) -> dict[str, Any]:
     }
 
 
-@api_router.get("/calls/missed")
+@api_router.get(
+    "/calls/missed", response_model=list[schemas.MissedCall], response_model_exclude_unset=True
+)
 async def list_missed(runtime: RuntimeDep, viewer: Worker) -> list[dict[str, Any]]:
     """Unanswered calls not yet returned (oldest first)."""
     async with runtime.db.session() as session:
         return [_call_public(call) for call in await missed_calls(session)]
 
 
-@api_router.post("/calls/{record_id}/called-back")
+@api_router.post(
+    "/calls/{record_id}/called-back",
+    response_model=schemas.CalledBack,
+    response_model_exclude_unset=True,
+)
 async def post_called_back(
     request: Request, runtime: RuntimeDep, viewer: Worker, record_id: RowId
 ) -> dict[str, int]:

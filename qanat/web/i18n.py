@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from qanat.web import i18n_admin, i18n_work
 from qanat.web.i18n_field import FIELD_TEXTS, FIELD_VALUES
 
 LANGUAGES = ("ar", "en")
@@ -22,7 +23,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "log_out": ("تسجيل الخروج", "Log out"),
     "username": ("اسم المستخدم", "Username"),
     "password": ("كلمة المرور", "Password"),
-    "totp_code": ("رمز التحقق (إن وُجد)", "Verification code (if enrolled)"),
+    "totp_code": (
+        "رمز التحقق أو رمز الاسترداد (إن وُجد)",
+        "Verification or recovery code (if enrolled)",
+    ),
     "login_wrong": ("اسم المستخدم أو كلمة المرور غير صحيحة.", "Wrong username or password."),
     "login_locked": (
         "تم إيقاف الحساب مؤقتًا بعد محاولات فاشلة متكررة. حاول بعد {minutes} دقيقة.",
@@ -107,8 +111,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "images_blocked": ("الصور الخارجية محجوبة.", "Remote images are blocked."),
     "reply": ("رد", "Reply"),
     "reply_hint": (
-        "يُرسل على قناة المواطن. يمكن استخدام {reference} و{name}.",
-        "Goes out on the citizen's channel. {reference} and {name} are filled in.",
+        "يُرسل على قناة المواطن. يمكن استخدام:",
+        "Goes out on the citizen's channel. Filled in when sent:",
     ),
     "visibility": ("طريقة الرد على إكس", "How to answer on X"),
     "visibility_as_citizen": ("كما كتب المواطن", "The way the citizen wrote"),
@@ -399,6 +403,10 @@ VALUE_TEXTS: dict[str, tuple[str, str]] = {
     "admin": ("مسؤول النظام", "Admin"),
     "representative": ("ممثل مجمع", "Representative"),
 }
+
+# The staff side's words are grouped in their own modules (one dict per area of work).
+for _group in (*i18n_work.GROUPS, *i18n_admin.GROUPS):
+    TEXTS.update(_group)
 
 
 TEXTS.update(FIELD_TEXTS)

@@ -87,6 +87,9 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     "event_forward_requested": ("طُلبت الإحالة", "Forward asked for"),
     "event_forwarded": ("أُحيلت إلى الجهة", "Forwarded"),
     "event_forward_failed": ("تعذّرت الإحالة", "Forward failed"),
+    "metres_n": ("{n} م", "{n} m"),
+    "km_n": ("{n} كم", "{n} km"),
+    "within_metres_n": ("± {n} م", "± {n} m"),
 }
 
 #: Values shown by name (roles).

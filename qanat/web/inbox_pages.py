@@ -5,28 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.model import BUILTIN_CHANNELS, Kind, Priority, TicketStatus
 from qanat.normalize.text import search_form
-from qanat.store import inbox
-from qanat.store.access import visible_tickets
+from qanat.store import inbox, saved_filters
+from qanat.store.access import Viewer, visible_tickets
 from qanat.store.actions import dead_letters
-from qanat.store.tables import Department, Event, Ticket, utcnow
+from qanat.store.tables import Department, Event, Ticket, User, utcnow
 from qanat.web import work
-from qanat.web.auth import DeadLetterKeeper, Reader, client_ip
+from qanat.web.auth import DeadLetterKeeper, Reader, client_ip, may
 from qanat.web.deps import RowId, RuntimeDep
+from qanat.web.names import NamesDep
 from qanat.web.templating import page
 
 router = APIRouter(include_in_schema=False)
 
 #: Query parameters of the filter bar, as the form names them.
-FILTER_FIELDS = ("channel", "kind", "status", "priority", "block", "representative", "department")
+FILTER_FIELDS = (
+    "channel", "kind", "status", "priority", "block", "representative", "department", "assignee",
+)  # fmt: skip
 
 
 def _day(value: str | None) -> date | None:
@@ -51,7 +55,10 @@ def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
     except ValueError:
         offset = 0
     q = (params.get("q") or "").strip() or None
+    sort = params.get("sort", "")
     return inbox.InboxFilters(
+        sort=sort if sort in inbox.SORTS else "",
+        descending=params.get("dir") == "desc",
         queue=queue,
         date_from=_day(params.get("date_from")),
         date_to=_day(params.get("date_to")),
@@ -65,6 +72,8 @@ def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
         block=chosen["block"],
         representative=chosen["representative"],
         department=chosen["department"],
+        assignee=chosen["assignee"],
+        breached=params.get("breached") == "1",
     )
 
 
@@ -85,8 +94,11 @@ async def home() -> Response:
 
 
 @router.get("/inbox")
-async def inbox_page(request: Request, runtime: RuntimeDep, viewer: Reader) -> Response:
-    """A queue of tickets with the filter bar, search and live arrivals."""
+async def inbox_page(
+    request: Request, runtime: RuntimeDep, viewer: Reader, names: NamesDep
+) -> Response:
+    """A queue of tickets with the filter bar, search, sorting, saved views, bulk actions
+    and live arrivals."""
     queues = inbox.queues_for(viewer)
     asked = request.query_params.get("queue")
     queue = asked if asked in queues else inbox.default_queue(viewer)
@@ -101,10 +113,16 @@ async def inbox_page(request: Request, runtime: RuntimeDep, viewer: Reader) -> R
             (await session.execute(select(Department).order_by(col(Department.code)))).scalars()
         )
         last_event = (await session.execute(select(func.max(col(Event.id))))).scalar_one()
+        views = await saved_filters.filters_of(session, user_id=viewer.user_id)
+        staff = await _assignable(session, viewer)
     return page(
         request,
         "inbox.html",
         viewer=viewer,
+        names=names,
+        views=views,
+        staff=staff,
+        sort_links=sort_links(request, filters),
         rows=rows,
         queues=queues,
         counts=counts,
@@ -118,6 +136,35 @@ async def inbox_page(request: Request, runtime: RuntimeDep, viewer: Reader) -> R
     )
 
 
+async def _assignable(session: AsyncSession, viewer: Viewer) -> list[User]:
+    """Who the bulk bar offers to assign to: oneself, and the department's staff (or, for
+    admins, every member of staff) when one may assign."""
+    statement = select(User).where(
+        col(User.active).is_(True), col(User.role).in_(["agent", "supervisor", "admin"])
+    )
+    if not may(viewer, "tickets.assign"):
+        statement = statement.where(col(User.id) == viewer.user_id)
+    elif viewer.role != "admin":
+        statement = statement.where(col(User.department_id) == viewer.department_id)
+    return list((await session.execute(statement.order_by(col(User.display_name)))).scalars())
+
+
+def sort_links(request: Request, filters: inbox.InboxFilters) -> dict[str, dict[str, str]]:
+    """For each sortable column: the address that sorts by it (again: the other way) and
+    its ``aria-sort``."""
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("sort", "dir", "offset")
+    ]
+    links = {}
+    for column in inbox.SORTS:
+        current = filters.sort == column
+        descending = not filters.descending if current else column in ("priority", "updated")
+        query = urlencode([*kept, ("sort", column), ("dir", "desc" if descending else "asc")])
+        state = ("descending" if filters.descending else "ascending") if current else "none"
+        links[column] = {"href": f"/inbox?{query}", "aria": state}
+    return links
+
+
 def _query_without_offset(request: Request) -> str:
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
     return urlencode(kept)
@@ -125,7 +172,7 @@ def _query_without_offset(request: Request) -> str:
 
 @router.get("/inbox/rows")
 async def inbox_rows_fragment(
-    request: Request, runtime: RuntimeDep, viewer: Reader, references: str = ""
+    request: Request, runtime: RuntimeDep, viewer: Reader, names: NamesDep, references: str = ""
 ) -> Response:
     """Table rows for tickets announced live (only those the viewer may see)."""
     wanted = [r.strip() for r in references.split(",") if r.strip()][:50]
@@ -140,7 +187,29 @@ async def inbox_rows_fragment(
             ).scalars()
         )
         rows = await inbox.describe(session, tickets)
-    return page(request, "_rows.html", viewer=viewer, rows=rows, now=utcnow(), fresh=True)
+    return page(request, "_rows.html", viewer=viewer, names=names, rows=rows, fresh=True)
+
+
+@router.post("/inbox/views")
+async def save_view(
+    runtime: RuntimeDep,
+    viewer: Reader,
+    name: Annotated[str, Form(min_length=1, max_length=80)],
+    query: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Save the list as it is now (queue, filters, search, sort) under a name."""
+    kept = urlencode([(k, v) for k, v in parse_qsl(query.lstrip("?")) if k != "offset"])
+    async with runtime.db.writing() as session:
+        await saved_filters.save_filter(session, user_id=viewer.user_id, name=name, query=kept)
+    return RedirectResponse(f"/inbox?{kept}", status_code=303)
+
+
+@router.post("/inbox/views/{view_id}/delete")
+async def delete_view(runtime: RuntimeDep, viewer: Reader, view_id: int) -> Response:
+    """Forget one of one's saved views."""
+    async with runtime.db.writing() as session:
+        await saved_filters.delete_filter(session, user_id=viewer.user_id, filter_id=view_id)
+    return RedirectResponse("/inbox", status_code=303)
 
 
 @router.get("/dead-letters")
@@ -150,7 +219,8 @@ async def dead_letters_page(
     """Messages that could not be processed, with their reasons and a retry button."""
     async with runtime.db.session() as session:
         messages = await dead_letters(session, limit=200)
-    return page(request, "dead_letters.html", viewer=viewer, messages=messages)
+    done = request.query_params.get("done")
+    return page(request, "dead_letters.html", viewer=viewer, messages=messages, done=done)
 
 
 @router.post("/dead-letters/{message_id}/retry")
@@ -163,4 +233,4 @@ async def retry_form(
 ) -> Response:
     """Retry a dead letter from the page."""
     await work.retry(runtime, work.Request(viewer, client_ip(request)), message_id)
-    return RedirectResponse("/dead-letters", status_code=303)
+    return RedirectResponse(f"/dead-letters?done={message_id}", status_code=303)

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import hmac
 import math
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import update
-from sqlmodel import col
 
-from qanat.store import audit, staff
-from qanat.store.tables import StaffTotp, User, utcnow
-from qanat.web import i18n, totp
+from qanat.store import staff
+from qanat.store.tables import utcnow
+from qanat.web import i18n
 from qanat.web.auth import (
     LOGIN_COOKIE,
     Reader,
-    client_ip,
     cookies_secure,
     find_viewer,
     log_in,
@@ -80,7 +76,7 @@ async def login_submit(
     username: Annotated[str, Form(max_length=120)],
     password: Annotated[str, Form(max_length=1000)],
     csrf_token: Annotated[str, Form()] = "",
-    code: Annotated[str, Form(max_length=12)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
     next: Annotated[str, Form()] = "/inbox",
 ) -> Response:
     """Check the credentials; on success set the session cookie and go on."""
@@ -111,73 +107,3 @@ async def logout(request: Request, viewer: Reader) -> Response:
     response = RedirectResponse("/login", status_code=303)
     await log_out(request, response)
     return response
-
-
-@router.get("/account")
-async def account(request: Request, runtime: RuntimeDep, viewer: Reader) -> Response:
-    """One's own settings: language and two-step verification."""
-    async with runtime.db.session() as session:
-        second = await staff.totp_of(session, user_id=viewer.user_id)
-    return page(request, "account.html", viewer=viewer, second=second, enrolling=None)
-
-
-@router.post("/account/language")
-async def set_language(
-    request: Request,
-    runtime: RuntimeDep,
-    viewer: Reader,
-    language: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/account",
-) -> Response:
-    """Switch the interface language (kept on the account)."""
-    chosen = i18n.language_of(language)
-    async with runtime.db.writing() as session:
-        await session.execute(
-            update(User).where(col(User.id) == viewer.user_id).values(language=chosen)
-        )
-    return RedirectResponse(safe_next(next), status_code=303)
-
-
-@router.post("/account/totp")
-async def start_totp(request: Request, runtime: RuntimeDep, viewer: Reader) -> Response:
-    """Begin enrolling an authenticator app: a new secret, shown once, not yet required."""
-    secret = totp.new_secret()
-    async with runtime.db.writing() as session:
-        second = await staff.totp_of(session, user_id=viewer.user_id)
-        if second is not None and second.confirmed_at is not None:
-            return RedirectResponse("/account", status_code=303)
-        if second is None:
-            session.add(StaffTotp(user_id=viewer.user_id, secret=secret))
-        else:
-            second.secret = secret
-    enrolling = {"secret": secret, "uri": totp.provisioning_uri(secret, username=viewer.username)}
-    return page(request, "account.html", viewer=viewer, second=None, enrolling=enrolling)
-
-
-@router.post("/account/totp/confirm")
-async def confirm_totp(
-    request: Request, runtime: RuntimeDep, viewer: Reader, code: Annotated[str, Form()]
-) -> Response:
-    """Turn two-step verification on once the app's first code checks out."""
-    async with runtime.db.writing() as session:
-        second = await staff.totp_of(session, user_id=viewer.user_id)
-        if second is None or second.confirmed_at is not None:
-            return RedirectResponse("/account", status_code=303)
-        step = totp.matching_step(second.secret, code, unix_seconds=time.time(), after_step=0)
-        if step is None:
-            enrolling = {
-                "secret": second.secret,
-                "uri": totp.provisioning_uri(second.secret, username=viewer.username),
-            }
-            return page(
-                request,
-                "account.html",
-                viewer=viewer,
-                second=None,
-                enrolling=enrolling,
-                error=True,
-                status_code=400,
-            )
-        second.confirmed_at, second.last_step = utcnow(), step
-        await audit.record(session, viewer=viewer, action="totp_enabled", ip=client_ip(request))
-    return RedirectResponse("/account", status_code=303)

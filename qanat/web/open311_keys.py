@@ -16,6 +16,7 @@ from qanat.errors import BadPayload, NotFound
 from qanat.store import audit
 from qanat.store import open311 as keys_store
 from qanat.store.tables import utcnow
+from qanat.web import schemas
 from qanat.web.auth import AccountKeeper, client_ip
 from qanat.web.deps import RuntimeDep
 
@@ -30,14 +31,14 @@ class KeyIn(BaseModel):
     updates: bool = False
 
 
-@router.get("")
+@router.get("", response_model=list[schemas.Open311Key])
 async def list_keys(runtime: RuntimeDep, viewer: AccountKeeper) -> list[dict[str, Any]]:
     """Every Open311 client's key (never the key itself)."""
     async with runtime.db.session() as session:
         return await keys_store.keys(session)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=schemas.Open311Key)
 async def create_key(
     request: Request, runtime: RuntimeDep, viewer: AccountKeeper, body: KeyIn
 ) -> dict[str, Any]:
@@ -65,7 +66,7 @@ async def create_key(
     }
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=schemas.KeyRevoked, response_model_exclude_unset=True)
 async def revoke_key(
     request: Request, runtime: RuntimeDep, viewer: AccountKeeper, name: str
 ) -> dict[str, str]:

@@ -23,6 +23,7 @@ from qanat.errors import (
     WrongContent,
 )
 from qanat.store.errors import describe, store_unavailable
+from qanat.web import i18n
 from qanat.web.templating import page
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def error_page(request: Request, status_code: int, detail: str) -> Response:
         status_code=status_code,
         code=status_code,
         detail=detail,
+        known_errors=i18n.TEXTS,
     )
 
 

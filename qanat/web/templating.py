@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -14,9 +15,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from qanat.store.access import Viewer
-from qanat.web import i18n, safety
+from qanat.store.tables import utcnow
+from qanat.web import explain, i18n, safety
 from qanat.web.auth import csrf_of, may
+from qanat.web.deadlines import deadlines
 from qanat.web.deps import get_runtime
+from qanat.web.names import Names
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -36,8 +40,14 @@ def environment() -> Environment:
     )
     env.filters["bdi"] = safety.bdi
     env.filters["nobidi"] = safety.strip_bidi
+    env.filters["readable"] = readable_json
     env.globals["static"] = static_url
     return env
+
+
+def readable_json(value: Any) -> str:
+    """JSON as people read it: Arabic as Arabic (not ``\\u0627`` escapes), indented."""
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
 
 
 @cache
@@ -82,21 +92,40 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """Render ``template`` with what every page needs: language, direction, CSRF, viewer."""
+    """Render ``template`` with what every page needs: language, direction, CSRF, viewer,
+    and names instead of codes (hand in ``names``, a :class:`~qanat.web.names.Names`)."""
+    html = render(request, template, viewer=viewer, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def render(request: Request, template: str, *, viewer: Viewer | None, **context: Any) -> str:
+    """``template`` as text, with :func:`page`'s context (for parts of a page sent alone)."""
     language = language_for(request, viewer)
     settings = get_runtime(request).settings
+    names: Names = context.pop("names", None) or Names()
+    now = utcnow()
+    t = i18n.translator(language)
+
+    def v(value: str | None) -> str:
+        return i18n.value_name(language, value)
+
     values = {
         "request": request,
         "viewer": viewer,
         "lang": language,
         "dir": i18n.direction_of(language),
-        "t": i18n.translator(language),
-        "v": lambda value: i18n.value_name(language, value),
+        "t": t,
+        "v": v,
+        **explain.template_helpers(language, names, t, v),
+        "now": now,
+        "deadlines": lambda ticket: deadlines(ticket, now),
+        "deadline": lambda ticket, clock: next(
+            (d for d in deadlines(ticket, now) if d.clock == clock), None
+        ),
         "csrf": csrf_of(request),
         "when": formatter(settings.tz),
         "may": (lambda permission: may(viewer, permission)) if viewer else (lambda _p: False),
         "path": request.url.path,
         **context,
     }
-    html = environment().get_template(template).render(values)
-    return HTMLResponse(html, status_code=status_code)
+    return environment().get_template(template).render(values)

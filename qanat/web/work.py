@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload
 from qanat.ingest.base import SaveResult
-from qanat.model import Inbound, Kind, Location, Sender, Visibility
+from qanat.model import Inbound, Kind, Location, Sender, TicketStatus, Visibility
 from qanat.outbound import replies
 from qanat.outbound.replies import ReplyResult
 from qanat.outbound.upstream import queue_status_updates
@@ -56,13 +56,34 @@ async def reply(
     text: str,
     visibility: Visibility | None = None,
 ) -> ReplyResult:
-    """Reply to the citizen on their channel (``visibility``: public or private, on X)."""
+    """Reply to the citizen on their channel (``visibility``: public or private, on X).
+
+    Whoever answers a ticket nobody holds takes it, and a new ticket becomes open: an
+    answered ticket leaves the unassigned queue and the "new" count.
+    """
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.work")
         message_id, _answer = await replies.queue_reply(
             session, ticket=ticket, text=text, viewer=who.viewer, ip=who.ip, visibility=visibility
         )
+        await _take_on_reply(session, who, ticket)
     return await replies.send_queued(runtime, message_id)
+
+
+async def _take_on_reply(session: AsyncSession, who: Request, ticket: Ticket) -> None:
+    """The replier takes an unassigned ticket (if they can hold it) and a new one opens."""
+    viewer = who.viewer
+    can_hold = viewer.role in actions.ASSIGNABLE_ROLES and (
+        viewer.role == "admin" or viewer.department_id == ticket.department_id
+    )
+    if ticket.assignee_id is None and can_hold:
+        await actions.assign(
+            session, viewer=viewer, ticket=ticket, assignee_id=viewer.user_id, ip=who.ip
+        )
+    if ticket.status == TicketStatus.new.value:
+        await actions.set_status(
+            session, viewer=viewer, ticket=ticket, status=TicketStatus.open.value, ip=who.ip
+        )
 
 
 async def note(runtime: Runtime, who: Request, reference: str, text: str) -> int:
@@ -141,10 +162,12 @@ async def update(
     priority: str | None = None,
     status: str | None = None,
     resolution_text: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Change kind, priority or status; resolving a primary resolves and tells its duplicates.
 
-    ``resolution_text``, when given with a resolving status, also goes to the ticket's
+    ``reason`` says why the status changed (a close asks for one). ``resolution_text``,
+    when given with a resolving status, also goes to the ticket's
     own citizen; the duplicates' citizens get it too (else the canned "resolved" reply).
     A new kind or priority brings the SLA row that fits it (due times counted again).
     """
@@ -160,7 +183,7 @@ async def update(
         if status:
             paused = ticket.sla_paused_at is not None
             followers = await actions.set_status(
-                session, viewer=who.viewer, ticket=ticket, status=status, ip=who.ip
+                session, viewer=who.viewer, ticket=ticket, status=status, ip=who.ip, reason=reason
             )
             if paused and ticket.sla_paused_at is None:  # no longer waiting on the citizen
                 await resume_clock(
@@ -204,11 +227,13 @@ async def link(runtime: Runtime, who: Request, reference: str, primary_reference
     return chosen.reference
 
 
-async def unlink(runtime: Runtime, who: Request, reference: str) -> None:
-    """Make a duplicate independent again."""
+async def unlink(runtime: Runtime, who: Request, reference: str, reason: str | None = None) -> None:
+    """Make a duplicate independent again (staff say why)."""
     async with runtime.db.writing() as session:
         ticket = await _ticket(session, who, reference, "tickets.work")
-        await actions.unlink_duplicate(session, viewer=who.viewer, ticket=ticket, ip=who.ip)
+        await actions.unlink_duplicate(
+            session, viewer=who.viewer, ticket=ticket, ip=who.ip, reason=reason
+        )
 
 
 async def delivered(runtime: Runtime, who: Request, reference: str, message_id: int) -> None:

@@ -7,6 +7,7 @@ Skips with the reason when /usr/bin/chromium is absent, unless QANAT_REQUIRE_SER
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -75,6 +76,10 @@ class Server:
         """Do ``action(runtime, work.Request)`` as ``username``, from another process's view."""
         run_elsewhere(lambda: _act(self.settings, username, action))
 
+    def save_all(self, inbounds: list[Inbound]) -> None:
+        """Save many messages through the real intake, with one runtime."""
+        run_elsewhere(lambda: _save_all(self.settings, inbounds))
+
 
 def run_elsewhere(coroutine: Callable[[], Any]) -> None:
     """Run a coroutine to completion on its own loop and thread (Playwright owns this one)."""
@@ -97,6 +102,15 @@ async def _save(settings: Settings, inbound: Inbound) -> None:
     runtime = await start_runtime(settings)
     try:
         await runtime.intake.save(inbound)
+    finally:
+        await stop_runtime(runtime)
+
+
+async def _save_all(settings: Settings, inbounds: list[Inbound]) -> None:
+    runtime = await start_runtime(settings)
+    try:
+        for inbound in inbounds:
+            await runtime.intake.save(inbound)
     finally:
         await stop_runtime(runtime)
 
@@ -184,6 +198,26 @@ def browser(server: Server) -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+def log_in(page: Any, server: Server, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form and land on the inbox."""
+    page.goto(f"{server.url}/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
+    page.click('button[type="submit"]')
+    page.wait_for_url(re.compile(r".*/inbox(\?.*)?$"))
+
+
+def switch_to_english(page: Any) -> None:
+    """Switch the signed-in person's pages to English (the header's language button)."""
+    page.click('header.top form[action="/account/language"] button')
+    page.wait_for_function("document.documentElement.lang === 'en'")
+
+
+def wider_than_the_window(page: Any) -> bool:
+    """True when the page scrolls sideways (something overflows)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
 
 
 @pytest.hookimpl(hookwrapper=True)

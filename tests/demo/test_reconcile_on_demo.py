@@ -36,6 +36,8 @@ def test_reconcile_on_the_demo_keeps_a_ledger_and_the_report_follows(tmp_path: P
     first_day = date.fromisoformat(day[:10]) + timedelta(days=1)  # a whole day, any timezone
     report = runner.invoke(app, [*home, "report", "daily", "--date", str(first_day)], env=env)
     assert report.exit_code == 0, report.stderr
-    rows = list(csv.DictReader(io.StringIO(report.stdout)))
-    assert {r["group"] for r in rows} == {"department", "channel"}
-    assert sum(int(r["received"]) for r in rows if r["group"] == "channel") > 0
+    rows = list(csv.DictReader(io.StringIO(report.stdout.lstrip("\ufeff"))))
+    groups = {r["Group / المجموعة"] for r in rows}
+    assert groups == {"Department / القسم", "Channel / القناة"}
+    channels = [r for r in rows if r["Group / المجموعة"] == "Channel / القناة"]
+    assert sum(int(r["Received / المستلمة"]) for r in channels) > 0

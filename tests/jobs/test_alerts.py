@@ -159,8 +159,10 @@ async def test_the_daily_report_goes_to_the_supervisors(
     assert mail["Subject"] == "qanat: التقرير اليومي / daily report 2026-11-02"
     text = mail.get_body(preferencelist=("plain",))
     page = mail.get_body(preferencelist=("html",))
-    assert text is not None and "department,sewage,1," in str(text.get_content())
+    assert text is not None
+    assert "Department / القسم,Sewage and drainage / الصرف الصحي,1," in str(text.get_content())
     assert page is not None and "<h1>Daily report — 2026-11-02</h1>" in str(page.get_content())
+    assert "<h1>التقرير اليومي — 2026-11-02</h1>" in str(page.get_content())
 
 
 async def test_without_mail_the_daily_report_is_not_sent(runtime: Runtime) -> None:

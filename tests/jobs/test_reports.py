@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from typer.testing import CliRunner
 
 from qanat.cli.main import app
-from qanat.jobs.reports import TicketFacts, daily_lines, day_window, render_csv
+from qanat.jobs.report_page import render_csv, render_html
+from qanat.jobs.reports import TicketFacts, daily_lines, day_window
 
 BAHRAIN = ZoneInfo("Asia/Bahrain")
 IMPORTS = Path(__file__).parents[1] / "fixtures" / "import"
@@ -44,12 +45,22 @@ def test_figures_per_department_and_channel() -> None:
 
 def test_csv_has_a_header_and_a_row_per_line() -> None:
     start, end = day_window(date(2026, 11, 2), BAHRAIN)
-    text = render_csv(
-        daily_lines([TicketFacts("parks", "web", at(8), None, None, None)], start=start, end=end)
+    lines = daily_lines(
+        [TicketFacts("parks", "web", at(8), None, None, None)], start=start, end=end
     )
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:3] == ["group", "name", "received"]
-    assert rows[1] == ["department", "parks", "1", "0", "0", "0.00", "", "", "0"]
+    names = {"parks": ("الحدائق والتشجير", "Parks and trees")}
+    text = render_csv(lines, names)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Group / المجموعة", "Name / الاسم", "Received / المستلمة"]
+    assert rows[1][:2] == ["Department / القسم", "Parks and trees / الحدائق والتشجير"]
+    assert rows[1][2:] == ["1", "0", "0", "0.0", "", "", "0"]
+    assert rows[2][:2] == ["Channel / القناة", "Web form / الموقع"]
+    page = render_html(lines, day=date(2026, 11, 2), departments=names)
+    arabic, english = page.split("<section")[1:]
+    assert 'lang="ar" dir="rtl"' in arabic and "التقرير اليومي — 2026-11-02" in arabic
+    assert "الحدائق والتشجير" in arabic and "parks" not in arabic
+    assert 'lang="en" dir="ltr"' in english and "Parks and trees" in english
+    assert "median_first_response_h" not in page and "<style>" in page
 
 
 def test_the_command_writes_csv_and_html(database_url: str, tmp_path: Path) -> None:
@@ -72,12 +83,12 @@ def test_the_command_writes_csv_and_html(database_url: str, tmp_path: Path) -> N
         env=env,
     )
     assert result.exit_code == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
-    sewage = next(r for r in rows if r["group"] == "department" and r["name"] == "sewage")
-    assert sewage["received"] == "1" and sewage["response_rate"] == "0.00"
-    channels = {r["name"]: r["received"] for r in rows if r["group"] == "channel"}
-    assert channels == {"email": "1", "sms": "1"}  # the X report is a duplicate of the SMS one
+    rows = list(csv.reader(io.StringIO(csv_path.read_text().lstrip("\ufeff"))))
+    sewage = next(r for r in rows if r[1] == "Sewage and drainage / الصرف الصحي")
+    assert sewage[2] == "1" and sewage[5] == "0.0"
+    channels = {r[1]: r[2] for r in rows if r[0] == "Channel / القناة"}
+    assert channels == {"Email / بريد إلكتروني": "1", "SMS / رسالة نصية": "1"}  # X: a duplicate
     page = html_path.read_text()
-    assert "<svg" in page and "<script" not in page and "sewage" in page
+    assert "<svg" in page and "<script" not in page and "الصرف الصحي" in page
     bad = runner.invoke(app, ["report", "daily", "--date", "2 Nov"], env=env)
     assert bad.exit_code == 2 and "is not YYYY-MM-DD" in bad.stderr

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from qanat.router.calendar import WorkCalendar, due_at
+from qanat.router.calendar import WorkCalendar, due_at, hours_between
 
 BAHRAIN = ZoneInfo("Asia/Bahrain")
 CALENDAR = WorkCalendar(
@@ -46,3 +46,18 @@ def test_urgent_work_runs_on_a_continuous_clock_with_pauses() -> None:
     assert due_at(at(27, 22), 12, CALENDAR, continuous=True) == at(28, 10)
     pauses = [(at(28, 0), at(28, 2))]
     assert due_at(at(27, 22), 12, CALENDAR, continuous=True, pauses=pauses) == at(28, 12)
+
+
+def test_hours_between_counts_what_due_at_counts() -> None:
+    calendar = WorkCalendar(tz=BAHRAIN)
+    start = datetime(2026, 11, 5, 13, 0, tzinfo=BAHRAIN)  # Thursday 13:00, closes 14:15
+    due = due_at(start, 3, calendar)  # 1.25 h Thursday, then Sunday 07:00 + 1.75 h
+    assert due == datetime(2026, 11, 8, 8, 45, tzinfo=BAHRAIN)
+    assert hours_between(start, due, calendar) == 3
+    assert hours_between(start, datetime(2026, 11, 7, 12, 0, tzinfo=BAHRAIN), calendar) == 1.25
+    assert hours_between(start, start + timedelta(hours=30), calendar, continuous=True) == 30
+    pause = (
+        datetime(2026, 11, 5, 13, 30, tzinfo=BAHRAIN),
+        datetime(2026, 11, 5, 14, 0, tzinfo=BAHRAIN),
+    )
+    assert hours_between(start, due, calendar, pauses=[pause]) == 2.5

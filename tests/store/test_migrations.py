@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from qanat.store import tables  # noqa: F401  (registers the tables)
+from qanat.store import settings_tables, tables  # noqa: F401  (registers the tables)
 from qanat.store.db import Database
 
 

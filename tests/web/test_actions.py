@@ -91,7 +91,7 @@ async def test_on_x_staff_choose_a_public_or_private_reply_from_the_ticket_page(
     assert 'name="visibility"' in page.text
     assert 'name="visibility"' not in (await admin.get("/tickets/QN-2026-000001")).text  # SMS
     form = await admin.post(
-        "/tickets/QN-2026-000002/reply", data={"text": "سنتواصل معكم", "visibility": "private"}
+        "/tickets/QN-2026-000002/update", data={"text": "سنتواصل معكم", "visibility": "private"}
     )
     assert form.status_code == 303
     api = await admin.post(
@@ -100,9 +100,12 @@ async def test_on_x_staff_choose_a_public_or_private_reply_from_the_ticket_page(
     assert api.status_code == 201
     assert [r.metadata["visibility"] for r in x.sent] == ["private", "public"]
     bad = await admin.post(
-        "/tickets/QN-2026-000002/reply", data={"text": "تم", "visibility": "loud"}
+        "/tickets/QN-2026-000002/update",
+        data={"text": "تم", "visibility": "loud"},
+        headers={"Accept": "application/json"},
     )
-    assert bad.status_code == 400 and len(x.sent) == 2
+    assert bad.status_code == 422 and len(x.sent) == 2
+    assert bad.json()["errors"] == {"visibility": "اختيار غير صالح."}
 
 
 async def test_a_reply_carries_the_citizens_private_identities_to_the_channel(
@@ -254,7 +257,7 @@ async def test_changing_kind_priority_and_status(seeded: Runtime, login: Login) 
     assert changed.sla_due_at - changed.created_at == timedelta(hours=12)
     assert recounted["sla_due_at"] == changed.sla_due_at.isoformat()
     page = (await agent.get("/tickets/QN-2026-000001")).text
-    assert "أعيد احتساب الموعد" in page and "request, urgent" in page
+    assert "أعيد احتساب الموعد" in page and "نوع أو أولوية جديدة: طلب، عاجلة" in page
 
 
 async def test_resolving_a_primary_resolves_and_tells_its_duplicates(

@@ -174,19 +174,21 @@ async def test_logging_out_ends_the_session(login: Login) -> None:
 async def test_forms_and_api_changes_need_the_csrf_token(login: Login) -> None:
     client = await login("agent_sewage")
     client.headers.pop("x-csrf-token")
-    form = await client.post("/tickets/QN-2026-000001/note", data={"text": "x"})
+    form = await client.post("/tickets/QN-2026-000001/update", data={"mode": "note", "text": "x"})
     assert form.status_code == 403
     api = await client.post("/api/tickets/QN-2026-000001/notes", json={"text": "x"})
     assert api.status_code == 403
     wrong = await client.post(
-        "/tickets/QN-2026-000001/note", data={"text": "x", "csrf_token": "0" * 64}
+        "/tickets/QN-2026-000001/update",
+        data={"mode": "note", "text": "x", "csrf_token": "0" * 64},
     )
     assert wrong.status_code == 403
     page = await client.get("/tickets/QN-2026-000001")
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert token is not None
     right = await client.post(
-        "/tickets/QN-2026-000001/note", data={"text": "x", "csrf_token": token.group(1)}
+        "/tickets/QN-2026-000001/update",
+        data={"mode": "note", "text": "x", "csrf_token": token.group(1)},
     )
     assert right.status_code == 303
 
@@ -262,13 +264,16 @@ async def test_two_step_verification(login: Login, app: FastAPI, seeded: Runtime
     started = await agent.post("/account/totp")
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
     assert secret is not None
+    assert "<svg" in started.text and 'id="totp-qr"' in started.text  # the QR code to scan
     wrong = await agent.post("/account/totp/confirm", data={"code": "000000"})
-    assert wrong.status_code == 400
+    assert wrong.status_code == 422 and "الرمز غير صحيح" in wrong.text
     now_step = totp.step_of(time.time())
     confirmed = await agent.post(
         "/account/totp/confirm", data={"code": totp.code_at(secret.group(1), now_step)}
     )
-    assert confirmed.status_code == 303
+    assert confirmed.status_code == 200
+    codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", confirmed.text)
+    assert len(codes) == 10  # recovery codes, shown once
     async with client_for(app) as client:
         without = await log_in(client, "agent_sewage", PASSWORD)
         assert without.status_code == 401
@@ -284,6 +289,11 @@ async def test_two_step_verification(login: Login, app: FastAPI, seeded: Runtime
             client, "agent_sewage", PASSWORD, code=totp.code_at(secret.group(1), now_step)
         )
         assert fresh.status_code == 303
+    async with client_for(app) as client:  # without the phone: a recovery code, once
+        recovered = await log_in(client, "agent_sewage", PASSWORD, code=codes[0].upper())
+        assert recovered.status_code == 303
+    async with client_for(app) as client:
+        assert (await log_in(client, "agent_sewage", PASSWORD, code=codes[0])).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -313,7 +323,7 @@ async def test_admins_add_and_deactivate_staff(
         },
     )
     assert added.status_code == 303
-    page = (await admin.get("/admin/users")).text
+    page = (await admin.get("/settings/users")).text
     assert "agent_parks" in page and "موظف الحدائق" in page
     taken = await admin.post(
         "/admin/users",

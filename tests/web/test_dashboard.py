@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 
 from qanat.web.dashboard import csv_lines
 from tests.web.conftest import Login
@@ -35,8 +37,8 @@ async def test_dashboard_tables_export_as_csv(login: Login) -> None:
     assert response.headers["content-disposition"].startswith("attachment")
     assert response.text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert rows[0][:3] == ["department", "tickets", "answered"]
-    assert {row[0] for row in rows[1:]} == {"sewage", "roads", "parks"}
+    assert rows[0][:3] == ["القسم", "التذاكر", "تم الرد"]  # the admin reads Arabic
+    assert {row[0] for row in rows[1:]} == {"الصرف الصحي", "الطرق", "الحدائق والتشجير"}
     assert (await admin.get("/dashboard/nothing.csv")).status_code == 404
 
 
@@ -58,3 +60,22 @@ def test_cells_never_start_a_formula() -> None:
     assert csv_lines([["=HYPERLINK(1)", "+1", "-2", "@x", "ok", None, 3]]) == (
         "'=HYPERLINK(1),'+1,'-2,'@x,ok,,3\r\n"
     )
+
+
+async def test_every_bar_opens_the_list_it_counts(login: Login) -> None:
+    admin = await login("admin")
+    await admin.post("/api/tickets/QN-2026-000005/take")
+    page = (await admin.get("/dashboard", params={"days": 120})).text
+    bars = [html.unescape(h) for h in re.findall(r'<a href="(/inbox\?[^"]+)"><rect', page)]
+    channel_bar = next(h for h in bars if "channel=email" in h)
+    listed = (await admin.get(channel_bar)).text
+    assert re.findall(r'data-reference="(QN-[0-9-]+)"', listed) == ["QN-2026-000003"]
+    workload = re.search(r'<a href="(/inbox\?[^"]*assignee=admin[^"]*)">', page)
+    assert workload is not None
+    held = (await admin.get(html.unescape(workload.group(1)))).text
+    assert re.findall(r'data-reference="(QN-[0-9-]+)"', held) == ["QN-2026-000005"]
+    # Every seed ticket is long past its due time by now: the breaches list has them all.
+    breaches = re.search(r'<a class="figure" href="([^"]*breached=1[^"]*)"', page)
+    assert breaches is not None
+    late = (await admin.get(html.unescape(breaches.group(1)))).text
+    assert len(re.findall(r"<tr data-reference=", late)) == 6

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
@@ -13,7 +13,7 @@ from qanat.model import Attachment, Inbound, Sender
 from qanat.runtime import Runtime
 from qanat.store import queries
 from qanat.store.tables import Attachment as AttachmentRow
-from qanat.store.tables import Ticket
+from qanat.store.tables import Message, Ticket, utcnow
 from tests.web.conftest import Login
 from tests.web.test_access_matrix import PIXEL
 
@@ -29,7 +29,7 @@ async def test_the_inbox_is_arabic_and_right_to_left_by_default(login: Login) ->
     assert '<html lang="ar" dir="rtl">' in html
     assert "صندوق الوارد" in html
     # Citizens' texts are isolated so mixed Arabic and English read right.
-    assert '<span dir="auto">طفح مجاري في مجمع 305' in html
+    assert '<span dir="auto" data-typed>طفح مجاري في مجمع 305' in html
 
 
 async def test_english_is_chosen_per_person(login: Login) -> None:
@@ -88,7 +88,8 @@ async def test_queues(login: Login, seeded: Runtime) -> None:
     }
     counts = dict(
         re.findall(
-            r'queue=(\w+)"[^>]*>\s*[^<]+<span class="count">(\d+)', (await agent.get("/inbox")).text
+            r'queue=(\w+)"[^>]*>\s*[^<]+<span class="count" data-queue="\w+">(\d+)',
+            (await agent.get("/inbox")).text,
         )
     )
     assert counts["mine"] == "1" and counts["duplicates"] == "1" and counts["overdue"] == "1"
@@ -143,12 +144,13 @@ async def test_the_ticket_page_shows_one_timeline(login: Login, seeded: Runtime)
         "/api/tickets/QN-2026-000002/primary", json={"primary_reference": "QN-2026-000001"}
     )
     html = (await agent.get("/tickets/QN-2026-000001")).text
-    assert "department given by the source: sewage" in html  # the routing reason
+    assert "حددت الجهة المرسلة القسم: الصرف الصحي" in html  # the routing reason, in Arabic
     assert "أرسلنا الصهريج" in html and 'class="note"' in html
     assert 'href="/tickets/QN-2026-000002"' in html  # its duplicate
     assert "+97333123456" in html  # the contact card
     duplicate = (await agent.get("/tickets/QN-2026-000002")).text
-    assert "مكررة من" in duplicate and "staff:agent_sewage" in duplicate  # who linked it
+    assert "مكررة من" in duplicate and "agent sewage" in duplicate  # who linked it, by name
+    assert "staff:agent_sewage" not in duplicate
 
 
 async def test_duplicate_evidence_is_shown(login: Login, seeded: Runtime) -> None:
@@ -164,12 +166,12 @@ async def test_duplicate_evidence_is_shown(login: Login, seeded: Runtime) -> Non
                 "primary_reference": "QN-2026-000001",
                 "score": 91.5,
                 "threshold": 85.0,
-                "features": {"text": 0.93, "same_block": True},
+                "features": {"text": 93.4, "same_block": True, "hours_apart": 0.6},
             },
         )
     html = (await (await login("agent_sewage")).get("/tickets/QN-2026-000002")).text
-    assert "91.5 / 85.0" in html
-    assert "text=0.93" in html and "same_block=True" in html
+    assert "المجمع نفسه 305؛ بفارق 36 دقيقة؛ تشابه الصياغة 93٪ (الدرجة 91.5 والحد 85)" in html
+    assert "same_block" not in html and "text=93" not in html
 
 
 async def ticket_id(runtime: Runtime, reference: str) -> int:
@@ -225,7 +227,32 @@ async def test_the_api_docs_allow_only_their_own_script(anonymous: httpx.AsyncCl
     response = await anonymous.get("/docs")
     policy = response.headers["content-security-policy"]
     assert "'sha256-" in policy and "unsafe-inline" not in policy
-    assert (await anonymous.get("/openapi.json")).status_code == 200
+    assert "https:" not in policy and "cdn" not in response.text  # nothing from elsewhere
+    assert 'src="/docs/assets/swagger-ui-bundle.js"' in response.text
+    bundle = await anonymous.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
+    schema = (await anonymous.get("/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/tickets"]["get"]["security"] == [{"bearer": []}]
+
+
+async def test_every_json_route_documents_its_answer(anonymous: httpx.AsyncClient) -> None:
+    schema = (await anonymous.get("/openapi.json")).json()
+    undocumented = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            answers = [
+                body.get("content", {}).get("application/json", {}).get("schema", {})
+                for code, body in operation["responses"].items()
+                if code.startswith("2")
+            ]
+            if not any("$ref" in a or ("items" in a and "$ref" in a["items"]) for a in answers):
+                undocumented.append(f"{method.upper()} {path}")
+    assert undocumented == []
+    ticket = schema["components"]["schemas"]["TicketSummary"]["properties"]
+    assert {"reference", "status", "department", "location"} <= set(ticket)
 
 
 async def attachment_on(seeded: Runtime, *, name: str, content_type: str, content: bytes) -> int:
@@ -270,6 +297,26 @@ async def test_attachments_download_safely_and_images_preview(
     named = await roads.get(f"/attachments/{picture}")
     assert "\u202e" not in named.headers["content-disposition"]
     assert "gnp.exe" in named.headers["content-disposition"]
+    assert named.headers["content-type"] == "image/png"  # its type, as its bytes prove
+    assert named.headers["content-disposition"].startswith("attachment")
+    svg = await attachment_on(
+        seeded, name="map.svg", content_type="image/svg+xml", content=b"<svg/>"
+    )
+    fake = await attachment_on(seeded, name="a.png", content_type="image/png", content=b"<html>")
+    for other in (svg, fake):
+        sent = await roads.get(f"/attachments/{other}")
+        assert sent.headers["content-type"] == "application/octet-stream"
+    async with seeded.db.session() as session:
+        reference = (
+            await session.execute(
+                select(Ticket.reference)
+                .join(Message, col(Message.ticket_id) == col(Ticket.id))
+                .join(AttachmentRow, col(AttachmentRow.message_id) == col(Message.id))
+                .where(col(AttachmentRow.id) == picture)
+            )
+        ).scalar_one()
+    ticket = (await roads.get(f"/tickets/{reference}")).text
+    assert f'<img src="/attachments/{picture}/preview"' in ticket  # a thumbnail on the page
     sewage = await login("agent_sewage")
     assert (await sewage.get(f"/attachments/{picture}")).status_code == 404
 
@@ -279,3 +326,61 @@ async def test_every_installed_connector_is_a_channel_filter(login: Login, seede
     assert seeded.connectors.specs  # qanat's own connectors register like plugins
     for name in seeded.connectors.specs:
         assert f'value="{name}"' in page
+
+
+async def test_the_list_sorts_by_a_column_both_ways(login: Login, seeded: Runtime) -> None:
+    admin = await login("admin")
+    await admin.patch("/api/tickets/QN-2026-000004", json={"priority": "urgent"})
+    await admin.patch("/api/tickets/QN-2026-000002", json={"priority": "high"})
+    page = await admin.get("/inbox", params={"queue": "all", "sort": "priority", "dir": "desc"})
+    found = references(page.text)
+    assert found[:2] == ["QN-2026-000004", "QN-2026-000002"]
+    assert 'aria-sort="descending"' in page.text
+    again = references(
+        (await admin.get("/inbox", params={"queue": "all", "sort": "priority", "dir": "asc"})).text
+    )
+    assert again[-2:] == ["QN-2026-000002", "QN-2026-000004"]
+    created = await admin.get("/inbox", params={"queue": "all", "sort": "created", "dir": "asc"})
+    assert references(created.text)[0] == "QN-2026-000001"
+
+
+async def test_a_saved_view_belongs_to_its_maker(login: Login) -> None:
+    agent = await login("agent_sewage")
+    saved = await agent.post(
+        "/inbox/views", data={"name": "متأخرة", "query": "queue=overdue&sort=due&offset=50"}
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/inbox?queue=overdue&sort=due"
+    page = (await agent.get("/inbox")).text
+    assert 'href="/inbox?queue=overdue&amp;sort=due">متأخرة</a>' in page
+    other = (await (await login("sup_sewage")).get("/inbox")).text
+    assert "متأخرة</a>" not in other
+    view_id = re.search(r'action="/inbox/views/(\d+)/delete"', page)
+    assert view_id is not None
+    stolen = await (await login("sup_sewage")).post(f"/inbox/views/{view_id.group(1)}/delete")
+    assert stolen.status_code == 404
+    await agent.post(f"/inbox/views/{view_id.group(1)}/delete")
+    assert "متأخرة</a>" not in (await agent.get("/inbox")).text
+
+
+async def test_rows_say_how_late_in_words_and_name_the_department(
+    login: Login, seeded: Runtime
+) -> None:
+    async with seeded.db.writing() as session:
+        await session.execute(
+            update(Ticket)
+            .where(col(Ticket.reference) == "QN-2026-000006")
+            .values(sla_due_at=utcnow() - timedelta(days=2, hours=1), sla_warn_at=None)
+        )
+    page = (await (await login("sup_sewage")).get("/inbox?queue=all")).text
+    row = page[page.index('data-reference="QN-2026-000006"') :].split("</tr>")[0]
+    assert "متأخرة يومين" in row and 'class="dept">الصرف الصحي<' in row
+    assert ">sewage<" not in page
+
+
+async def test_an_x_author_shows_as_a_handle_linking_to_the_post(login: Login) -> None:
+    page = (await (await login("agent_sewage")).get("/tickets/QN-2026-000002")).text
+    assert (
+        'href="https://x.com/abu_mohammed305/status/1852000000000000777"' in page
+        and "><bdi>@abu_mohammed305</bdi></a>" in page
+    )
+    assert ">1498765432101<" not in page  # the numeric id is not what staff read

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from qanat.store import tables  # noqa: F401  (registers every table on the metadata)
+from qanat.store import settings_tables, tables  # noqa: F401  (registers every table)
 from qanat.store.db import make_engine
 
 target_metadata = SQLModel.metadata

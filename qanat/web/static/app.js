@@ -1,4 +1,6 @@
-// qanat inbox: keyboard shortcuts and live updates. No inline script anywhere (strict CSP).
+// qanat's shared page script: forms sent without a reload, confirmations, toasts, the
+// keyboard help, live events. No inline script anywhere (strict CSP); pages add their own
+// file (inbox.js, ticket.js) and find these helpers on window.qanat.
 (function () {
   "use strict";
 
@@ -20,13 +22,129 @@
     return fetch(path, {
       method: method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf() },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
-      if (!response.ok) { throw new Error(response.status + " " + path); }
-      return response.json();
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = new Error(response.status + " " + path);
+          error.data = data;
+          throw error;
+        }
+        return data;
+      });
     });
   }
+
+  function toast(text, kind) {
+    var holder = document.getElementById("toasts");
+    if (!holder || !text) { return; }
+    var item = document.createElement("p");
+    item.className = "toast" + (kind ? " " + kind : "");
+    item.setAttribute("role", kind === "bad" ? "alert" : "status");
+    item.textContent = text;
+    holder.appendChild(item);
+    setTimeout(function () { item.remove(); }, 6000);
+  }
+
+  function showErrors(form, errors) {
+    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (el) {
+      el.hidden = true;
+      el.textContent = "";
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+      el.removeAttribute("aria-invalid");
+    });
+    var unplaced = [];
+    Object.keys(errors || {}).forEach(function (field) {
+      var place = form.querySelector('.field-error[data-for="' + field + '"]');
+      var input = form.querySelector('[name="' + field + '"]');
+      if (input) { input.setAttribute("aria-invalid", "true"); }
+      if (place) {
+        place.textContent = errors[field];
+        place.hidden = false;
+      } else {
+        unplaced.push(errors[field]);
+      }
+    });
+    unplaced.forEach(function (text) { toast(text, "bad"); });
+  }
+
+  // Parts of the page the server drew again, by the id of their container.
+  function replaceParts(parts) {
+    Object.keys(parts || {}).forEach(function (id) {
+      var holder = document.getElementById(id);
+      if (holder) { holder.innerHTML = parts[id]; }
+    });
+    document.dispatchEvent(new CustomEvent("qanat:parts"));
+  }
+
+  function send(form) {
+    var button = form.querySelector('button[type="submit"], button:not([type])');
+    if (button) { button.disabled = true; }
+    return fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf() },
+      body: new FormData(form)
+    }).then(function (response) {
+      return response.json().catch(function () { return { ok: false, errors: { form: response.status + "" } }; });
+    }).then(function (data) {
+      if (button) { button.disabled = false; }
+      (data.toasts || []).forEach(function (text) { toast(text); });
+      if (data.redirect) { location.href = data.redirect; return data; }
+      replaceParts(data.parts);
+      var current = form.id ? document.getElementById(form.id) : form;
+      showErrors(current || form, data.errors);
+      form.dispatchEvent(new CustomEvent("qanat:sent", { bubbles: true, detail: data }));
+      return data;
+    });
+  }
+
+  // A form that asks first: a <dialog> whose reason goes into the form's "reason" field.
+  function confirmThen(form, dialogId, done) {
+    var dialog = document.getElementById(dialogId);
+    if (!dialog || !dialog.showModal) { done(); return; }
+    var reason = dialog.querySelector("textarea");
+    var problem = dialog.querySelector(".field-error");
+    reason.value = "";
+    problem.hidden = true;
+    dialog.showModal();
+    reason.focus();
+    dialog.addEventListener("close", function handler() {
+      dialog.removeEventListener("close", handler);
+      if (dialog.returnValue !== "confirm") { return; }
+      if (!reason.value.trim()) { problem.hidden = false; dialog.showModal(); dialog.addEventListener("close", handler); return; }
+      var field = form.querySelector('[name="reason"], [name="close_reason"]');
+      if (form.dataset.reasonField) { field = form.querySelector('[name="' + form.dataset.reasonField + '"]'); }
+      if (field) { field.value = reason.value.trim(); }
+      done();
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.ajax")) { return; }
+    event.preventDefault();
+    var before = new CustomEvent("qanat:before-send", { bubbles: true, cancelable: true, detail: {} });
+    if (!form.dispatchEvent(before)) { return; }
+    var dialog = before.detail.confirm || form.dataset.confirm;
+    if (dialog) {
+      confirmThen(form, dialog, function () { send(form); });
+    } else {
+      send(form);
+    }
+  });
+
+  // "?" shows the keyboard help of the page (a <dialog id="keys-help">).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "?" || typing(event)) { return; }
+    var help = document.getElementById("keys-help");
+    if (help && help.showModal) {
+      event.preventDefault();
+      if (help.open) { help.close(); } else { help.showModal(); }
+    }
+  });
 
   function listen(after, onEvent) {
     if (!window.EventSource) { return null; }
@@ -37,137 +155,6 @@
       });
     });
     return source;
-  }
-
-  function inbox() {
-    var body = document.getElementById("rows");
-    var banner = document.getElementById("live");
-    var counter = document.getElementById("live-count");
-    var selected = -1;
-    var arrived = 0;
-
-    function rows() { return Array.prototype.slice.call(body.querySelectorAll("tr[data-reference]")); }
-    function current() { return rows()[selected]; }
-    function select(n) {
-      var all = rows();
-      if (!all.length) { return; }
-      selected = Math.max(0, Math.min(n, all.length - 1));
-      all.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
-      all[selected].scrollIntoView({ block: "nearest" });
-    }
-    function open(hash) {
-      var row = current();
-      if (row) { location.href = "/tickets/" + encodeURIComponent(row.dataset.reference) + (hash || ""); }
-    }
-    function take() {
-      var row = current();
-      if (!row) { return; }
-      var reference = row.dataset.reference;
-      api("POST", "/api/tickets/" + encodeURIComponent(reference) + "/take").then(function () {
-        refresh([reference], true);
-      });
-    }
-    function resolve() {
-      var row = current();
-      if (!row) { return; }
-      var reference = row.dataset.reference;
-      api("PATCH", "/api/tickets/" + encodeURIComponent(reference), { status: "resolved" }).then(function () {
-        refresh([reference], true);
-      });
-    }
-    function refresh(references, replace) {
-      var wanted = references.filter(function (ref) { return replace || !body.querySelector('tr[data-reference="' + CSS.escape(ref) + '"]'); });
-      if (!wanted.length) { return; }
-      fetch("/inbox/rows?references=" + encodeURIComponent(wanted.join(",")), { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : ""; })
-        .then(function (html) {
-          var holder = document.createElement("tbody");
-          holder.innerHTML = html;
-          Array.prototype.slice.call(holder.querySelectorAll("tr[data-reference]")).reverse().forEach(function (row) {
-            var old = body.querySelector('tr[data-reference="' + CSS.escape(row.dataset.reference) + '"]');
-            if (old) {
-              row.classList.remove("fresh");
-              row.classList.toggle("selected", old.classList.contains("selected"));
-              old.replaceWith(row);
-              return;
-            }
-            body.insertBefore(row, body.firstChild);
-            arrived += 1;
-            if (selected >= 0) { selected += 1; }
-          });
-          counter.textContent = String(arrived);
-          banner.hidden = arrived === 0;
-        });
-    }
-
-    document.addEventListener("keydown", function (event) {
-      if (!plainKey(event)) { return; }
-      switch (event.key) {
-        case "j": select(selected + 1); break;
-        case "k": select(selected - 1); break;
-        case "Enter": case "o": open(""); break;
-        case "r": open("#reply"); break;
-        case "n": open("#note"); break;
-        case "a": take(); break;
-        case "e": resolve(); break;
-        default: return;
-      }
-      event.preventDefault();
-    });
-    body.addEventListener("click", function (event) {
-      var row = event.target.closest("tr[data-reference]");
-      if (row) { select(rows().indexOf(row)); }
-    });
-    document.getElementById("live-show").addEventListener("click", function (event) {
-      event.preventDefault();
-      arrived = 0;
-      banner.hidden = true;
-      select(0);
-    });
-    listen(document.body.dataset.lastEvent, function (name, data) {
-      if (name === "ticket_created") { refresh([data.reference], false); }
-      else if (body.querySelector('tr[data-reference="' + CSS.escape(data.reference) + '"]')) { refresh([data.reference], true); }
-    });
-  }
-
-  function ticket() {
-    var reference = document.body.dataset.reference;
-    var me = "staff:" + document.body.dataset.username;
-    var reply = document.getElementById("reply");
-    var note = document.getElementById("note");
-    var canned = document.getElementById("canned");
-
-    function submit(id) {
-      var form = document.getElementById(id);
-      if (form) { form.requestSubmit(); }
-    }
-    document.addEventListener("keydown", function (event) {
-      if (!plainKey(event)) { return; }
-      switch (event.key) {
-        case "r": if (reply) { reply.focus(); } break;
-        case "n": if (note) { note.focus(); } break;
-        case "a": submit("take-form"); break;
-        case "e": submit("resolve-form"); break;
-        default: return;
-      }
-      event.preventDefault();
-    });
-    if (canned && reply) {
-      canned.addEventListener("change", function () {
-        var option = canned.options[canned.selectedIndex];
-        if (option && option.dataset.text) {
-          reply.value = option.dataset.text;
-          reply.focus();
-        }
-      });
-    }
-    if (location.hash === "#reply" && reply) { reply.focus(); }
-    if (location.hash === "#note" && note) { note.focus(); }
-    listen(document.body.dataset.lastEvent, function (name, data) {
-      if (data.reference === reference && data.actor !== me) {
-        document.getElementById("changed").hidden = false;
-      }
-    });
   }
 
   // The public form: fill the map point from the device, when it can tell (no map tiles:
@@ -184,8 +171,9 @@
     });
   }
 
-  var page = document.body.dataset.page;
-  if (page === "inbox") { inbox(); }
-  if (page === "ticket") { ticket(); }
-  if (page === "public-report") { publicReport(); }
+  window.qanat = {
+    api: api, csrf: csrf, toast: toast, send: send, listen: listen, plainKey: plainKey,
+    typing: typing, replaceParts: replaceParts, showErrors: showErrors, confirmThen: confirmThen
+  };
+  if (document.body.dataset.page === "public-report") { publicReport(); }
 })();
