@@ -67,7 +67,7 @@ def test_the_quick_start_finds_the_demos_data_everywhere(tmp_path: Path) -> None
     assert user.returncode == 0, user.stderr
     report = shell(clone, activate + "qanat report daily")
     assert report.returncode == 0, report.stderr
-    assert report.stdout.startswith("group,")
+    assert report.stdout.startswith("\ufeffGroup / المجموعة,")
     status = shell(clone, activate + "qanat status --json")
     found = json.loads(status.stdout)
     assert found["data folder"] == str((clone / "qanat-data").resolve())

@@ -34,6 +34,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "chart": ("المستلمة والمحلولة لكل قسم", "Received and resolved per department"),
     "nothing": ("لا شيء في هذا اليوم.", "Nothing that day."),
     "unassigned": ("دون قسم", "No department"),
+    "field": ("الزيارات الميدانية", "Field visits"),
+    "by_field": ("الزيارات الميدانية", "Field visits"),
+    "count": ("العدد", "Count"),
 }
 #: Channels by name (what the inbox calls them).
 CHANNELS: dict[str, tuple[str, str]] = {
@@ -43,6 +46,14 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "council": ("مجلس التنسيق", "Council"), "field_visit": ("زيارة ميدانية", "Field visit"),
     "walk_in": ("حضور شخصي", "Walk-in"), "letter": ("خطاب", "Letter"),
     "open311": ("Open311", "Open311"),
+}  # fmt: skip
+#: How the day's field visits ended (the lines of group ``field``), by name.
+VISITS: dict[str, tuple[str, str]] = {
+    "visits": ("كل الزيارات", "All visits"), "resolved": ("حُلّت في الموقع", "Resolved on site"),
+    "needs_work": ("تحتاج عملًا من قسم", "Needs work by a department"),
+    "violation": ("سُجّلت مخالفة", "Violation recorded"),
+    "no_access": ("تعذّر الوصول", "Could not access"),
+    "far": ("بعيدة عن الموقع المُبلّغ", "Far from the reported place"),
 }  # fmt: skip
 COLUMNS = ("received", "resolved", "responded", "response_rate", "median_first_response_h",
            "median_resolution_h", "breaches")  # fmt: skip
@@ -65,8 +76,8 @@ def word(key: str, language: str) -> str:
 
 
 def name_of(line: ReportLine, language: str, departments: Mapping[str, tuple[str, str]]) -> str:
-    """A line's department or channel by name."""
-    table = departments if line.group == "department" else CHANNELS
+    """A line's department, channel or field-visit outcome by name."""
+    table = {"department": departments, "field": VISITS}.get(line.group, CHANNELS)
     pair = table.get(line.name) or (WORDS["unassigned"] if line.name == "unassigned" else None)
     return (pair[0] if language == "ar" else pair[1]) if pair else line.name
 
@@ -130,10 +141,15 @@ def _table(
     rows = [line for line in lines if line.group == group]
     if not rows:
         return ""
-    head = "".join(f"<th>{escape(word(k, language))}</th>" for k in ("name", *COLUMNS))
+    # A field line counts visits that ended one way: its one figure is ``received``.
+    columns = ("count",) if group == "field" else COLUMNS
+    head = "".join(f"<th>{escape(word(k, language))}</th>" for k in ("name", *columns))
     body = "".join(
         f"<tr><td>{escape(name_of(line, language, departments))}</td>"
-        + "".join(f'<td class="n">{escape(c)}</td>' for c in cells(line))
+        + "".join(
+            f'<td class="n">{escape(c)}</td>'
+            for c in ([str(line.received)] if group == "field" else cells(line))
+        )
         + "</tr>"
         for line in rows
     )
@@ -149,6 +165,7 @@ def _section(
         _bars(lines, language, departments)
         + _table("department", lines, language, departments)
         + _table("channel", lines, language, departments)
+        + _table("field", lines, language, departments)
     ) or f"<p>{escape(word('nothing', language))}</p>"
     return (
         f'<section lang="{language}" dir="{direction}">'

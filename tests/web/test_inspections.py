@@ -314,7 +314,8 @@ async def test_the_supervisors_page_counts_states_and_load(
 async def test_the_dashboard_and_the_daily_report_count_visits(
     login: Login, seeded: Runtime, app: FastAPI
 ) -> None:
-    from qanat.jobs.reports import daily_report, render_csv
+    from qanat.jobs.report_page import render_csv, render_html
+    from qanat.jobs.reports import daily_report
 
     supervisor = await cluster(login, seeded)
     phone = await inspector(app, seeded, "insp_305", "305")
@@ -326,4 +327,10 @@ async def test_the_dashboard_and_the_daily_report_count_visits(
     today = utcnow().astimezone(seeded.settings.tz).date()
     lines = {(line.group, line.name): line.received for line in await daily_report(seeded, today)}
     assert lines[("field", "visits")] == 1 and lines[("field", "resolved")] == 1
-    assert "field,resolved,1" in render_csv(await daily_report(seeded, today))
+    report = await daily_report(seeded, today)
+    assert "Field visits / الزيارات الميدانية,Resolved on site / حُلّت في الموقع,1," in render_csv(
+        report, {}
+    )
+    page = render_html(report, day=today, departments={})
+    assert '<td>Resolved on site</td><td class="n">1</td>' in page
+    assert '<td>حُلّت في الموقع</td><td class="n">1</td>' in page
