@@ -19,6 +19,7 @@ from qanat.store import audit, inspections
 from qanat.store.access import Viewer, is_visible
 from qanat.store.inspection_tables import Inspection, Visit
 from qanat.store.tables import User, utcnow
+from qanat.web import schemas
 from qanat.web.auth import Admin, InspectionSupervisor, client_ip, may
 from qanat.web.deps import RuntimeDep
 from qanat.web.field_json import inspection_json
@@ -206,7 +207,9 @@ async def save_checklist(
     return RedirectResponse("/admin/checklists?done=saved", status_code=303)
 
 
-@api_router.get("")
+@api_router.get(
+    "", response_model=list[schemas.InspectionAnswer], response_model_exclude_unset=True
+)
 async def list_inspections(
     runtime: RuntimeDep, viewer: InspectionSupervisor, status: str | None = None
 ) -> list[dict[str, Any]]:
@@ -216,7 +219,9 @@ async def list_inspections(
     return [inspection_json(row) for row in rows]
 
 
-@api_router.get("/{inspection_id}")
+@api_router.get(
+    "/{inspection_id}", response_model=schemas.InspectionDetail, response_model_exclude_unset=True
+)
 async def get_inspection(
     runtime: RuntimeDep, viewer: InspectionSupervisor, inspection_id: int
 ) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from qanat.store import inspections
 from qanat.store.access import Viewer
 from qanat.store.inspection_tables import Inspection
 from qanat.store.tables import Department, Message, utcnow
+from qanat.web import schemas
 from qanat.web.auth import Inspector, client_ip
 from qanat.web.deps import RuntimeDep
 from qanat.web.limits import read_limited
@@ -201,7 +202,14 @@ async def report_of(form: FormData, *, max_bytes: int, count: int) -> field_work
     )
 
 
-@api_router.post("/{inspection_id}/visits")
+@api_router.post(
+    "/{inspection_id}/visits",
+    status_code=201,
+    responses={
+        201: {"model": schemas.VisitRecorded, "description": "a new visit"},
+        200: {"model": schemas.VisitRecorded, "description": "this client_id was sent before"},
+    },
+)
 async def post_visit(
     request: Request, runtime: RuntimeDep, viewer: Inspector, inspection_id: int
 ) -> Response:

@@ -312,3 +312,50 @@ class Service(Answer):
     """A category citizens can report."""
 
     code: str
+
+
+class InspectionAnswer(Answer):
+    """A field inspection: what to check, by whom, by when, and how it ended."""
+
+    id: int
+    status: str = Field(description="open, visited or cancelled")
+    what: str
+    category: str | None = None
+    inspector_id: int | None = None
+    due_at: str
+    overdue: bool
+    decision: str | None = Field(
+        default=None, description="resolved, needs_work, violation or no_access once visited"
+    )
+    lat: float | None = None
+    lon: float | None = None
+    block: str | None = None
+    checklist: list[dict[str, str]] = []
+
+
+class InspectionDetail(InspectionAnswer):
+    """One inspection with its tickets' references and its visits (photos counted)."""
+
+    tickets: list[str] = []
+    visits: list[dict[str, Any]] = []
+
+
+class VisitRecorded(Answer):
+    """A visit sent from an inspector's phone, as kept."""
+
+    visit_id: int | None
+    created: bool = Field(description="false when this client_id was sent before")
+    decision: str
+    far: bool = Field(description="the GPS fix was far from the reported place")
+    distance_m: float | None = None
+    photos: int
+
+
+class Forwarded(Answer):
+    """Where forwarding a ticket to another body's Open311 endpoint stands."""
+
+    account: str
+    state: str
+    service_request_id: str | None = None
+    token: str | None = None
+    detail: str | None = None

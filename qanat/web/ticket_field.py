@@ -21,6 +21,7 @@ from qanat.runtime import Runtime
 from qanat.store import federation, inspections
 from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Ticket, User
+from qanat.web import schemas
 from qanat.web.auth import Reader, Worker, client_ip, ensure, may
 from qanat.web.deps import RuntimeDep
 from qanat.web.field_json import inspection_json
@@ -144,7 +145,12 @@ class ForwardIn(BaseModel):
     account: str = Field(min_length=1, max_length=120)
 
 
-@api_router.post("/tickets/{reference}/inspections", status_code=201)
+@api_router.post(
+    "/tickets/{reference}/inspections",
+    status_code=201,
+    response_model=schemas.InspectionAnswer,
+    response_model_exclude_unset=True,
+)
 async def ask_for_inspection_api(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: InspectionIn
 ) -> dict[str, Any]:
@@ -157,7 +163,11 @@ async def ask_for_inspection_api(
     return inspection_json(made)
 
 
-@api_router.post("/tickets/{reference}/forward")
+@api_router.post(
+    "/tickets/{reference}/forward",
+    response_model=schemas.Forwarded,
+    response_model_exclude_unset=True,
+)
 async def forward_api(
     request: Request, runtime: RuntimeDep, viewer: Reader, reference: str, body: ForwardIn
 ) -> dict[str, Any]:
