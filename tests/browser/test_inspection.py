@@ -165,7 +165,8 @@ def test_an_inspection_round_trip_on_a_phone(page: Any, browser: Any, server: Se
         log_in(phone, server, "insp_305", r"/inspect\?lat=")  # the list asks where the phone is
         assert phone.get_attribute("html", "dir") == "rtl"
         card = phone.locator(f'li.visit-card[data-inspection="{number}"]')
-        assert "km" in card.locator(".distance").inner_text()
+        # The distance in the phone's language: kilometres in Arabic on this Arabic page.
+        assert re.fullmatch(r"[\d.]+ كم", card.locator(".distance").inner_text().strip())
         phone.wait_for_selector('.map[data-markers="2"]')  # the visit and the phone
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
 
