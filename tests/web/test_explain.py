@@ -15,19 +15,24 @@ import pytest
 from qanat.model import Inbound, Location, Sender
 from qanat.normalize import normalize
 from qanat.router.decide import route
-from qanat.router.learned import LearnedRouter
 from qanat.router.rules import load_rules
 from qanat.web import i18n
 from qanat.web.explain import evidence_sentence, reason_sentence, routing_sentences, routing_steps
 from qanat.web.names import Names
+from tests.support.routers import trained
 
 RULES = load_rules()
 NAMES = Names(
     departments={d.code: (d.name_ar, d.name_en) for d in RULES.departments},
     categories={c.code: (c.name_ar, c.name_en) for d in RULES.departments for c in d.categories},
 )
-MODEL = LearnedRouter.train(
-    [("حفرة في الشارع", "roads"), ("طفح مجاري", "sewage"), ("انارة الشارع مطفأة", "lighting")] * 5
+MODEL = trained(
+    [
+        ("حفرة في الشارع", "roads"),
+        ("طفح مجاري", "sewage"),
+        ("انارة الشارع مطفأة", "street_lighting"),
+    ]
+    * 5
 )
 
 
@@ -53,7 +58,9 @@ REASONS = {
     "suggestion": decide("اقترح انشاء حديقة للأطفال"),
     "no_rule": decide("مرحبا"),
     "words": decide("عاجل حفرة كبيرة"),
-    "learned": decide("حفرة صغيرة هنا", model=MODEL),
+    # No keyword rule: the model decides, or only suggests when it is unsure.
+    "learned": decide("مطفأة", model=MODEL),
+    "unsure": decide("شيء ما هنا", model=MODEL),
 }
 
 
@@ -162,3 +169,12 @@ def test_reasons_qanat_writes_are_said_in_arabic(
         language="ar",
     )
     assert said == (arabic, detail)
+
+
+def test_the_learned_models_decision_and_its_unsure_guess_are_told_apart() -> None:
+    assert [s.rule for s in routing_steps(REASONS["learned"], NAMES)] == ["learned"]
+    assert "unsure" in [s.rule for s in routing_steps(REASONS["unsure"], NAMES)]
+    # The guess is named as staff know the department, in each language.
+    assert NAMES.department("en", "street_lighting") in " ".join(sentences(REASONS["unsure"], "en"))
+    arabic = " ".join(sentences(REASONS["unsure"], "ar"))
+    assert NAMES.department("ar", "street_lighting") in arabic and "street_lighting" not in arabic
