@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from qanat.dedupe.calibrate import calibrate
-from qanat.dedupe.pairs import Pair, pair_score, read_pairs
+from qanat.dedupe.pairs import Pair, pair_evidence, read_pairs
+from qanat.dedupe.similarity import combined_score
 from qanat.errors import ConfigError
 
 app = typer.Typer(
@@ -24,8 +25,11 @@ PairsFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules file (default: settings)")]
 
 
-def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | str, float]]:
-    """Each pair with the score the pipeline would give it (the settings' rules and model)."""
+def _scored(
+    file: Path, rules_file: Path | None
+) -> Iterator[tuple[int, Pair | str, dict[str, Any]]]:
+    """Each pair with the evidence the pipeline would record for it (the settings' rules
+    and model) and, under ``score``, its score."""
     from qanat.cli.common import settings_or_exit
     from qanat.cli.router import load_model
     from qanat.model import Normalized, RoutingDecision
@@ -44,20 +48,31 @@ def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | s
         return route(normalized, rules=rules, category=category, model=model)
 
     for number, pair in read_pairs(file):
-        score = pair_score(pair, route=routed) if isinstance(pair, Pair) else 0.0
-        yield number, pair, score
+        if not isinstance(pair, Pair):
+            yield number, pair, {"score": 0.0}
+            continue
+        evidence = pair_evidence(pair, route=routed, rules=rules.dedupe)
+        band = rules.dedupe.band(combined_score(evidence), pair.category_b)
+        yield number, pair, {"score": combined_score(evidence), "band": band, **evidence}
 
 
 @app.command()
-def score(file: PairsFile, rules_file: RulesOption = None) -> None:
-    """Print one JSON line per pair (keys text_a and text_b), in order, with its score 0–100."""
+def score(
+    file: PairsFile,
+    rules_file: RulesOption = None,
+    evidence: Annotated[
+        bool, typer.Option("--evidence", help="Add the evidence: text, place, problem, time")
+    ] = False,
+) -> None:
+    """Print one JSON line per pair (keys text_a and text_b), in order, with its score 0–100
+    and its band: link, suggest (staff decide) or none."""
     failed = False
-    for number, pair, value in _scored(file, rules_file):
+    for number, pair, found in _scored(file, rules_file):
         if isinstance(pair, str):
             failed = True
             out: dict[str, Any] = {"line": number, "error": pair}
         else:
-            out = {"score": value}
+            out = found if evidence else {"score": found["score"], "band": found["band"]}
             if pair.label is not None:
                 out["label"] = pair.label
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -73,8 +88,8 @@ def calibrate_command(
 ) -> None:
     """Precision / recall / F1 per threshold on labelled pairs, and the threshold to use."""
     scored = [
-        (value, pair.label)
-        for _n, pair, value in _scored(file, rules_file)
+        (found["score"], pair.label)
+        for _n, pair, found in _scored(file, rules_file)
         if isinstance(pair, Pair) and pair.label is not None
     ]
     rows, best = calibrate(scored)

@@ -76,10 +76,16 @@ async def best_primary(
 
     The index proposes; the store decides: a winner that is no longer an open primary
     (or no longer scores enough) is corrected in the index and the next best is tried.
+    A winner under the link threshold but at or above the suggestion threshold comes
+    back as a suggestion (``suggested_ticket_id``), with no ticket to link to.
     """
-    threshold, window = rules.threshold_for(new.category), rules.window_for(new.category)
+    category = new.category
+    threshold, window = rules.threshold_for(category), rules.window_for(category)
+    floor, radius = rules.suggest_for(category), rules.radius_for(category)
     for _attempt in range(CHECKS):
-        match = index.best_match(new, threshold=threshold, window=window, exclude=exclude)
+        match = index.best_match(
+            new, threshold=floor, window=window, exclude=exclude, radius=radius
+        )
         if match is None:
             break
         found = await _primary_row(session, match.ticket_id)
@@ -87,13 +93,22 @@ async def best_primary(
             index.discard(match.ticket_id)
             continue
         primary, code = found
-        evidence = features(new, report_of(primary, code))
+        evidence = features(new, report_of(primary, code), radius)
         score = combined_score(evidence)
         if score >= threshold:
             decision = DuplicateDecision(
                 primary_ticket_id=primary.id, score=score, threshold=threshold, features=evidence
             )
             return decision, primary
+        if score >= floor:
+            decision = DuplicateDecision(
+                primary_ticket_id=None,
+                suggested_ticket_id=primary.id,
+                score=score,
+                threshold=threshold,
+                features=evidence,
+            )
+            return decision, None
         index.put(match.ticket_id, entry_of(report_of(primary, code)))
     return DuplicateDecision(primary_ticket_id=None, threshold=threshold), None
 
@@ -146,6 +161,31 @@ async def link(
     features): the one :func:`qanat.store.links.link` staff use too."""
     evidence = decision.model_dump(mode="json", exclude={"primary_ticket_id"})
     await links.link(session, ticket=ticket, primary=primary, by=by, evidence=evidence)
+
+
+async def suggest(session: AsyncSession, *, ticket: Ticket, decision: DuplicateDecision) -> None:
+    """Record that ``ticket`` may repeat the suggested open ticket: staff decide.
+
+    The ticket stays on its own (a wrong link would hide a citizen's problem on someone
+    else's ticket); it is flagged ``possible_duplicate`` and its timeline names the other
+    ticket with the evidence, so staff link it in one step or leave it.
+    """
+    if decision.suggested_ticket_id is None:
+        return
+    other = await session.get(Ticket, decision.suggested_ticket_id)
+    if other is None:
+        return
+    ticket.flags = sorted({*ticket.flags, "possible_duplicate"})
+    evidence = decision.model_dump(
+        mode="json", exclude={"primary_ticket_id", "suggested_ticket_id"}
+    )
+    await queries.add_event(
+        session,
+        actor="dedupe",
+        type="duplicate_suggested",
+        ticket_id=ticket.id,
+        data={"primary_reference": other.reference, **evidence},
+    )
 
 
 async def correction_pairs(session: AsyncSession) -> list[dict[str, Any]]:
