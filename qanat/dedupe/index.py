@@ -9,9 +9,10 @@ Pure and in memory. Each open primary ticket is filed under a few keys:
   without one (the router leaves some reports uncategorised);
 - its block × each of its meaningful words: the same block, told alike (another
   category, or none);
-- if it says nothing of where it is, its department × each of its words: text alone
-  links only nearly identical reports of the same kind of work, sent within days of
-  each other, neither of which says where — and those share their rarest words.
+- if it says nothing of where it is, its department (or "none") × each of its words:
+  text alone links only nearly identical reports of the same kind of work (or, when
+  the router placed neither, of a few words at least), sent within days of each other,
+  neither of which says where — and those share their rarest words.
 
 Every list is kept in the order the tickets were sent, so a lookup reads only the
 part of a long list inside the time window (by bisection), however old the backlog.
@@ -135,20 +136,18 @@ def keys_of(entry: Entry) -> list[Key]:
     if entry.block:
         block = intern("b" + entry.block)
         keys += [(block, word) for word in words]
-    problem = problem_key(entry)
-    if problem and not has_place(entry):
-        placeless = intern("-" + problem)
+    if not has_place(entry):
+        placeless = intern("-" + (problem_key(entry) or ""))
         keys += [(placeless, word) for word in words]
     return keys
 
 
 def _text_alone_keys(new: Report, words: set[str]) -> list[Key]:
     """Where text-alone candidates are, for a report that says nothing of where it is:
-    the tickets that say nothing either, of the same kind of work."""
-    problem = problem_key(new)
-    if not problem or has_place(new):
+    the tickets that say nothing either, of the same kind of work (or none)."""
+    if has_place(new):
         return []
-    return [("-" + problem, "t" + word) for word in words]
+    return [("-" + (problem_key(new) or ""), "t" + word) for word in words]
 
 
 class CandidateIndex:

@@ -4,7 +4,7 @@ Pure functions. First the place: two reports are at the same *spot* (coordinates
 within the category's radius, or the same building on the same road), on the same
 *street*, in the same *block*, somewhere *unknown* (neither says, or only one does),
 or *elsewhere* (another block, area or road, coordinates far apart, or two house
-numbers on one street). Then the problem: the same category, the same department's
+numbers, unless the category covers an area). Then the problem: the same category, the same department's
 work, another department's, or unknown. The text's similarity (:mod:`qanat.dedupe.text`,
 0–1) then moves the score within what place and problem allow: at the same spot, the
 same category links whatever the words (the same problem told in Arabic and in
@@ -37,8 +37,11 @@ DEFAULT_THRESHOLD = 55.0
 DEFAULT_SUGGEST = 40.0
 #: The lowest threshold a rules file may set: below it, other places would link.
 MIN_THRESHOLD = 40.0
-#: Default days apart within which two reports can be about one problem.
-DEFAULT_WINDOW = timedelta(days=14)
+#: Default days apart within which two reports can be about one problem. Short: most
+#: repeated reports come within hours, and a report days later at the same spot is as
+#: often a new occurrence (a city's own labels say so); a rules file gives lasting
+#: problems (a derelict house, a dark street) their own longer window.
+DEFAULT_WINDOW = timedelta(days=3)
 #: Reports of which neither says where must be this close in time to link.
 PLACELESS_WINDOW = timedelta(days=3)
 PLACELESS_HOURS = PLACELESS_WINDOW.total_seconds() / 3600
@@ -84,7 +87,7 @@ _LINES: dict[tuple[Where, Work], tuple[float, float]] = {
     (Where.spot, Work.same): (60.0, 40.0),
     (Where.spot, Work.kin): (35.0, 50.0),
     (Where.spot, Work.unknown): (30.0, 60.0),
-    (Where.street, Work.same): (45.0, 45.0),
+    (Where.street, Work.same): (50.0, 45.0),
     (Where.street, Work.kin): (15.0, 55.0),
     (Where.street, Work.unknown): (15.0, 55.0),
     (Where.block, Work.same): (25.0, 60.0),
@@ -217,13 +220,16 @@ def where(known: Facts, radius: float = DEFAULT_RADIUS) -> Where:
     category's "same spot" in metres."""
     if known.same_block is False or known.same_area is False:
         return Where.elsewhere
-    # Two house numbers on one street: two houses, unless the problem covers an area.
-    if known.same_road and known.same_building is False and radius < AREA_RADIUS:
+    # Two house numbers: two houses, however close, unless the problem covers an area.
+    if known.same_building is False and radius < AREA_RADIUS:
         return Where.elsewhere
     if known.metres is not None:
-        if known.metres > 2 * radius:
-            return Where.elsewhere
-        return Where.spot if known.metres <= radius else Where.block
+        if known.metres <= radius:
+            return Where.spot
+        # A little further: the same block only when the block or road says so too.
+        if known.metres <= 2 * radius and (known.same_block or known.same_road):
+            return Where.block
+        return Where.elsewhere
     if known.same_road is False:
         return Where.elsewhere
     if known.same_road and known.same_building:
