@@ -327,9 +327,7 @@ def replay(requests: list[Request], rules: DedupeRules) -> tuple[Tally, Tally]:
     # came first (the city sometimes names a request opened the same minute, after).
     for tally, filed in ((qanat, filed_qanat), (plain, filed_plain)):
         tally.named_found = sum(
-            1
-            for r in requests
-            if r.original in filed and filed[r.original] == filed[r.case]
+            1 for r in requests if r.original in filed and filed[r.original] == filed[r.case]
         )
     return qanat, plain
 

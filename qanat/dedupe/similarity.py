@@ -4,12 +4,13 @@ Pure functions. First the place: two reports are at the same *spot* (coordinates
 within the category's radius, or the same building on the same road), on the same
 *street*, in the same *block*, somewhere *unknown* (neither says, or only one does),
 or *elsewhere* (another block, area or road, coordinates far apart, or two house
-numbers, unless the category covers an area). Then the problem: the same category, the same department's
-work, another department's, or unknown. The text's similarity (:mod:`qanat.dedupe.text`,
-0–1) then moves the score within what place and problem allow: at the same spot, the
-same category links whatever the words (the same problem told in Arabic and in
-English shares no words); in the same block the words must agree; reports elsewhere
-never link, and neither do another department's, whatever their words.
+numbers, unless the category covers an area). Then the problem: the same category,
+the same department's work, another department's, or unknown. The text's similarity
+(:mod:`qanat.dedupe.text`, 0–1) then moves the score within what place and problem
+allow: at the same spot, the same category links whatever the words (the same problem
+told in Arabic and in English shares no words); in the same block the words must
+agree; reports elsewhere never link, and neither do another department's, whatever
+their words.
 
 A wrong link is the most harmful thing qanat can do — a citizen's problem silently
 rides on someone else's ticket — so a score between the suggestion threshold and the

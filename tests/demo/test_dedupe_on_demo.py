@@ -47,9 +47,7 @@ async def test_groups_end_together_and_near_misses_stay_apart(runtime: Runtime) 
                 select(Event.ticket_id, Event.data).where(col(Event.type) == "duplicate_suggested")
             )
         }
-        by_reference = {
-            r: t for r, t in await session.execute(select(Ticket.reference, Ticket.id))
-        }
+        by_reference = {r: t for r, t in await session.execute(select(Ticket.reference, Ticket.id))}
     suggested_to: dict[int, set[str]] = {}
     for ticket_id, primary_reference in suggested:
         suggested_to.setdefault(ticket_id, set()).add(primary_reference)
