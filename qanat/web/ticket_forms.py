@@ -25,6 +25,7 @@ from qanat.web.auth import Reader, client_ip
 from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.names import Names, NamesDep
 from qanat.web.templating import language_for, page, render
+from qanat.web.ticket_field import ticket_extras
 from qanat.web.ticket_pages import mail_view, ticket_context
 
 router = APIRouter(include_in_schema=False)
@@ -79,6 +80,8 @@ async def answer(
         except NotFound:  # moved out of the viewer's sight (a transfer): back to the list
             ticket = None
         context = await ticket_context(session, ticket, viewer) if ticket else {}
+        if ticket is not None:  # the side's inspections and federation, drawn again too
+            context |= await ticket_extras(session, runtime, ticket, viewer)
     language = language_for(request, viewer)
     said = [toast_text(toast, language=language, names=names) for toast in toasts]
     if ticket is None:
@@ -175,6 +178,16 @@ async def link(
     return await _one_action(request, runtime, viewer, names, reference, action,
                              field="primary_reference",
                              toast=("toast_linked", {"reference": primary}))  # fmt: skip
+
+
+@router.post("/tickets/{reference}/suggestion/dismiss")
+async def dismiss_suggestion(
+    request: Request, runtime: RuntimeDep, viewer: Reader, names: NamesDep, reference: str
+) -> Response:
+    """Staff say the possible duplicate dedupe suggested is another problem."""
+    action = work.dismiss_suggestion(runtime, who(request, viewer), reference)
+    return await _one_action(request, runtime, viewer, names, reference, action,
+                             field="form", toast=("toast_suggestion_dismissed", {}))  # fmt: skip
 
 
 @router.post("/tickets/{reference}/unlink")
