@@ -107,7 +107,8 @@ def calibrate_command(
 
 @app.command()
 def pairs() -> None:
-    """Print staff corrections (links by hand: 1, unlinks: 0) as labelled pairs, JSON Lines."""
+    """Print staff corrections as labelled pairs, JSON Lines: links by hand 1; unlinks and
+    suggestions called another problem 0."""
     from qanat.cli.common import store_or_exit
     from qanat.dedupe.service import correction_pairs
     from qanat.store.db import Database

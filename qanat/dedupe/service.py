@@ -191,15 +191,16 @@ async def suggest(session: AsyncSession, *, ticket: Ticket, decision: DuplicateD
 async def correction_pairs(session: AsyncSession) -> list[dict[str, Any]]:
     """Staff corrections as labelled pairs (``qanat dedupe pairs``), oldest first.
 
-    A duplicate linked by hand is a pair labelled 1, an unlinked one a pair labelled 0;
-    when staff changed their mind, the latest word on a pair counts. Texts are the
+    A duplicate linked by hand is a pair labelled 1, an unlinked one or a suggestion
+    staff called another problem a pair labelled 0; when staff changed their mind, the
+    latest word on a pair counts. Texts are the
     tickets' match forms (phone numbers and addresses already masked); place, category
     and time go along, so ``qanat dedupe calibrate`` scores the pair as it was decided.
     """
     statement = (
         select(Event.ticket_id, Event.type, Event.data)
         .where(
-            col(Event.type).in_(["linked_duplicate", "unlinked_duplicate"]),
+            col(Event.type).in_(["linked_duplicate", "unlinked_duplicate", "suggestion_dismissed"]),
             or_(col(Event.actor).startswith("staff:"), col(Event.actor).startswith("token:")),
         )
         .order_by(col(Event.id))

@@ -92,3 +92,14 @@ async def test_linking_from_the_suggestion_answers_it(seeded: Runtime, login: Lo
     primary = await ticket(seeded, "QN-2026-000001")
     assert after.primary_ticket_id == (primary.primary_ticket_id or primary.id)
     assert "possible_duplicate" not in after.flags
+
+
+async def test_the_answer_is_a_labelled_pair_for_calibration(seeded: Runtime, login: Login) -> None:
+    await suggest(seeded, "QN-2026-000006", "QN-2026-000001")
+    agent = await login("agent_sewage")
+    await agent.post("/tickets/QN-2026-000006/suggestion/dismiss", headers=JSON)
+    async with seeded.db.session() as session:
+        pairs = await service.correction_pairs(session)
+    [pair] = pairs
+    assert pair["label"] == 0
+    assert (pair["reference_a"], pair["reference_b"]) == ("QN-2026-000001", "QN-2026-000006")
