@@ -38,19 +38,19 @@ from sys import intern
 
 from rapidfuzz import fuzz, process
 
+from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.similarity import (
     DEFAULT_RADIUS,
     PLACELESS_WINDOW,
     Place,
     Report,
     best_possible,
-    facts,
-    finish,
     has_place,
-    place_score,
-    text_score,
+    place_evidence,
+    score_of,
+    text_evidence,
 )
-from qanat.dedupe.text import meaningful_words
+from qanat.dedupe.text import languages_differ, meaningful_words
 
 #: Size of a coordinates cell in degrees: a little over NEAR_METRES at Bahrain's latitude,
 #: so the 3×3 cells around a point hold everything near it.
@@ -305,12 +305,13 @@ class CandidateIndex:
         window: timedelta,
         exclude: int | None = None,
         radius: float = DEFAULT_RADIUS,
+        model: PairModel | None = None,
     ) -> Match | None:
         """The best open ticket for ``new`` at or above ``threshold``, through the index."""
         words = meaningful_words(new.match_text)
         placed, shared = self.propose(new, words, window)
         candidates = self._entries(chain(placed, shared), exclude)
-        return best_match(new, candidates, threshold, window, radius)
+        return best_match(new, candidates, threshold, window, radius, model)
 
     def scan(
         self,
@@ -320,10 +321,11 @@ class CandidateIndex:
         window: timedelta,
         exclude: int | None = None,
         radius: float = DEFAULT_RADIUS,
+        model: PairModel | None = None,
     ) -> Match | None:
         """:meth:`best_match` over every open ticket: the brute force the index avoids."""
         candidates = self._entries(self.entries, exclude)
-        return best_match(new, candidates, threshold, window, radius)
+        return best_match(new, candidates, threshold, window, radius, model)
 
     def _entries(self, ids: Iterable[int], exclude: int | None) -> Iterator[tuple[int, Entry]]:
         for ticket_id in ids:
@@ -338,12 +340,13 @@ def best_match(
     threshold: float,
     window: timedelta,
     radius: float = DEFAULT_RADIUS,
+    model: PairModel | None = None,
 ) -> Match | None:
     """The highest-scoring candidate at or above ``threshold`` (ties: the older ticket).
 
     Exactly what scoring each candidate with ``combined_score(features(...))`` would
-    pick: a ticket's text is compared only when its place and problem let it beat the
-    best so far.
+    pick: a ticket's texts are compared only when its place and problem let its best
+    possible text beat the best so far.
     """
     earliest, latest = new.created_at - window, new.created_at + window
     told = len(meaningful_words(new.match_text).split())
@@ -351,12 +354,16 @@ def best_match(
     for ticket_id, entry in candidates:
         if not earliest <= entry.created_at <= latest:
             continue
-        words = min(told, len(entry.words.split()))
-        line = place_score(facts(new, entry), radius, words=words)
+        evidence = {
+            **place_evidence(new, entry, radius),
+            "radius_m": radius,
+            "words": min(told, len(entry.words.split())),
+            "two_languages": languages_differ(new.match_text, entry.match_text),
+        }
         target = threshold if best is None else best[0]
-        if best_possible(line) < target:
+        if best_possible(evidence, model) < target:
             continue
-        score = finish(line, text_score(new.match_text, entry.match_text) / 100)
+        score = score_of({**evidence, **text_evidence(new.match_text, entry.match_text)}, model)
         if score < target:
             continue
         candidate = (score, entry.created_at, ticket_id)

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from qanat.dedupe.index import CandidateIndex, entry_of
 from qanat.dedupe.live import LiveIndex, load_index, report_of
+from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import Report, combined_score, features
 from qanat.model import OPEN_STATUSES, DuplicateDecision, Location, TicketStatus
@@ -71,6 +72,7 @@ async def best_primary(
     new: Report,
     rules: DedupeRules,
     exclude: int | None = None,
+    model: PairModel | None = None,
 ) -> tuple[DuplicateDecision, Ticket | None]:
     """The index's best open primary for ``new``, checked against the store.
 
@@ -80,11 +82,11 @@ async def best_primary(
     back as a suggestion (``suggested_ticket_id``), with no ticket to link to.
     """
     category = new.category
-    threshold, window = rules.threshold_for(category), rules.window_for(category)
-    floor, radius = rules.suggest_for(category), rules.radius_for(category)
+    threshold, window = rules.threshold_for(category, model), rules.window_for(category)
+    floor, radius = rules.suggest_for(category, model), rules.radius_for(category)
     for _attempt in range(CHECKS):
         match = index.best_match(
-            new, threshold=floor, window=window, exclude=exclude, radius=radius
+            new, threshold=floor, window=window, exclude=exclude, radius=radius, model=model
         )
         if match is None:
             break
@@ -94,7 +96,7 @@ async def best_primary(
             continue
         primary, code = found
         evidence = features(new, report_of(primary, code), radius)
-        score = combined_score(evidence)
+        score = combined_score(evidence, model)
         if score >= threshold:
             decision = DuplicateDecision(
                 primary_ticket_id=primary.id, score=score, threshold=threshold, features=evidence
@@ -122,7 +124,8 @@ async def find_duplicate(
     committed since it last looked, so the decision sees all of the block's tickets.
     """
     await live.catch_up(session)
-    return await best_primary(session, live.index, new=new, rules=rules)
+    model = live.model_file.current()
+    return await best_primary(session, live.index, new=new, rules=rules, model=model)
 
 
 async def find_recurrence(
@@ -268,7 +271,7 @@ async def mark_recurring(session: AsyncSession, *, ticket: Ticket, history: list
 
 
 async def sweep(
-    session: AsyncSession, *, since: datetime, rules: DedupeRules
+    session: AsyncSession, *, since: datetime, rules: DedupeRules, model: PairModel | None = None
 ) -> list[tuple[str, str]]:
     """Re-examine primaries created since ``since`` for duplicates missed concurrently.
 
@@ -292,7 +295,7 @@ async def sweep(
             continue  # linked earlier in this sweep
         report = report_of(ticket, code)
         decision, primary = await best_primary(
-            session, index, new=report, rules=rules, exclude=ticket.id
+            session, index, new=report, rules=rules, exclude=ticket.id, model=model
         )
         if primary is None or (primary.created_at, primary.id or 0) > (
             ticket.created_at,

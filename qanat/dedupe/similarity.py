@@ -1,35 +1,41 @@
-"""How alike two complaints are: place, category, time and text, in one score (0–100).
+"""How alike two complaints are: the evidence of a pair and its score (0–100).
 
 Pure functions. First the place: two reports are at the same *spot* (coordinates
 within the category's radius, or the same building on the same road), on the same
 *street*, in the same *block*, somewhere *unknown* (neither says, or only one does),
 or *elsewhere* (another block, area or road, coordinates far apart, or two house
 numbers, unless the category covers an area). Then the problem: the same category,
-the same department's work, another department's, or unknown. The text's similarity
-(:mod:`qanat.dedupe.text`, 0–1) then moves the score within what place and problem
-allow: at the same spot, the same category links whatever the words (the same problem
-told in Arabic and in English shares no words); in the same block the words must
-agree; reports elsewhere never link, and neither do another department's, whatever
-their words.
+the same department's work, another department's, or unknown. Then the words: three
+similarities of the texts (:mod:`qanat.dedupe.text`), time apart, and whether the two
+are in different languages.
+
+A table of place × problem gives the score a line the text's similarity moves along;
+a body that trains its own pair model on its labelled pairs (``qanat dedupe train``,
+:mod:`qanat.dedupe.pair_model`) scores by the model's probability in percent instead.
+When neither report says where (text alone), the score follows the texts' similarity:
+few labelled pairs say nothing of where, too few to learn from. Three gates are rules,
+not weights: reports elsewhere score at most 30;
+another department's work, and text alone that is too short or too far apart in time,
+at most 39 — suggested at most.
 
 A wrong link is the most harmful thing qanat can do — a citizen's problem silently
 rides on someone else's ticket — so a score between the suggestion threshold and the
 link threshold is only *suggested* to staff (:mod:`qanat.dedupe.service`).
-
-The score is split in two so the candidate index can skip the text comparison of a
-ticket that could not reach the threshold whatever its words: :func:`place_score` gives
-the line the text moves along, :func:`finish` the score for a text similarity.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from qanat.dedupe.text import meaningful_words, text_similarity
+from rapidfuzz import fuzz
+
+from qanat.dedupe.pair_model import TEXTS, PairModel, inputs
+from qanat.dedupe.text import languages_differ, meaningful_words, text_similarity
 from qanat.model import Location, Normalized, RoutingDecision
 
 #: Default score (0–100) from which a new ticket is linked to an open primary.
@@ -42,7 +48,7 @@ MIN_THRESHOLD = 40.0
 #: repeated reports come within hours, and a report days later at the same spot is as
 #: often a new occurrence (a city's own labels say so); a rules file gives lasting
 #: problems (a derelict house, a dark street) their own longer window.
-DEFAULT_WINDOW = timedelta(days=3)
+DEFAULT_WINDOW = timedelta(days=2)
 #: Reports of which neither says where must be this close in time to link.
 PLACELESS_WINDOW = timedelta(days=3)
 PLACELESS_HOURS = PLACELESS_WINDOW.total_seconds() / 3600
@@ -54,8 +60,9 @@ DEFAULT_RADIUS = 50.0
 AREA_RADIUS = 200.0
 #: Without a place, text alone links from this similarity on (nearly the same words)…
 TEXT_ONLY_SIMILARITY = 0.85
-#: …of the same category, or of at least this many meaningful words: "lights out" from
-#: two citizens of whom the router placed neither may be two complaints.
+#: …and only texts of the same category or of at least this
+#: many meaningful words: "lights out" from two citizens of whom the router placed
+#: neither may be two complaints.
 TEXT_ONLY_WORDS = 3
 #: The highest score of reports elsewhere, and of what can only be suggested (another
 #: department's work, text alone too short or too far apart in time): such scores are
@@ -80,21 +87,6 @@ class Work(StrEnum):
     kin = "kin"  # the same department's work, another category
     unknown = "unknown"  # one of them has no category
     other = "other"  # another department's work
-
-
-#: (score at similarity 0, what similarity 1 adds) per place and problem: at the same
-#: spot the same category links whatever the words; elsewhere text must carry it.
-_LINES: dict[tuple[Where, Work], tuple[float, float]] = {
-    (Where.spot, Work.same): (60.0, 40.0),
-    (Where.spot, Work.kin): (35.0, 50.0),
-    (Where.spot, Work.unknown): (30.0, 60.0),
-    (Where.street, Work.same): (50.0, 45.0),
-    (Where.street, Work.kin): (15.0, 55.0),
-    (Where.street, Work.unknown): (15.0, 55.0),
-    (Where.block, Work.same): (25.0, 60.0),
-    (Where.block, Work.kin): (10.0, 55.0),
-    (Where.block, Work.unknown): (10.0, 60.0),
-}
 
 
 def fewer_words(a: str, b: str) -> int:
@@ -263,67 +255,108 @@ def place_evidence(new: Place, old: Place, radius: float = DEFAULT_RADIUS) -> di
 def features(new: Report, old: Report, radius: float = DEFAULT_RADIUS) -> dict[str, Any]:
     """The evidence: text similarity (0–100), the place facts and what they mean."""
     return {
-        "text": text_score(new.match_text, old.match_text),
-        "words": fewer_words(new.match_text, old.match_text),
+        **text_evidence(new.match_text, old.match_text),
         "radius_m": radius,
         **place_evidence(new, old, radius),
     }
 
 
-def _facts_of(evidence: dict[str, Any]) -> Facts:
-    values: dict[str, Any] = {name: evidence.get(name) for name in Facts._fields}
-    return Facts(**values)
+def text_evidence(a: str, b: str) -> dict[str, Any]:
+    """What the words of two match forms say: three similarities (0–100), the fewer
+    meaningful words of the two, and whether they are in two languages."""
+    left, right = meaningful_words(a), meaningful_words(b)
+    told = bool(left and right)
+    return {
+        "text": text_score(a, b),
+        "text_set": round(fuzz.token_set_ratio(left, right), 1) if told else 0.0,
+        "text_sort": round(fuzz.token_sort_ratio(left, right), 1) if told else 0.0,
+        "words": fewer_words(a, b),
+        "two_languages": languages_differ(a, b),
+    }
 
 
-Line = tuple[float, float, float]  # score at similarity 0, what similarity 1 adds, squeeze
+def gate(evidence: Mapping[str, Any]) -> float:
+    """The highest score the rules allow a pair, whatever the model says (100: none)."""
+    place, problem = evidence.get("where"), evidence.get("work")
+    if place == Where.elsewhere:
+        return ELSEWHERE_CAP
+    if problem == Work.other:
+        return SUGGESTED_CAP
+    if place == Where.unknown:
+        alone = bool(evidence.get("placeless")) and (
+            float(evidence.get("hours_apart") or 0.0) <= PLACELESS_HOURS
+        )
+        told = problem == Work.same or int(evidence.get("words") or 0) >= TEXT_ONLY_WORDS
+        return 100.0 if alone and told else SUGGESTED_CAP
+    return 100.0
 
 
-def place_score(known: Facts, radius: float = DEFAULT_RADIUS, *, words: int = 99) -> Line:
-    """The line the text's similarity moves along for these two places and problems:
-    (score at similarity 0, what similarity 1 adds, the highest score it is squeezed
-    under). ``words`` is the fewer meaningful words of the two texts."""
-    place, problem = where(known, radius), work(known)
-    if place is Where.elsewhere:
-        return 0.0, 100.0, ELSEWHERE_CAP
-    if problem is Work.other:
-        return (0.0, 100.0, SUGGESTED_CAP) if place is Where.unknown else (0.0, 60.0, SUGGESTED_CAP)
-    if place is Where.unknown:
-        alone = known.placeless and known.hours_apart <= PLACELESS_HOURS
-        told = problem is Work.same or words >= TEXT_ONLY_WORDS
-        return 0.0, 100.0, 100.0 if alone and told else SUGGESTED_CAP
-    low, gain = _LINES[place, problem]
-    late = min(10.0, known.hours_apart / 24)  # a day apart costs one point
-    return low - late, gain, 100.0
+#: (score at similarity 0, what similarity 1 adds) per place and problem, until a body
+#: trains its own pair model: at the same spot the same category links whatever the
+#: words; in the same block the words must agree. Measured in ``bench/matching.py``.
+_LINES: dict[tuple[Where, Work], tuple[float, float]] = {
+    (Where.spot, Work.same): (60.0, 40.0),
+    (Where.spot, Work.kin): (35.0, 50.0),
+    (Where.spot, Work.unknown): (30.0, 60.0),
+    (Where.street, Work.same): (50.0, 45.0),
+    (Where.street, Work.kin): (15.0, 55.0),
+    (Where.street, Work.unknown): (15.0, 55.0),
+    (Where.block, Work.same): (25.0, 60.0),
+    (Where.block, Work.kin): (10.0, 55.0),
+    (Where.block, Work.unknown): (10.0, 60.0),
+}
+#: Two texts in two languages share few letters whatever they say: the similarity the
+#: table takes for them when theirs is lower (place and problem decide).
+ACROSS_LANGUAGES = 0.4
 
 
-def finish(line: Line, similarity: float) -> float:
-    """The score (0–100, one decimal) on ``line`` at a text similarity (0–1).
+def text_alone(similarity: float) -> float:
+    """The score of text alone: the similarity in percent, bent so that
+    :data:`TEXT_ONLY_SIMILARITY` scores :data:`DEFAULT_THRESHOLD` (nearly the same words)."""
+    bend = TEXT_ONLY_SIMILARITY
+    if similarity < bend:
+        return DEFAULT_THRESHOLD * similarity / bend
+    return DEFAULT_THRESHOLD + (100 - DEFAULT_THRESHOLD) * (similarity - bend) / (1 - bend)
 
-    Text alone (the unknown place) links from :data:`TEXT_ONLY_SIMILARITY`: the line
-    bends there, so that similarity scores the default threshold. A line squeezed under
-    a cap scales its scores under it, so they keep their order.
-    """
-    low, gain, cap = line
-    if low == 0.0 and gain == 100.0:  # text alone
-        bend = TEXT_ONLY_SIMILARITY
-        if similarity < bend:
-            score = DEFAULT_THRESHOLD * similarity / bend
-        else:
-            score = DEFAULT_THRESHOLD + (100 - DEFAULT_THRESHOLD) * (similarity - bend) / (1 - bend)
-    else:
-        score = low + gain * similarity
+
+def score_of(
+    evidence: Mapping[str, Any],
+    model: PairModel | None = None,
+    *,
+    texts: Mapping[str, float] | None = None,
+) -> float:
+    """The pair's score (0–100, one decimal). ``model`` is a body's trained pair model;
+    None scores by the table above. ``texts`` overrides the text similarities (0–1), as
+    :func:`best_possible` does. A gated pair's score is its similarity times its gate,
+    so gated scores keep their order."""
+    cap = gate(evidence)
+    similar = {name: float(evidence.get(name) or 0.0) / 100 for name in TEXTS}
+    similar |= dict(texts or {})
+    similarity = similar["text"]
     if cap < 100.0:
-        score = score * cap / (low + gain if gain != 100.0 else 100.0)
-    return float(round(max(0.0, min(cap, score, 100.0)), 1))
+        score = cap * similarity
+    elif evidence.get("where") == Where.unknown:
+        score = text_alone(similarity)
+    elif model is not None:
+        score = 100 * model.probability(inputs(evidence, texts=similar))
+    else:
+        if evidence.get("two_languages"):
+            similarity = max(similarity, ACROSS_LANGUAGES)
+        low, gain = _LINES[Where(evidence["where"]), Work(evidence["work"])]
+        late = min(10.0, float(evidence.get("hours_apart") or 0.0) / 24)  # a day: a point
+        score = low - late + gain * similarity
+    return float(round(max(0.0, min(cap, score)), 1))
 
 
-def best_possible(line: Line) -> float:
-    """The score of the most similar text on ``line``: what a ticket could reach."""
-    return finish(line, 1.0)
+_PERFECT = dict.fromkeys(TEXTS, 1.0)
 
 
-def combined_score(evidence: dict[str, Any]) -> float:
+def best_possible(evidence: Mapping[str, Any], model: PairModel | None = None) -> float:
+    """What the pair could score with the most similar texts (no text weight is
+    negative, so no text scores more): the candidate index skips tickets under it."""
+    return score_of(evidence, model, texts=_PERFECT)
+
+
+def combined_score(evidence: Mapping[str, Any], model: PairModel | None = None) -> float:
     """One score (0–100) from the evidence; see the module docstring for the reasoning."""
-    radius = float(evidence.get("radius_m") or DEFAULT_RADIUS)
-    line = place_score(_facts_of(evidence), radius, words=int(evidence.get("words") or 0))
-    return finish(line, float(evidence.get("text") or 0.0) / 100)
+    return score_of(evidence, model)

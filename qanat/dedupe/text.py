@@ -22,9 +22,6 @@ from qanat.normalize.text import language_of_match, match_tokens, strip_prefix
 
 #: The lengths of the letter pieces compared.
 SHORTEST, LONGEST = 2, 4
-#: When two texts are in different languages their letters say nothing: the similarity
-#: taken instead (place and category decide; see :mod:`qanat.dedupe.similarity`).
-ACROSS_LANGUAGES = 0.4
 
 Profile = dict[str, float]
 
@@ -88,19 +85,21 @@ def cosine(a: Profile, b: Profile) -> float:
 
 
 def text_similarity(a: str, b: str) -> float:
-    """How alike two match forms are (0–1), at least :data:`ACROSS_LANGUAGES` when they
-    are in different languages (Arabic, English, or the two mixed)."""
+    """How alike two match forms are (0–1). Two texts in different languages share few
+    letters whatever they say: the pair model weighs that (:func:`languages_differ`)."""
     if not meaningful_words(a) or not meaningful_words(b):
         return 0.0  # only greetings and function words: nothing says what the problem is
-    similarity = cosine(profile(a), profile(b))
-    if similarity < ACROSS_LANGUAGES and _languages_differ(a, b):
-        return ACROSS_LANGUAGES
-    return similarity
+    return cosine(profile(a), profile(b))
 
 
-def _languages_differ(a: str, b: str) -> bool:
+def languages_differ(a: str, b: str) -> bool:
     """Arabic, English, or the two mixed: a mixed text shares only part of its letters
     with either (Arabizi and unknown scripts are left to the letters)."""
     known = {"ar", "en", "mixed"}
-    first, second = language_of_match(a), language_of_match(b)
+    first, second = _language(a), _language(b)
     return first in known and second in known and first != second
+
+
+@lru_cache(maxsize=8192)
+def _language(match_text: str) -> str:
+    return language_of_match(match_text)

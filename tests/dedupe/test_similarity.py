@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+import qanat.dedupe
 from qanat.cli.main import app
 from qanat.dedupe.calibrate import calibrate
 from qanat.dedupe.rules import DedupeRules
@@ -21,7 +22,7 @@ from qanat.dedupe.similarity import (
 from qanat.dedupe.text import meaningful_words
 from qanat.normalize.text import match_form
 
-PAIRS = Path(__file__).parent.parent / "fixtures" / "dedupe" / "pairs.jsonl"
+PAIRS = Path(qanat.dedupe.__file__).parent / "training_pairs.jsonl"
 T0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
 
 
@@ -167,9 +168,9 @@ def test_a_little_beyond_the_radius_is_one_block_only_when_block_or_road_agrees(
 
 def test_scores_fall_in_bands_link_suggest_or_none() -> None:
     rules = DedupeRules()
-    assert rules.band(rules.threshold, None) == "link"
-    assert rules.band(rules.suggest_threshold, None) == "suggest"
-    assert rules.band(rules.suggest_threshold - 0.1, None) == "none"
+    assert rules.band(55, None) == "link"
+    assert rules.band(40, None) == "suggest"
+    assert rules.band(39.9, None) == "none"
     own = DedupeRules(categories=[{"category": "x", "threshold": 45, "radius_m": 300}])
     assert own.suggest_for("x") == 40 and own.radius_for("x") == 300 and own.radius_for(None) == 50
 
