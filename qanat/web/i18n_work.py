@@ -145,6 +145,7 @@ PANEL: dict[str, tuple[str, str]] = {
         "is the same problem, or keep it on its own.",
     ),
     "suggestion_link": ("ربط كمكررة", "Link as duplicate"),
+    "possible_duplicate_badge": ("مكررة؟", "Duplicate?"),
     "suggestion_dismiss": ("مشكلة أخرى", "Another problem"),
     "event_duplicate_suggested": ("قد تكون مكررة", "Possible duplicate"),
     "event_suggestion_dismissed": ("ليست مكررة", "Not a duplicate"),

@@ -33,7 +33,8 @@ router = APIRouter(include_in_schema=False)
 Toast = tuple[str, dict[str, str]]
 #: The parts of the ticket page sent back after a change, by the id of their container.
 PARTS = {"ticket-head": "_ticket_head.html", "timeline": "_timeline.html",
-         "side": "_ticket_side.html", "panel": "_panel.html"}  # fmt: skip
+         "side": "_ticket_side.html", "panel": "_panel.html",
+         "suggestions": "_ticket_suggestions.html"}  # fmt: skip
 
 
 def who(request: Request, viewer: Viewer) -> work.Request:
