@@ -327,16 +327,18 @@ def score_of(
 ) -> float:
     """The pair's score (0–100, one decimal). ``model`` is a body's trained pair model;
     None scores by the table above. ``texts`` overrides the text similarities (0–1), as
-    :func:`best_possible` does. A gated pair's score is its similarity times its gate,
-    so gated scores keep their order."""
+    :func:`best_possible` does. A gated pair's score is its similarity times its gate
+    (text alone: its own score, up to the gate), so gated scores keep their order."""
     cap = gate(evidence)
     similar = {name: float(evidence.get(name) or 0.0) / 100 for name in TEXTS}
     similar |= dict(texts or {})
     similarity = similar["text"]
-    if cap < 100.0:
-        score = cap * similarity
-    elif evidence.get("where") == Where.unknown:
+    if evidence.get("where") == Where.unknown and evidence.get("work") != Work.other:
+        # Text alone: a gated pair keeps its own score up to the gate, so pairs ranked by
+        # their texts stay in the texts' order under it.
         score = text_alone(similarity)
+    elif cap < 100.0:
+        score = cap * similarity
     elif model is not None:
         score = 100 * model.probability(inputs(evidence, texts=similar))
     else:
