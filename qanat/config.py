@@ -28,6 +28,7 @@ HOME_DATABASE = "qanat.db"
 HOME_FILES = "files"
 HOME_RULES = "rules.yaml"
 HOME_MODEL = "router-model.npz"
+HOME_PAIR_MODEL = "dedupe-model.json"
 HOME_CONNECTORS = "connectors.yaml"
 
 
@@ -47,6 +48,7 @@ def home_defaults(values: dict[str, Any]) -> dict[str, Any]:
     filled.setdefault("database_url", sqlite_url(home / HOME_DATABASE))
     filled.setdefault("attachments_dir", home / HOME_FILES)
     filled.setdefault("router_model_file", home / HOME_MODEL)
+    filled.setdefault("dedupe_model_file", home / HOME_PAIR_MODEL)
     for key, name in (("rules_file", HOME_RULES), ("connectors_file", HOME_CONNECTORS)):
         if not filled.get(key) and (home / name).is_file():
             filled[key] = home / name
@@ -89,6 +91,11 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(default=None, description="Routing rules; unset: the sample.")
     router_model_file: Path | None = Field(
         default=None, description="Learned routing model (`qanat router train` writes it)."
+    )
+    dedupe_model_file: Path | None = Field(
+        default=None,
+        description="Learned duplicate model (`qanat dedupe train` writes it); "
+        "until it exists, the model qanat ships.",
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries before dead letter.")
     metrics_token: str | None = Field(
@@ -166,6 +173,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rules_file",
         "router_model_file",
+        "dedupe_model_file",
         "connectors_file",
         "blocks_file",
         "smtp_tls_cert",

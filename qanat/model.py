@@ -221,12 +221,18 @@ class CandidateTicket(BaseModel):
 
 
 class DuplicateDecision(BaseModel):
-    """Whether a new ticket repeats an open one, and the evidence for it."""
+    """Whether a new ticket repeats an open one, and the evidence for it.
+
+    ``primary_ticket_id`` is set when the ticket is linked. When the best open ticket
+    scored under the link threshold but at or above the suggestion threshold, it is only
+    suggested to staff: ``suggested_ticket_id`` names it and the score is its score.
+    """
 
     primary_ticket_id: int | None
     score: float = 0.0
     threshold: float = 0.0
     features: dict[str, Any] = Field(default_factory=dict)
+    suggested_ticket_id: int | None = None
 
 
 class RoutingDecision(BaseModel):

@@ -313,7 +313,11 @@ async def _open_ticket(
         ticket = await _create_ticket(run, message, inbound, normalized, contact_id, decision)
         if primary is not None:
             await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
-        elif history := await dedupe.find_recurrence(session, new=report, rules=rules):
+        elif duplicate.suggested_ticket_id is not None:
+            await dedupe.suggest(session, ticket=ticket, decision=duplicate)
+        if primary is None and (
+            history := await dedupe.find_recurrence(session, new=report, rules=rules)
+        ):
             await dedupe.mark_recurring(session, ticket=ticket, history=history)
     await queries.add_event(
         session,

@@ -15,6 +15,7 @@ import httpx
 
 from qanat.config import Settings
 from qanat.dedupe.live import LiveIndex
+from qanat.dedupe.pair_model import PairModelFile
 from qanat.errors import ConfigError
 from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
@@ -146,6 +147,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     )
     runtime.rules()
     rules = await runtime.refresh_rules()
+    runtime.dedupe.model_file = PairModelFile(settings.dedupe_model_file)
     if settings.router_model_file is not None:
         runtime.model_file = ModelFile(settings.router_model_file)
         runtime.learned_model()

@@ -1,11 +1,12 @@
-"""``qanat dedupe score | calibrate | pairs | sweep``: how a body tunes and checks dedupe."""
+"""``qanat dedupe score | eval | calibrate | train | pairs | sweep``: how a body measures,
+tunes and teaches duplicate detection."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,51 +14,109 @@ from typing import Annotated, Any
 import typer
 
 from qanat.dedupe.calibrate import calibrate
-from qanat.dedupe.pairs import Pair, pair_score, read_pairs
+from qanat.dedupe.pair_model import PairModel
+from qanat.dedupe.pairs import Pair, pair_evidence, read_pairs
+from qanat.dedupe.similarity import combined_score
 from qanat.errors import ConfigError
+from qanat.router.rules import RoutingRules
 
 app = typer.Typer(
-    help="Duplicate detection: score pairs, calibrate, export corrections, sweep.",
+    help="Duplicate detection: score, evaluate, calibrate, train, export corrections, sweep.",
     no_args_is_help=True,
 )
 PairsFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
 RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules file (default: settings)")]
 
 
-def _scored(file: Path, rules_file: Path | None) -> Iterator[tuple[int, Pair | str, float]]:
-    """Each pair with the score the pipeline would give it (the settings' rules and model)."""
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", help="Pair model file (default: settings, else the table)")
+]
+
+
+def _pair_model(model_file: Path | None) -> PairModel | None:
+    """The pair model to score with: ``--model``, the settings' file, else None (the
+    table; exit 2, saying why, when a given file is not a pair model)."""
+    from qanat.cli.common import settings_or_exit
+
+    path = model_file or settings_or_exit().dedupe_model_file
+    if path is None or not path.exists():
+        if model_file is not None:
+            print(f"error: no model file {model_file}", file=sys.stderr)
+            raise typer.Exit(2)
+        return None
+    try:
+        return PairModel.load(path)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from exc
+
+
+def _rules(rules_file: Path | None) -> RoutingRules:
+    from qanat.cli.common import settings_or_exit
+    from qanat.router.rules import load_rules
+
+    try:
+        return load_rules(rules_file or settings_or_exit().rules_file)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(2) from exc
+
+
+def _evidence(
+    found: Iterable[tuple[int, Pair | str]], rules: RoutingRules
+) -> Iterator[tuple[int, Pair | str, dict[str, Any]]]:
+    """Each pair with the evidence the pipeline would record for it (the rules and the
+    settings' routing model route its texts)."""
     from qanat.cli.common import settings_or_exit
     from qanat.cli.router import load_model
     from qanat.model import Normalized, RoutingDecision
     from qanat.router.decide import route
-    from qanat.router.rules import load_rules
 
-    settings = settings_or_exit()
-    try:
-        rules = load_rules(rules_file or settings.rules_file)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        raise typer.Exit(2) from exc
-    model = load_model(settings.router_model_file)
+    router = load_model(settings_or_exit().router_model_file)
 
     def routed(normalized: Normalized, category: str | None) -> RoutingDecision:
-        return route(normalized, rules=rules, category=category, model=model)
+        return route(normalized, rules=rules, category=category, model=router)
 
-    for number, pair in read_pairs(file):
-        score = pair_score(pair, route=routed) if isinstance(pair, Pair) else 0.0
-        yield number, pair, score
+    for number, pair in found:
+        if not isinstance(pair, Pair):
+            yield number, pair, {}
+            continue
+        yield number, pair, pair_evidence(pair, route=routed, rules=rules.dedupe)
+
+
+def _scored(
+    file: Path, rules_file: Path | None, model_file: Path | None
+) -> Iterator[tuple[int, Pair | str, dict[str, Any]]]:
+    """Each pair with its score, band (under the rules' and model's thresholds) and
+    evidence."""
+    rules, model = _rules(rules_file), _pair_model(model_file)
+    for number, pair, evidence in _evidence(read_pairs(file), rules):
+        if not isinstance(pair, Pair):
+            yield number, pair, {"score": 0.0}
+            continue
+        value = combined_score(evidence, model)
+        band = rules.dedupe.band(value, pair.category_b, model)
+        yield number, pair, {"score": value, "band": band, **evidence}
 
 
 @app.command()
-def score(file: PairsFile, rules_file: RulesOption = None) -> None:
-    """Print one JSON line per pair (keys text_a and text_b), in order, with its score 0–100."""
+def score(
+    file: PairsFile,
+    rules_file: RulesOption = None,
+    model_file: ModelOption = None,
+    evidence: Annotated[
+        bool, typer.Option("--evidence", help="Add the evidence: text, place, problem, time")
+    ] = False,
+) -> None:
+    """Print one JSON line per pair (keys text_a and text_b), in order, with its score 0–100
+    and its band: link, suggest (staff decide) or none."""
     failed = False
-    for number, pair, value in _scored(file, rules_file):
+    for number, pair, found in _scored(file, rules_file, model_file):
         if isinstance(pair, str):
             failed = True
             out: dict[str, Any] = {"line": number, "error": pair}
         else:
-            out = {"score": value}
+            out = found if evidence else {"score": found["score"], "band": found["band"]}
             if pair.label is not None:
                 out["label"] = pair.label
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -65,34 +124,145 @@ def score(file: PairsFile, rules_file: RulesOption = None) -> None:
         raise typer.Exit(1)
 
 
+def _labelled(
+    file: Path, rules_file: Path | None, model_file: Path | None
+) -> list[tuple[float, int, str]]:
+    """(score, label, band) of each labelled pair."""
+    return [
+        (found["score"], pair.label, found["band"])
+        for _n, pair, found in _scored(file, rules_file, model_file)
+        if isinstance(pair, Pair) and pair.label is not None
+    ]
+
+
 @app.command("calibrate")
 def calibrate_command(
     file: PairsFile,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     rules_file: RulesOption = None,
+    model_file: ModelOption = None,
 ) -> None:
-    """Precision / recall / F1 per threshold on labelled pairs, and the threshold to use."""
-    scored = [
-        (value, pair.label)
-        for _n, pair, value in _scored(file, rules_file)
-        if isinstance(pair, Pair) and pair.label is not None
-    ]
-    rows, best = calibrate(scored)
+    """Precision / recall / F1 per threshold on labelled pairs, and the thresholds to use:
+    linking where precision is at least 0.97, suggesting where nine in ten are caught."""
+    from qanat.dedupe.training import choose_thresholds
+
+    scored = [(value, label) for value, label, _band in _labelled(file, rules_file, model_file)]
+    rows, best_f1 = calibrate(scored)
+    link, suggest = choose_thresholds([v for v, _l in scored], [label for _v, label in scored])
     if as_json:
-        print(
-            json.dumps({"n": len(scored), "recommended": best, "rows": [r.__dict__ for r in rows]})
-        )
+        out = {
+            "n": len(scored),
+            "recommended": link,
+            "suggest": suggest,
+            "best_f1_threshold": best_f1,
+            "rows": [r.__dict__ for r in rows],
+        }
+        print(json.dumps(out))
         return
     print(f"{len(scored)} labelled pairs")
     print("threshold  precision  recall  f1")
     for row in rows:
         print(f"{row.threshold:9.0f}  {row.precision:9.3f}  {row.recall:6.3f}  {row.f1:.3f}")
-    print(f"recommended threshold: {best}")
+    print(f"link from: {link:g} (precision >= 0.97)   suggest from: {suggest:g}")
+    print(f"best F1 at: {best_f1}")
+
+
+@app.command("eval")
+def eval_command(
+    file: PairsFile,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    rules_file: RulesOption = None,
+    model_file: ModelOption = None,
+) -> None:
+    """How the live thresholds do on labelled pairs: what is linked, what is linked or
+    suggested (precision, recall, F1), and the ROC AUC of the score."""
+    from qanat.dedupe.training import roc_auc
+
+    scored = _labelled(file, rules_file, model_file)
+    labels = [label for _v, label, _b in scored]
+    figures: dict[str, Any] = {"n": len(scored), "duplicates": sum(labels)}
+    for name, bands in (("linked", {"link"}), ("linked_or_suggested", {"link", "suggest"})):
+        chosen = [label for _v, label, band in scored if band in bands]
+        precision = sum(chosen) / len(chosen) if chosen else 1.0
+        recall = sum(chosen) / sum(labels) if sum(labels) else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        figures[name] = {
+            "pairs": len(chosen),
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+        }
+    figures["auc"] = round(roc_auc([v for v, _l, _b in scored], labels), 3)
+    if as_json:
+        print(json.dumps(figures))
+        return
+    print(
+        f"{figures['n']} labelled pairs, {figures['duplicates']} duplicates, AUC {figures['auc']}"
+    )
+    for name in ("linked", "linked_or_suggested"):
+        row = figures[name]
+        print(
+            f"{name.replace('_', ' '):22s} {row['pairs']:5d} pairs"
+            f"  precision {row['precision']:.3f}  recall {row['recall']:.3f}  F1 {row['f1']:.3f}"
+        )
 
 
 @app.command()
-def pairs() -> None:
-    """Print staff corrections (links by hand: 1, unlinks: 0) as labelled pairs, JSON Lines."""
+def train(
+    file: Annotated[
+        Path | None, typer.Argument(exists=True, dir_okay=False, help="Labelled pairs (JSONL)")
+    ] = None,
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="Add staff's links, unlinks and answers")
+    ] = False,
+    with_qanats: Annotated[
+        bool, typer.Option("--with-qanats/--own-only", help="Start from qanat's own pairs")
+    ] = True,
+    out: Annotated[Path | None, typer.Option(help="Where to write (default: settings)")] = None,
+    rules_file: RulesOption = None,
+) -> None:
+    """Learn the pair model from labelled pairs, choose its thresholds on held-out folds,
+    and write it where qanat reads it (a running qanat picks it up)."""
+    from qanat.cli.common import settings_or_exit
+    from qanat.dedupe.pair_model import TRAINING_PAIRS
+    from qanat.dedupe.training import Example, train
+
+    settings = settings_or_exit()
+    rules = _rules(rules_file)
+    sources: list[tuple[str, list[tuple[int, Pair | str]]]] = []
+    if with_qanats:
+        sources.append(("qanat's pairs", list(read_pairs(TRAINING_PAIRS))))
+    if file is not None:
+        sources.append((file.name, list(read_pairs(file))))
+    if from_store:
+        stored = [(n, Pair.model_validate(p)) for n, p in enumerate(_corrections(), start=1)]
+        sources.append(("staff corrections", list(stored)))
+    examples: list[Example] = []
+    for _name, found in sources:
+        for _n, pair, evidence in _evidence(found, rules):
+            if isinstance(pair, Pair) and pair.label is not None:
+                examples.append(Example(evidence=evidence, label=pair.label))
+    source = " + ".join(f"{name} ({len(found)})" for name, found in sources) or "nothing"
+    try:
+        model = train(examples, source=source)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from exc
+    target = out or settings.dedupe_model_file or settings.home / "dedupe-model.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    measured = model.trained["out_of_fold"]
+    print(f"trained on {len(examples)} pairs: {source}")
+    print(
+        f"held-out folds: precision {measured['precision']} recall {measured['recall']}"
+        f" AUC {measured['auc']} at link {model.link_threshold:g}"
+        f" (suggest from {model.suggest_threshold:g})"
+    )
+    print(f"wrote {target}")
+
+
+def _corrections() -> list[dict[str, Any]]:
+    """Staff corrections from the store, as labelled pairs."""
     from qanat.cli.common import store_or_exit
     from qanat.dedupe.service import correction_pairs
     from qanat.store.db import Database
@@ -107,7 +277,14 @@ def pairs() -> None:
         finally:
             await database.dispose()
 
-    found = asyncio.run(body())
+    return asyncio.run(body())
+
+
+@app.command()
+def pairs() -> None:
+    """Print staff corrections as labelled pairs, JSON Lines: links by hand 1; unlinks and
+    suggestions called another problem 0."""
+    found = _corrections()
     for pair in found:
         sys.stdout.write(json.dumps(pair, ensure_ascii=False) + "\n")
     print(f"{len(found)} corrections", file=sys.stderr)
@@ -119,6 +296,7 @@ def sweep(
 ) -> None:
     """Re-examine recent tickets for duplicates concurrent processing missed."""
     from qanat.cli.common import store_or_exit
+    from qanat.dedupe.pair_model import PairModelFile
     from qanat.dedupe.service import sweep as run_sweep
     from qanat.router.rules import load_rules
     from qanat.store.db import Database
@@ -126,13 +304,14 @@ def sweep(
 
     settings = store_or_exit()
     rules = load_rules(settings.rules_file).dedupe
+    model = PairModelFile(settings.dedupe_model_file).current()
 
     async def body() -> list[tuple[str, str]]:
         database = Database.from_url(settings.database_url)
         try:
             async with database.writing() as session:
                 since = utcnow() - timedelta(hours=hours)
-                return await run_sweep(session, since=since, rules=rules)
+                return await run_sweep(session, since=since, rules=rules, model=model)
         finally:
             await database.dispose()
 

@@ -5,19 +5,22 @@ Pure and in memory. Each open primary ticket is filed under a few keys:
 - its block × its category: the same problem in the same block, whatever the wording —
   so an Arabic tweet and an English email about one overflow meet;
 - its road number: anything reported on that road (few at a time, in any block);
-- its ~250 m cell of coordinates × its department: the same kind of work close by;
+- its ~250 m cell of coordinates: anything reported close by, with a category or
+  without one (the router leaves some reports uncategorised);
 - its block × each of its meaningful words: the same block, told alike (another
   category, or none);
-- if it says nothing of where it is, its department × each of its words: text alone
-  links only nearly identical reports of the same kind of work, sent within days of
-  each other, neither of which says where — and those share their rarest words.
+- if it says nothing of where it is, its department (or "none") × each of its words:
+  text alone links only nearly identical reports of the same kind of work (or, when
+  the router placed neither, of a few words at least), sent within days of each other,
+  neither of which says where — and those share their rarest words.
 
 Every list is kept in the order the tickets were sent, so a lookup reads only the
 part of a long list inside the time window (by bisection), however old the backlog.
 
 A lookup reads the new report's keys and scores what they hold with the same scorer a
 full scan uses (:func:`best_match`, exact by test), skipping the text comparison of a
-ticket that could not reach the threshold whatever its words. The index only
+ticket that could not reach the floor whatever its words. The floor is the suggestion
+threshold: the service links the winner only from the link threshold on. The index only
 *proposes*: the store stays the truth, and the service checks the winner there.
 """
 
@@ -35,21 +38,19 @@ from sys import intern
 
 from rapidfuzz import fuzz, process
 
+from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.similarity import (
+    DEFAULT_RADIUS,
     PLACELESS_WINDOW,
-    TEXT_ONLY_MINIMUM,
-    TEXT_WEIGHT,
     Place,
     Report,
-    facts,
-    finish,
+    best_possible,
     has_place,
-    meaningful_words,
-    place_score,
-    shares_place,
-    whole_words_score,
-    words_score,
+    place_evidence,
+    score_of,
+    text_evidence,
 )
+from qanat.dedupe.text import languages_differ, meaningful_words
 
 #: Size of a coordinates cell in degrees: a little over NEAR_METRES at Bahrain's latitude,
 #: so the 3×3 cells around a point hold everything near it.
@@ -69,23 +70,28 @@ STALE_SHARE = 8
 #: Lists longer than this are cut to the time window by bisection; shorter ones are read whole.
 BISECT_FROM = 48
 
+#: Of tickets sharing no place, only those whose words rapidfuzz's token sort ratio finds
+#: at least this alike are scored (a cheap filter well under what text alone needs).
+ALONE_PREFILTER = 55.0
+
 Key = tuple[str, str]
-#: Text points under the exact need that are still compared (rounding never moves more).
-_SLACK = 0.5
-#: The whole texts' score is at most 100 × (1 − |len a − len b| / (len a + len b)).
-_LENGTH_SLACK = (100 - TEXT_ONLY_MINIMUM + 0.05) / 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Entry(Place):
-    """An open ticket as the index keeps it: its meaningful words and its place."""
+    """An open ticket as the index keeps it: its match form, meaningful words and place."""
 
+    match_text: str
     words: str
 
 
 def entry_of(report: Report) -> Entry:
     """The index entry of a report (its words computed once, here)."""
-    return Entry(words=meaningful_words(report.match_text), **report.place_parts())
+    return Entry(
+        match_text=report.match_text,
+        words=meaningful_words(report.match_text),
+        **report.place_parts(),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,9 +125,7 @@ def _placed_keys(place: Place, *, around: bool) -> list[Key]:
         keys.append((intern("b" + place.block), intern("c" + place.category)))
     if place.road:
         keys.append((intern("r" + place.road), ""))  # a road number: few tickets at a time
-    problem = problem_key(place)
-    if problem:
-        keys += [(intern(cell), intern(problem)) for cell in _cells(place, around=around)]
+    keys += [(intern(cell), "") for cell in _cells(place, around=around)]
     return keys
 
 
@@ -132,20 +136,18 @@ def keys_of(entry: Entry) -> list[Key]:
     if entry.block:
         block = intern("b" + entry.block)
         keys += [(block, word) for word in words]
-    problem = problem_key(entry)
-    if problem and not has_place(entry):
-        placeless = intern("-" + problem)
+    if not has_place(entry):
+        placeless = intern("-" + (problem_key(entry) or ""))
         keys += [(placeless, word) for word in words]
     return keys
 
 
 def _text_alone_keys(new: Report, words: set[str]) -> list[Key]:
     """Where text-alone candidates are, for a report that says nothing of where it is:
-    the tickets that say nothing either, of the same kind of work."""
-    problem = problem_key(new)
-    if not problem or has_place(new):
+    the tickets that say nothing either, of the same kind of work (or none)."""
+    if has_place(new):
         return []
-    return [("-" + problem, "t" + word) for word in words]
+    return [("-" + (problem_key(new) or ""), "t" + word) for word in words]
 
 
 class CandidateIndex:
@@ -261,12 +263,11 @@ class CandidateIndex:
         return sorted((filed for filed in lists if filed), key=len)[:RAREST_WORDS]
 
     def _nearly_the_same(self, words: str, ids: Iterable[int]) -> list[int]:
-        """Of tickets sharing no place with a report, those whose whole words are alike
-        enough for text alone to link them (one C loop instead of scoring each)."""
+        """Of tickets sharing no place with a report, those whose words are alike enough
+        to be worth scoring (one C loop instead of scoring each)."""
         choices = {i: self.entries[i].words for i in ids if i in self.entries}
-        cutoff = TEXT_ONLY_MINIMUM - 0.05  # what rounds up to the minimum
         found = process.extract(
-            words, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None
+            words, choices, scorer=fuzz.token_sort_ratio, score_cutoff=ALONE_PREFILTER, limit=None
         )
         return [ticket_id for _words, _score, ticket_id in found]
 
@@ -303,20 +304,28 @@ class CandidateIndex:
         threshold: float,
         window: timedelta,
         exclude: int | None = None,
+        radius: float = DEFAULT_RADIUS,
+        model: PairModel | None = None,
     ) -> Match | None:
         """The best open ticket for ``new`` at or above ``threshold``, through the index."""
         words = meaningful_words(new.match_text)
         placed, shared = self.propose(new, words, window)
-        return best_match(
-            new, words, self._entries(chain(placed, shared), exclude), threshold, window
-        )
+        candidates = self._entries(chain(placed, shared), exclude)
+        return best_match(new, candidates, threshold, window, radius, model)
 
     def scan(
-        self, new: Report, *, threshold: float, window: timedelta, exclude: int | None = None
+        self,
+        new: Report,
+        *,
+        threshold: float,
+        window: timedelta,
+        exclude: int | None = None,
+        radius: float = DEFAULT_RADIUS,
+        model: PairModel | None = None,
     ) -> Match | None:
         """:meth:`best_match` over every open ticket: the brute force the index avoids."""
-        words = meaningful_words(new.match_text)
-        return best_match(new, words, self._entries(self.entries, exclude), threshold, window)
+        candidates = self._entries(self.entries, exclude)
+        return best_match(new, candidates, threshold, window, radius, model)
 
     def _entries(self, ids: Iterable[int], exclude: int | None) -> Iterator[tuple[int, Entry]]:
         for ticket_id in ids:
@@ -327,67 +336,40 @@ class CandidateIndex:
 
 def best_match(
     new: Report,
-    words: str,
     candidates: Iterable[tuple[int, Entry]],
     threshold: float,
     window: timedelta,
+    radius: float = DEFAULT_RADIUS,
+    model: PairModel | None = None,
 ) -> Match | None:
     """The highest-scoring candidate at or above ``threshold`` (ties: the older ticket).
 
     Exactly what scoring each candidate with ``combined_score(features(...))`` would
-    pick: a ticket is passed over only when it could not beat the best so far.
+    pick: a ticket's texts are compared only when its place and problem let its best
+    possible text beat the best so far.
     """
     earliest, latest = new.created_at - window, new.created_at + window
-    close = (new.created_at - PLACELESS_WINDOW, new.created_at + PLACELESS_WINDOW)
-    length, located, placed = len(words), new.lat is not None, has_place(new)
+    told = len(meaningful_words(new.match_text).split())
     best: tuple[float, datetime, int] | None = None
     for ticket_id, entry in candidates:
         if not earliest <= entry.created_at <= latest:
             continue
-        if new.block and entry.block and new.block != entry.block:
-            continue  # other blocks score at most 30: never a link
-        if new.area and entry.area and new.area != entry.area:
-            continue  # other areas too
-        if not (
-            (new.block and new.block == entry.block)
-            or (new.road and new.road == entry.road)
-            or (located and entry.lat is not None)
-        ) and not _alike_enough(close, length, entry, placed=placed):
-            continue
-        known = facts(new, entry)
-        base = place_score(known)
-        if base is None:
-            continue
+        evidence = {
+            **place_evidence(new, entry, radius),
+            "radius_m": radius,
+            "words": min(told, len(entry.words.split())),
+            "two_languages": languages_differ(new.match_text, entry.match_text),
+        }
         target = threshold if best is None else best[0]
-        # A little under what is needed: the score is rounded, and so are the text scores.
-        needed = (target - base) / TEXT_WEIGHT - _SLACK
-        if needed > 100:
+        if best_possible(evidence, model) < target:
             continue
-        text = round(words_score(words, entry.words, cutoff=max(0.0, needed)), 1)
-        whole = 0.0  # only text alone needs the whole texts alike
-        if text and not shares_place(known):
-            whole = round(whole_words_score(words, entry.words), 1)
-        score = finish(base, text, whole, known)
+        score = score_of({**evidence, **text_evidence(new.match_text, entry.match_text)}, model)
         if score < target:
             continue
         candidate = (score, entry.created_at, ticket_id)
         if best is None or _better(candidate, best):
             best = candidate
     return None if best is None else Match(ticket_id=best[2], score=best[0])
-
-
-def _alike_enough(
-    close: tuple[datetime, datetime], length: int, entry: Entry, *, placed: bool
-) -> bool:
-    """Could text alone link ``entry``: neither of the two gives a place, sent within the
-    placeless window, and words of lengths that let the whole texts score
-    TEXT_ONLY_MINIMUM (each letter of difference is at least one edit)?"""
-    if placed or has_place(entry):
-        return False
-    if not close[0] <= entry.created_at <= close[1]:
-        return False
-    other = len(entry.words)
-    return abs(length - other) <= _LENGTH_SLACK * (length + other)
 
 
 def _better(a: tuple[float, datetime, int], b: tuple[float, datetime, int]) -> bool:

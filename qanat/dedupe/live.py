@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from qanat.dedupe.index import CandidateIndex, Entry, entry_of
+from qanat.dedupe.pair_model import PairModelFile
 from qanat.dedupe.similarity import Report
 from qanat.model import OPEN_STATUSES
 from qanat.store.tables import Department, Event, Ticket
@@ -109,6 +110,8 @@ class LiveIndex:
     """One process's candidate index and how far it has read the store's events."""
 
     index: CandidateIndex = field(default_factory=CandidateIndex)
+    #: The pair model this process decides with (a body's own; none: the table).
+    model_file: PairModelFile = field(default_factory=lambda: PairModelFile(None))
     last_event_id: int | None = None
     gaps: dict[int, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic

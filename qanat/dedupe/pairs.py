@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import Report, combined_score, features, report_of_message
 from qanat.model import Inbound, Location, Normalized, RoutingDecision, Sender
 from qanat.normalize import normalize
@@ -88,8 +89,9 @@ def report_of_text(
     return report_of_message(normalized, decision, received_at=at)
 
 
-def pair_evidence(pair: Pair, *, route: Route) -> dict[str, Any]:
-    """The evidence the pipeline would record between the pair's two texts."""
+def pair_evidence(pair: Pair, *, route: Route, rules: DedupeRules | None = None) -> dict[str, Any]:
+    """The evidence the pipeline would record between the pair's two texts (with the
+    radius the rules give the second text's category)."""
     first = report_of_text(
         pair.text_a, at=_SENT, route=route,
         location=pair.location_a, category=pair.category_a,
@@ -98,9 +100,10 @@ def pair_evidence(pair: Pair, *, route: Route) -> dict[str, Any]:
         pair.text_b, at=_SENT + timedelta(hours=pair.hours_apart), route=route,
         location=pair.location_b, category=pair.category_b,
     )  # fmt: skip
-    return features(second, first)
+    radius = (rules or DedupeRules()).radius_for(second.category)
+    return features(second, first, radius)
 
 
-def pair_score(pair: Pair, *, route: Route) -> float:
+def pair_score(pair: Pair, *, route: Route, rules: DedupeRules | None = None) -> float:
     """The pair's score (0–100): what ``qanat dedupe score`` prints."""
-    return combined_score(pair_evidence(pair, route=route))
+    return combined_score(pair_evidence(pair, route=route, rules=rules))

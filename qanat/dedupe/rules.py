@@ -11,7 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qanat.dedupe.similarity import DEFAULT_THRESHOLD, DEFAULT_WINDOW, MIN_THRESHOLD
+from qanat.dedupe.pair_model import PairModel
+from qanat.dedupe.similarity import (
+    DEFAULT_RADIUS,
+    DEFAULT_SUGGEST,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW,
+    MIN_THRESHOLD,
+)
+
+#: The lowest suggestion threshold: under it, reports elsewhere would be suggested.
+MIN_SUGGEST = 31.0
 
 
 class _Strict(BaseModel):
@@ -19,38 +29,71 @@ class _Strict(BaseModel):
 
 
 class DedupeCategory(_Strict):
-    """A category's own duplicate threshold and time window (unset: the defaults)."""
+    """A category's own duplicate threshold, time window and "same spot" radius in metres
+    (unset: the defaults). A radius of 200 m or more makes the category an area problem
+    (a water cut, a smell): two house numbers on one street are then one problem."""
 
     category: str
     threshold: float | None = Field(default=None, ge=MIN_THRESHOLD, le=100)
     window_days: float | None = Field(default=None, gt=0, le=365)
+    radius_m: float | None = Field(default=None, gt=0, le=20_000)
 
 
 class DedupeRules(_Strict):
-    """When a new report links to an open primary: score threshold and time window.
+    """When a new report links to an open primary: score threshold, time window, radius.
 
-    ``qanat dedupe calibrate`` recommends a threshold from labelled pairs. A threshold
-    under 40 is refused: reports about different places score at most 30.
+    From ``threshold`` on a new report is linked; from ``suggest_threshold`` (under the
+    link threshold) the possible duplicate is only suggested to staff. Unset, both are
+    a trained pair model's own, chosen when it was trained, else 55 and 40 (``qanat
+    dedupe calibrate`` shows what a threshold does on labelled pairs). A threshold under
+    40 is refused: reports about different places score at most 30.
     """
 
-    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=MIN_THRESHOLD, le=100)
+    threshold: float | None = Field(default=None, ge=MIN_THRESHOLD, le=100)
+    suggest_threshold: float | None = Field(default=None, ge=MIN_SUGGEST, le=100)
     window_days: float = Field(default=DEFAULT_WINDOW.days, gt=0, le=365)
+    radius_m: float = Field(default=DEFAULT_RADIUS, gt=0, le=20_000)
     recurrence_days: float = Field(default=60, gt=0, le=3650)
     categories: list[DedupeCategory] = Field(default_factory=list)
 
     def _own(self, category: str | None) -> DedupeCategory | None:
         return next((c for c in self.categories if c.category == category), None)
 
-    def threshold_for(self, category: str | None) -> float:
+    def threshold_for(self, category: str | None, model: PairModel | None = None) -> float:
         """The score from which a report of ``category`` links to an open primary."""
         own = self._own(category)
-        return own.threshold if own and own.threshold is not None else self.threshold
+        if own and own.threshold is not None:
+            return own.threshold
+        if self.threshold is not None:
+            return self.threshold
+        return model.link_threshold if model is not None else DEFAULT_THRESHOLD
 
     def window_for(self, category: str | None) -> timedelta:
         """How far apart in time a report of ``category`` and its primary may be."""
         own = self._own(category)
         days = own.window_days if own and own.window_days is not None else self.window_days
         return timedelta(days=days)
+
+    def radius_for(self, category: str | None) -> float:
+        """The radius (metres) within which two reports of ``category`` are at one spot."""
+        own = self._own(category)
+        return own.radius_m if own and own.radius_m is not None else self.radius_m
+
+    def suggest_for(self, category: str | None, model: PairModel | None = None) -> float:
+        """The score from which a possible duplicate of ``category`` is suggested."""
+        own = self.suggest_threshold
+        if own is not None:
+            suggest = own
+        else:
+            suggest = model.suggest_threshold if model is not None else DEFAULT_SUGGEST
+        return min(suggest, self.threshold_for(category, model))
+
+    def band(self, score: float, category: str | None, model: PairModel | None = None) -> str:
+        """What a score does for a report of ``category``: ``link``, ``suggest`` (to staff)
+        or ``none``."""
+        if score >= self.threshold_for(category, model):
+            return "link"
+        return "suggest" if score >= self.suggest_for(category, model) else "none"
 
     @property
     def recurrence_window(self) -> timedelta:

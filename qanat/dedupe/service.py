@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from qanat.dedupe.index import CandidateIndex, entry_of
 from qanat.dedupe.live import LiveIndex, load_index, report_of
+from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import Report, combined_score, features
 from qanat.model import OPEN_STATUSES, DuplicateDecision, Location, TicketStatus
@@ -71,15 +72,22 @@ async def best_primary(
     new: Report,
     rules: DedupeRules,
     exclude: int | None = None,
+    model: PairModel | None = None,
 ) -> tuple[DuplicateDecision, Ticket | None]:
     """The index's best open primary for ``new``, checked against the store.
 
     The index proposes; the store decides: a winner that is no longer an open primary
     (or no longer scores enough) is corrected in the index and the next best is tried.
+    A winner under the link threshold but at or above the suggestion threshold comes
+    back as a suggestion (``suggested_ticket_id``), with no ticket to link to.
     """
-    threshold, window = rules.threshold_for(new.category), rules.window_for(new.category)
+    category = new.category
+    threshold, window = rules.threshold_for(category, model), rules.window_for(category)
+    floor, radius = rules.suggest_for(category, model), rules.radius_for(category)
     for _attempt in range(CHECKS):
-        match = index.best_match(new, threshold=threshold, window=window, exclude=exclude)
+        match = index.best_match(
+            new, threshold=floor, window=window, exclude=exclude, radius=radius, model=model
+        )
         if match is None:
             break
         found = await _primary_row(session, match.ticket_id)
@@ -87,13 +95,22 @@ async def best_primary(
             index.discard(match.ticket_id)
             continue
         primary, code = found
-        evidence = features(new, report_of(primary, code))
-        score = combined_score(evidence)
+        evidence = features(new, report_of(primary, code), radius)
+        score = combined_score(evidence, model)
         if score >= threshold:
             decision = DuplicateDecision(
                 primary_ticket_id=primary.id, score=score, threshold=threshold, features=evidence
             )
             return decision, primary
+        if score >= floor:
+            decision = DuplicateDecision(
+                primary_ticket_id=None,
+                suggested_ticket_id=primary.id,
+                score=score,
+                threshold=threshold,
+                features=evidence,
+            )
+            return decision, None
         index.put(match.ticket_id, entry_of(report_of(primary, code)))
     return DuplicateDecision(primary_ticket_id=None, threshold=threshold), None
 
@@ -107,7 +124,8 @@ async def find_duplicate(
     committed since it last looked, so the decision sees all of the block's tickets.
     """
     await live.catch_up(session)
-    return await best_primary(session, live.index, new=new, rules=rules)
+    model = live.model_file.current()
+    return await best_primary(session, live.index, new=new, rules=rules, model=model)
 
 
 async def find_recurrence(
@@ -148,18 +166,44 @@ async def link(
     await links.link(session, ticket=ticket, primary=primary, by=by, evidence=evidence)
 
 
+async def suggest(session: AsyncSession, *, ticket: Ticket, decision: DuplicateDecision) -> None:
+    """Record that ``ticket`` may repeat the suggested open ticket: staff decide.
+
+    The ticket stays on its own (a wrong link would hide a citizen's problem on someone
+    else's ticket); it is flagged ``possible_duplicate`` and its timeline names the other
+    ticket with the evidence, so staff link it in one step or leave it.
+    """
+    if decision.suggested_ticket_id is None:
+        return
+    other = await session.get(Ticket, decision.suggested_ticket_id)
+    if other is None:
+        return
+    ticket.flags = sorted({*ticket.flags, links.POSSIBLE_DUPLICATE})
+    evidence = decision.model_dump(
+        mode="json", exclude={"primary_ticket_id", "suggested_ticket_id"}
+    )
+    await queries.add_event(
+        session,
+        actor="dedupe",
+        type="duplicate_suggested",
+        ticket_id=ticket.id,
+        data={"primary_reference": other.reference, **evidence},
+    )
+
+
 async def correction_pairs(session: AsyncSession) -> list[dict[str, Any]]:
     """Staff corrections as labelled pairs (``qanat dedupe pairs``), oldest first.
 
-    A duplicate linked by hand is a pair labelled 1, an unlinked one a pair labelled 0;
-    when staff changed their mind, the latest word on a pair counts. Texts are the
+    A duplicate linked by hand is a pair labelled 1, an unlinked one or a suggestion
+    staff called another problem a pair labelled 0; when staff changed their mind, the
+    latest word on a pair counts. Texts are the
     tickets' match forms (phone numbers and addresses already masked); place, category
     and time go along, so ``qanat dedupe calibrate`` scores the pair as it was decided.
     """
     statement = (
         select(Event.ticket_id, Event.type, Event.data)
         .where(
-            col(Event.type).in_(["linked_duplicate", "unlinked_duplicate"]),
+            col(Event.type).in_(["linked_duplicate", "unlinked_duplicate", "suggestion_dismissed"]),
             or_(col(Event.actor).startswith("staff:"), col(Event.actor).startswith("token:")),
         )
         .order_by(col(Event.id))
@@ -227,7 +271,7 @@ async def mark_recurring(session: AsyncSession, *, ticket: Ticket, history: list
 
 
 async def sweep(
-    session: AsyncSession, *, since: datetime, rules: DedupeRules
+    session: AsyncSession, *, since: datetime, rules: DedupeRules, model: PairModel | None = None
 ) -> list[tuple[str, str]]:
     """Re-examine primaries created since ``since`` for duplicates missed concurrently.
 
@@ -251,7 +295,7 @@ async def sweep(
             continue  # linked earlier in this sweep
         report = report_of(ticket, code)
         decision, primary = await best_primary(
-            session, index, new=report, rules=rules, exclude=ticket.id
+            session, index, new=report, rules=rules, exclude=ticket.id, model=model
         )
         if primary is None or (primary.created_at, primary.id or 0) > (
             ticket.created_at,

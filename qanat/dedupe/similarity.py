@@ -1,103 +1,102 @@
-"""How alike two complaints are: text similarity plus place, category and time.
+"""How alike two complaints are: the evidence of a pair and its score (0–100).
 
-Pure functions. The text score is rapidfuzz's ``token_set_ratio`` over the meaningful
-words of the match forms (prefixes stripped, stop words gone): token-based, so Arabic
-word order and extra words ("الله يعطيكم العافية") don't matter, and a short report
-whose words all appear in a longer one scores high. Place, category and time then
-decide, because the same problem told in Arabic and in English shares no words.
+Pure functions. First the place: two reports are at the same *spot* (coordinates
+within the category's radius, or the same building on the same road), on the same
+*street*, in the same *block*, somewhere *unknown* (neither says, or only one does),
+or *elsewhere* (another block, area or road, coordinates far apart, or two house
+numbers, unless the category covers an area). Then the problem: the same category,
+the same department's work, another department's, or unknown. Then the words: three
+similarities of the texts (:mod:`qanat.dedupe.text`), time apart, and whether the two
+are in different languages.
 
-The score is split in two so the candidate index can skip the text comparison of a
-ticket that could not reach the threshold whatever its words: :func:`place_score` is
-what place, category and time give, :func:`finish` adds the text.
+A table of place × problem gives the score a line the text's similarity moves along;
+a body that trains its own pair model on its labelled pairs (``qanat dedupe train``,
+:mod:`qanat.dedupe.pair_model`) scores by the model's probability in percent instead.
+When neither report says where (text alone), the score follows the texts' similarity:
+few labelled pairs say nothing of where, too few to learn from. Three gates are rules,
+not weights: reports elsewhere score at most 30;
+another department's work, and text alone that is too short or too far apart in time,
+at most 39 — suggested at most.
+
+A wrong link is the most harmful thing qanat can do — a citizen's problem silently
+rides on someone else's ticket — so a score between the suggestion threshold and the
+link threshold is only *suggested* to staff (:mod:`qanat.dedupe.service`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
 
+from qanat.dedupe.pair_model import TEXTS, PairModel, inputs
+from qanat.dedupe.text import languages_differ, meaningful_words, text_similarity
 from qanat.model import Location, Normalized, RoutingDecision
-from qanat.normalize.text import match_tokens
 
 #: Default score (0–100) from which a new ticket is linked to an open primary.
 DEFAULT_THRESHOLD = 55.0
+#: Default score from which a possible duplicate is suggested to staff, not linked.
+DEFAULT_SUGGEST = 40.0
 #: The lowest threshold a rules file may set: below it, other places would link.
 MIN_THRESHOLD = 40.0
-#: Default days apart within which two reports can be about one problem.
-DEFAULT_WINDOW = timedelta(days=14)
-#: Without a place (neither of the two saying where it is), text alone must be at least
-#: this close…
-TEXT_ONLY_MINIMUM = 88.0
-#: …and the reports this close in time; otherwise the score stays under any threshold.
+#: Default days apart within which two reports can be about one problem. Short: most
+#: repeated reports come within hours, and a report days later at the same spot is as
+#: often a new occurrence (a city's own labels say so); a rules file gives lasting
+#: problems (a derelict house, a dark street) their own longer window.
+DEFAULT_WINDOW = timedelta(days=2)
+#: Reports of which neither says where must be this close in time to link.
 PLACELESS_WINDOW = timedelta(days=3)
 PLACELESS_HOURS = PLACELESS_WINDOW.total_seconds() / 3600
-#: Reports further apart than this (metres) are about different places.
-NEAR_METRES = 250.0
-#: The weight of the text score (0–100) in the combined score.
-TEXT_WEIGHT = 0.5
-#: What each fact adds to the combined score. The same category in the same block is
-#: close to enough on its own: the same problem told in Arabic and in English shares no
-#: words. Another road of the same block, or another department's work, is all but never
-#: the same problem; another category of the same department at the same spot may be.
-SAME_CATEGORY, SAME_DEPARTMENT, OTHER_DEPARTMENT = 35.0, 0.0, -25.0
-SAME_BLOCK, SAME_ROAD, OTHER_ROAD, SAME_BUILDING, NEAR = 20.0, 15.0, -60.0, 5.0, 20.0
+#: Default radius (metres) of "the same spot": a pothole, a fallen pole, a house. Two
+#: reports further apart than twice a category's radius are about different places.
+DEFAULT_RADIUS = 50.0
+#: From this radius on a category is about an area (a water cut, a smell): two house
+#: numbers on one street no longer make two problems.
+AREA_RADIUS = 200.0
+#: Without a place, text alone links from this similarity on (nearly the same words)…
+TEXT_ONLY_SIMILARITY = 0.85
+#: …and only texts of the same category or of at least this
+#: many meaningful words: "lights out" from two citizens of whom the router placed
+#: neither may be two complaints.
+TEXT_ONLY_WORDS = 3
+#: The highest score of reports elsewhere, and of what can only be suggested (another
+#: department's work, text alone too short or too far apart in time): such scores are
+#: squeezed under these, keeping their order, so a pair file still ranks them.
+ELSEWHERE_CAP, SUGGESTED_CAP = 30.0, MIN_THRESHOLD - 1
 
 
-# "طريق 524", "Blk 305", "مبنى رقم 12": where, not what — place is compared on its own.
-_PLACE_WORDS = frozenset(
-    "طريق طريج شارع رود road rd street str st avenue ave مجمع مجموع بلوك بلك block blk blck "  # noqa: SIM905
-    "blok مبني مبنا منزل بيت فيلا فيله عماره بنايه building bldg bld house villa home شقه "
-    "flat apt apartment".split()
-)
-_NUMBER_WORDS = frozenset({"رقم", "no", "num", "number"})
+class Where(StrEnum):
+    """How the places of two reports compare, from the closest."""
+
+    spot = "spot"
+    street = "street"
+    block = "block"
+    unknown = "unknown"
+    elsewhere = "elsewhere"
 
 
-def meaningful_words(match_text: str) -> str:
-    """The words text similarity compares, in one string (what the index keeps): what the
-    problem is, without the address (a place word and its number) the place compares."""
-    tokens = match_tokens(match_text)
-    kept: list[str] = []
-    address = False  # inside "طريق رقم 524": the words up to the number go
-    for at, token in enumerate(tokens):
-        if token in _PLACE_WORDS:
-            following = next((t for t in tokens[at + 1 :] if t not in _NUMBER_WORDS), "")
-            address = following.isdigit()
-            if address:
-                continue
-        elif address and token.isdigit():
-            address = False
-            continue
-        if not (address and token in _NUMBER_WORDS):
-            kept.append(token)
-    return " ".join(kept)
+class Work(StrEnum):
+    """How the problems of two reports compare."""
+
+    same = "same"  # the same category
+    kin = "kin"  # the same department's work, another category
+    unknown = "unknown"  # one of them has no category
+    other = "other"  # another department's work
 
 
-def words_score(left: str, right: str, cutoff: float = 0.0) -> float:
-    """Similarity (0–100) of two :func:`meaningful_words` strings; 0 when under ``cutoff``."""
-    if not left or not right:
-        return 0.0
-    return float(fuzz.token_set_ratio(left, right, score_cutoff=cutoff))
-
-
-def whole_words_score(left: str, right: str, cutoff: float = 0.0) -> float:
-    """All the words, order-free: a short text inside a long one isn't enough."""
-    if not left or not right:
-        return 0.0
-    return float(fuzz.token_sort_ratio(left, right, score_cutoff=cutoff))
+def fewer_words(a: str, b: str) -> int:
+    """The fewer meaningful words of two match forms (text alone needs enough of them)."""
+    return min(len(meaningful_words(a).split()), len(meaningful_words(b).split()))
 
 
 def text_score(a: str, b: str) -> float:
-    """Similarity (0–100) of two match forms' meaningful words."""
-    return words_score(meaningful_words(a), meaningful_words(b))
-
-
-def whole_text_score(a: str, b: str) -> float:
-    """:func:`whole_words_score` of two match forms."""
-    return whole_words_score(meaningful_words(a), meaningful_words(b))
+    """Similarity (0–100, one decimal) of two match forms' texts."""
+    return round(100 * text_similarity(a, b), 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,32 +186,21 @@ def has_place(place: Place) -> bool:
     return bool(place.block or place.road or place.area or place.lat is not None)
 
 
-def facts(new: Place, old: Place) -> Facts:
-    """The facts of two reports, rounded as the evidence records them.
+def _same(a: str | None, b: str | None) -> bool | None:
+    return None if a is None or b is None else a == b
 
-    Written out long-hand: the candidate index calls it for every ticket it scores.
-    """
-    a, b = new.block, old.block
-    same_block = None if a is None or b is None else a == b
-    a, b = new.area, old.area
-    same_area = None if a is None or b is None else a == b
-    a, b = new.road, old.road
-    same_road = None if a is None or b is None else a == b
-    a, b = new.building, old.building
-    same_building = None if a is None or b is None else a == b
-    a, b = new.category, old.category
-    same_category = None if a is None or b is None else a == b
-    a, b = new.department, old.department
-    same_department = None if a is None or b is None else a == b
+
+def facts(new: Place, old: Place) -> Facts:
+    """The facts of two reports, rounded as the evidence records them."""
     distance = metres_between(new, old) if new.lat is not None and old.lat is not None else None
     gap = new.created_at - old.created_at
     return Facts(
-        same_block,
-        same_area,
-        same_road,
-        same_building,
-        same_category,
-        same_department,
+        _same(new.block, old.block),
+        _same(new.area, old.area),
+        _same(new.road, old.road),
+        _same(new.building, old.building),
+        _same(new.category, old.category),
+        _same(new.department, old.department),
         None if distance is None else round(distance),
         round(abs(gap.total_seconds()) / 3600, 1),
         new.contact_id is not None and new.contact_id == old.contact_id,
@@ -220,76 +208,157 @@ def facts(new: Place, old: Place) -> Facts:
     )
 
 
-def place_evidence(new: Place, old: Place) -> dict[str, Any]:
-    """The evidence besides the text: which place parts match, category, distance, time."""
-    return facts(new, old)._asdict()
+def where(known: Facts, radius: float = DEFAULT_RADIUS) -> Where:
+    """How the two places compare (see the module docstring); ``radius`` is the
+    category's "same spot" in metres."""
+    if known.same_block is False or known.same_area is False:
+        return Where.elsewhere
+    # Two house numbers: two houses, however close, unless the problem covers an area.
+    if known.same_building is False and radius < AREA_RADIUS:
+        return Where.elsewhere
+    if known.metres is not None:
+        if known.metres <= radius:
+            return Where.spot
+        # A little further: the same block only when the block or road says so too.
+        if known.metres <= 2 * radius and (known.same_block or known.same_road):
+            return Where.block
+        return Where.elsewhere
+    if known.same_road is False:
+        return Where.elsewhere
+    if known.same_road and known.same_building:
+        return Where.spot
+    if known.same_road:
+        return Where.street
+    if known.same_block:
+        return Where.block
+    return Where.unknown
 
 
-def features(new: Report, old: Report) -> dict[str, Any]:
-    """The evidence: text score, which place parts match, category, distance, time gap."""
-    left, right = meaningful_words(new.match_text), meaningful_words(old.match_text)
+def work(known: Facts) -> Work:
+    """How the two problems compare."""
+    if known.same_category:
+        return Work.same
+    if known.same_department:
+        return Work.kin
+    if known.same_department is False:
+        return Work.other
+    return Work.unknown
+
+
+def place_evidence(new: Place, old: Place, radius: float = DEFAULT_RADIUS) -> dict[str, Any]:
+    """The evidence besides the text: which place parts match, category, distance, time,
+    and what they mean (``where``, ``work``)."""
+    known = facts(new, old)
+    return {**known._asdict(), "where": where(known, radius).value, "work": work(known).value}
+
+
+def features(new: Report, old: Report, radius: float = DEFAULT_RADIUS) -> dict[str, Any]:
+    """The evidence: text similarity (0–100), the place facts and what they mean."""
     return {
-        "text": round(words_score(left, right), 1),
-        "text_whole": round(whole_words_score(left, right), 1),
-        **place_evidence(new, old),
+        **text_evidence(new.match_text, old.match_text),
+        "radius_m": radius,
+        **place_evidence(new, old, radius),
     }
 
 
-def _facts_of(evidence: dict[str, Any]) -> Facts:
-    values: dict[str, Any] = {name: evidence.get(name) for name in Facts._fields}
-    return Facts(**values)
+def text_evidence(a: str, b: str) -> dict[str, Any]:
+    """What the words of two match forms say: three similarities (0–100), the fewer
+    meaningful words of the two, and whether they are in two languages."""
+    left, right = meaningful_words(a), meaningful_words(b)
+    told = bool(left and right)
+    return {
+        "text": text_score(a, b),
+        "text_set": round(fuzz.token_set_ratio(left, right), 1) if told else 0.0,
+        "text_sort": round(fuzz.token_sort_ratio(left, right), 1) if told else 0.0,
+        "words": fewer_words(a, b),
+        "two_languages": languages_differ(a, b),
+    }
 
 
-def place_score(known: Facts) -> float | None:
-    """What place, category and time add to the text's share; None: different places."""
-    if (
-        known.same_block is False
-        or known.same_area is False
-        or (known.metres or 0) > 4 * NEAR_METRES
-    ):
-        return None
-    score = 0.0
-    if known.same_category:
-        score += SAME_CATEGORY
-    elif known.same_department:
-        score += SAME_DEPARTMENT  # an open manhole and an overflow on one road: one job
-    elif known.same_department is False:
-        score += OTHER_DEPARTMENT
-    score += SAME_BLOCK if known.same_block else 0
-    if known.same_road:
-        score += SAME_ROAD
-    elif known.same_road is False:
-        score += OTHER_ROAD
-    score += SAME_BUILDING if known.same_building else 0
-    score += NEAR if is_near(known) else 0
-    return score - min(10.0, known.hours_apart / 24)  # a day apart costs one point
+def gate(evidence: Mapping[str, Any]) -> float:
+    """The highest score the rules allow a pair, whatever the model says (100: none)."""
+    place, problem = evidence.get("where"), evidence.get("work")
+    if place == Where.elsewhere:
+        return ELSEWHERE_CAP
+    if problem == Work.other:
+        return SUGGESTED_CAP
+    if place == Where.unknown:
+        alone = bool(evidence.get("placeless")) and (
+            float(evidence.get("hours_apart") or 0.0) <= PLACELESS_HOURS
+        )
+        told = problem == Work.same or int(evidence.get("words") or 0) >= TEXT_ONLY_WORDS
+        return 100.0 if alone and told else SUGGESTED_CAP
+    return 100.0
 
 
-def is_near(known: Facts) -> bool:
-    """Both sent coordinates, and they are close."""
-    return known.metres is not None and known.metres <= NEAR_METRES
+#: (score at similarity 0, what similarity 1 adds) per place and problem, until a body
+#: trains its own pair model: at the same spot the same category links whatever the
+#: words; in the same block the words must agree. Measured in ``bench/matching.py``.
+_LINES: dict[tuple[Where, Work], tuple[float, float]] = {
+    (Where.spot, Work.same): (60.0, 40.0),
+    (Where.spot, Work.kin): (35.0, 50.0),
+    (Where.spot, Work.unknown): (30.0, 60.0),
+    (Where.street, Work.same): (50.0, 45.0),
+    (Where.street, Work.kin): (15.0, 55.0),
+    (Where.street, Work.unknown): (15.0, 55.0),
+    (Where.block, Work.same): (25.0, 60.0),
+    (Where.block, Work.kin): (10.0, 55.0),
+    (Where.block, Work.unknown): (10.0, 60.0),
+}
+#: Two texts in two languages share few letters whatever they say: the similarity the
+#: table takes for them when theirs is lower (place and problem decide).
+ACROSS_LANGUAGES = 0.4
 
 
-def shares_place(known: Facts) -> bool:
-    """The same block, the same road or close coordinates."""
-    return bool(known.same_block or known.same_road or is_near(known))
+def text_alone(similarity: float) -> float:
+    """The score of text alone: the similarity in percent, bent so that
+    :data:`TEXT_ONLY_SIMILARITY` scores :data:`DEFAULT_THRESHOLD` (nearly the same words)."""
+    bend = TEXT_ONLY_SIMILARITY
+    if similarity < bend:
+        return DEFAULT_THRESHOLD * similarity / bend
+    return DEFAULT_THRESHOLD + (100 - DEFAULT_THRESHOLD) * (similarity - bend) / (1 - bend)
 
 
-def finish(base: float | None, text: float, text_whole: float, known: Facts) -> float:
-    """The combined score from :func:`place_score` and the two (rounded) text scores."""
-    if base is None:
-        return min(30.0, text * 0.3)  # different places: never the same problem
-    score = base + TEXT_WEIGHT * text
-    if not shares_place(known) and (
-        not known.placeless  # one of them says where, and the other isn't there
-        or text_whole < TEXT_ONLY_MINIMUM
-        or known.hours_apart > PLACELESS_HOURS
-    ):
-        score = min(score, MIN_THRESHOLD - 1)
-    return float(round(max(0.0, min(100.0, score)), 1))
+def score_of(
+    evidence: Mapping[str, Any],
+    model: PairModel | None = None,
+    *,
+    texts: Mapping[str, float] | None = None,
+) -> float:
+    """The pair's score (0–100, one decimal). ``model`` is a body's trained pair model;
+    None scores by the table above. ``texts`` overrides the text similarities (0–1), as
+    :func:`best_possible` does. A gated pair's score is its similarity times its gate
+    (text alone: its own score, up to the gate), so gated scores keep their order."""
+    cap = gate(evidence)
+    similar = {name: float(evidence.get(name) or 0.0) / 100 for name in TEXTS}
+    similar |= dict(texts or {})
+    similarity = similar["text"]
+    if evidence.get("where") == Where.unknown and evidence.get("work") != Work.other:
+        # Text alone: a gated pair keeps its own score up to the gate, so pairs ranked by
+        # their texts stay in the texts' order under it.
+        score = text_alone(similarity)
+    elif cap < 100.0:
+        score = cap * similarity
+    elif model is not None:
+        score = 100 * model.probability(inputs(evidence, texts=similar))
+    else:
+        if evidence.get("two_languages"):
+            similarity = max(similarity, ACROSS_LANGUAGES)
+        low, gain = _LINES[Where(evidence["where"]), Work(evidence["work"])]
+        late = min(10.0, float(evidence.get("hours_apart") or 0.0) / 24)  # a day: a point
+        score = low - late + gain * similarity
+    return float(round(max(0.0, min(cap, score)), 1))
 
 
-def combined_score(evidence: dict[str, Any]) -> float:
+_PERFECT = dict.fromkeys(TEXTS, 1.0)
+
+
+def best_possible(evidence: Mapping[str, Any], model: PairModel | None = None) -> float:
+    """What the pair could score with the most similar texts (no text weight is
+    negative, so no text scores more): the candidate index skips tickets under it."""
+    return score_of(evidence, model, texts=_PERFECT)
+
+
+def combined_score(evidence: Mapping[str, Any], model: PairModel | None = None) -> float:
     """One score (0–100) from the evidence; see the module docstring for the reasoning."""
-    known = _facts_of(evidence)
-    return finish(place_score(known), float(evidence["text"]), float(evidence["text_whole"]), known)
+    return score_of(evidence, model)

@@ -239,10 +239,12 @@ async def _already_retried(session: AsyncSession, message_id: int) -> bool:
 
 async def _sweep_duplicates(deps: JobDeps, report: ReconcileReport) -> None:
     """Link duplicates that concurrent processing missed (dedupe's sweep)."""
+    from qanat.dedupe.pair_model import PairModelFile
     from qanat.dedupe.service import sweep
 
     async with deps.db.writing() as session:
-        linked = await sweep(session, since=report.since, rules=deps.rules().dedupe)
+        model = PairModelFile(deps.settings.dedupe_model_file).current()
+        linked = await sweep(session, since=report.since, rules=deps.rules().dedupe, model=model)
         for duplicate, _primary in linked:
             row = (
                 await session.execute(

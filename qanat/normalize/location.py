@@ -23,8 +23,9 @@ GAZETTEER = Path(__file__).parent / "gazetteer.csv"
 GIVEN, KEYWORD, LOOKED_UP = 1.0, 0.95, 0.8
 
 _NUMBER = r"(?:رقم|no\.?|num(?:ber)?\.?|#|n\.)?\s*[:.\-]?\s*"
-# A keyword starts a word, optionally after the article or a conjunction with it.
-_START = r"(?<!\w)(?:ال|وال|بال|فال)?"
+# A keyword starts a word, optionally after the article, a conjunction or a preposition
+# ("بمجمع 1051", "والطريق").
+_START = r"(?<!\w)(?:ال|وال|بال|فال|لل|[وبلف])?"
 _PATTERNS = {
     "block": re.compile(
         rf"{_START}(?:مجمع|مجمّع|مجموع|بلوك|بلك|block|blk|blck|blok)\s*{_NUMBER}(\d{{3,4}})(?!\d)"
@@ -39,6 +40,37 @@ _PATTERNS = {
     ),
     "flat": re.compile(rf"{_START}(?:شقه|شقة|flat|apt|apartment)\.?\s*{_NUMBER}(\d{{1,4}})(?!\d)"),
 }
+
+
+# "4315 W Roscoe St", "12B Main Street, Dorchester, MA": a house number, then the street.
+_STREET_ADDRESS = re.compile(r"^\s*(\d{1,6})[a-z]?(?:\s*-\s*\d{1,6}[a-z]?)?\s+([a-z][a-z .'-]*)")
+# The kind of street is left out of its name ("Roscoe St" and "Roscoe Street" are one).
+_STREET_KINDS = frozenset(
+    "st street rd road ave av avenue blvd boulevard dr drive ln lane pl place ct court "  # noqa: SIM905
+    "ter terrace pkwy parkway hwy highway way sq square cir circle".split()
+)
+#: A street name is kept to what the ticket's road column holds.
+STREET_CHARS = 20
+
+
+def street_address(address: str) -> tuple[str, str] | None:
+    """(house number, street) of a Western street address, or None: "4315 W Roscoe St"
+    gives ("4315", "w roscoe"). A range ("10-12 Main St") keeps its first number."""
+    match = _STREET_ADDRESS.match(fold(address.split(",")[0]))
+    if match is None:
+        return None
+    words = [w for w in match.group(2).replace(".", " ").split() if w not in _STREET_KINDS]
+    street = " ".join(words)[:STREET_CHARS].strip()
+    return (match.group(1).lstrip("0") or "0", street) if street else None
+
+
+def _from_address(address: str) -> dict[str, str]:
+    """The building and road an address names, in Bahrain's words or as a street address."""
+    parts, _confidence = _from_text(fold(address))
+    if "road" in parts or "building" in parts:
+        return parts
+    found = street_address(address)
+    return {"building": found[0], "road": found[1]} if found else parts
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,10 @@ def extract_location(
     folded = fold(text)
     parts, confidence = _from_text(folded)
     if given is not None:
+        if given.address and not (given.road or given.building):
+            for key, value in _from_address(given.address).items():
+                parts.setdefault(key, value)
+                confidence[key] = GIVEN
         for key, value in given.model_dump(exclude_none=True).items():
             parts[key] = value
             confidence[key] = GIVEN

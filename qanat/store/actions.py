@@ -255,6 +255,47 @@ async def link_duplicate(
     return chosen
 
 
+async def dismiss_suggestion(
+    session: AsyncSession, *, viewer: Viewer, ticket: Ticket, ip: str | None
+) -> str | None:
+    """Staff say the suggested ticket is another problem: the flag goes, and the answer is
+    kept (``suggestion_dismissed``) as a labelled pair for calibration. Returns the
+    reference the suggestion named (None: there was none to answer)."""
+    suggestion = await latest_suggestion(session, ticket=ticket)
+    if suggestion is None:
+        return None
+    ticket.flags = [flag for flag in ticket.flags if flag != links.POSSIBLE_DUPLICATE]
+    ticket.updated_at = utcnow()
+    detail = {"primary_reference": suggestion}
+    await queries.add_event(
+        session, actor=viewer.actor, type="suggestion_dismissed", ticket_id=ticket.id, data=detail
+    )
+    await audit.record(
+        session,
+        viewer=viewer,
+        action="suggestion_dismissed",
+        ticket_id=ticket.id,
+        detail=detail,
+        ip=ip,
+    )
+    return suggestion
+
+
+async def latest_suggestion(session: AsyncSession, *, ticket: Ticket) -> str | None:
+    """The reference dedupe suggested for ``ticket`` and staff have not answered yet."""
+    if links.POSSIBLE_DUPLICATE not in ticket.flags:
+        return None
+    statement = (
+        select(Event.data)
+        .where(col(Event.ticket_id) == ticket.id, col(Event.type) == "duplicate_suggested")
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    )
+    data = (await session.execute(statement)).scalar_one_or_none()
+    reference = (data or {}).get("primary_reference")
+    return reference if isinstance(reference, str) else None
+
+
 async def unlink_duplicate(
     session: AsyncSession,
     *,

@@ -47,6 +47,10 @@ async def root_primary(session: AsyncSession, primary: Ticket) -> Ticket:
     return await session.get(Ticket, primary.primary_ticket_id) or primary
 
 
+#: The flag of a ticket dedupe suggested as a possible duplicate, until staff answer.
+POSSIBLE_DUPLICATE = "possible_duplicate"
+
+
 async def link(
     session: AsyncSession,
     *,
@@ -75,6 +79,8 @@ async def link(
     moved = [*await duplicates_of(session, ticket=ticket), ticket]
     for duplicate in moved:
         duplicate.primary_ticket_id = primary.id
+        # A suggestion is answered by the link, whichever ticket it named.
+        duplicate.flags = [flag for flag in duplicate.flags if flag != POSSIBLE_DUPLICATE]
         move_to_department(duplicate, primary.department_id)
         duplicate.needs_triage = False
         duplicate.updated_at = utcnow()

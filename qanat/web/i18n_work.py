@@ -137,6 +137,18 @@ PANEL: dict[str, tuple[str, str]] = {
     "toast_transferred": ("حُوّلت إلى {department}.", "Transferred to {department}."),
     "toast_linked": ("رُبطت كمكررة من {reference}.", "Linked as a duplicate of {reference}."),
     "toast_unlinked": ("فُك الربط.", "Unlinked."),
+    "toast_suggestion_dismissed": ("سُجّل أنها مشكلة أخرى.", "Noted: another problem."),
+    "suggestion_title": ("قد تكون المشكلة نفسها في", "Possibly the same problem as"),
+    "suggestion_hint": (
+        "لم تُربط تلقائيًا لأن الأدلة غير كافية: اربطها إن كانت المشكلة نفسها، أو أبقها مستقلة.",
+        "Not linked automatically because the evidence is not strong enough: link it if it "
+        "is the same problem, or keep it on its own.",
+    ),
+    "suggestion_link": ("ربط كمكررة", "Link as duplicate"),
+    "possible_duplicate_badge": ("مكررة؟", "Duplicate?"),
+    "suggestion_dismiss": ("مشكلة أخرى", "Another problem"),
+    "event_duplicate_suggested": ("قد تكون مكررة", "Possible duplicate"),
+    "event_suggestion_dismissed": ("ليست مكررة", "Not a duplicate"),
     "toast_delivered": ("سُجّل التسليم.", "Marked delivered."),
     "toast_merged": ("دُمج المواطنان.", "Citizens merged."),
     "toast_unmerged": ("أُلغي الدمج.", "Merge undone."),

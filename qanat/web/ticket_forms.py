@@ -33,7 +33,8 @@ router = APIRouter(include_in_schema=False)
 Toast = tuple[str, dict[str, str]]
 #: The parts of the ticket page sent back after a change, by the id of their container.
 PARTS = {"ticket-head": "_ticket_head.html", "timeline": "_timeline.html",
-         "side": "_ticket_side.html", "panel": "_panel.html"}  # fmt: skip
+         "side": "_ticket_side.html", "panel": "_panel.html",
+         "suggestions": "_ticket_suggestions.html"}  # fmt: skip
 
 
 def who(request: Request, viewer: Viewer) -> work.Request:
@@ -178,6 +179,16 @@ async def link(
     return await _one_action(request, runtime, viewer, names, reference, action,
                              field="primary_reference",
                              toast=("toast_linked", {"reference": primary}))  # fmt: skip
+
+
+@router.post("/tickets/{reference}/suggestion/dismiss")
+async def dismiss_suggestion(
+    request: Request, runtime: RuntimeDep, viewer: Reader, names: NamesDep, reference: str
+) -> Response:
+    """Staff say the possible duplicate dedupe suggested is another problem."""
+    action = work.dismiss_suggestion(runtime, who(request, viewer), reference)
+    return await _one_action(request, runtime, viewer, names, reference, action,
+                             field="form", toast=("toast_suggestion_dismissed", {}))  # fmt: skip
 
 
 @router.post("/tickets/{reference}/unlink")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from qanat.errors import BadPayload
+from qanat.errors import BadPayload, NotFound
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, TicketStatus, Visibility
 from qanat.outbound import replies
@@ -225,6 +225,17 @@ async def link(runtime: Runtime, who: Request, reference: str, primary_reference
             session, viewer=who.viewer, ticket=ticket, primary=primary, ip=who.ip
         )
     return chosen.reference
+
+
+async def dismiss_suggestion(runtime: Runtime, who: Request, reference: str) -> None:
+    """Answer a possible duplicate: another problem (nothing to answer: not found)."""
+    async with runtime.db.writing() as session:
+        ticket = await _ticket(session, who, reference, "tickets.work")
+        answered = await actions.dismiss_suggestion(
+            session, viewer=who.viewer, ticket=ticket, ip=who.ip
+        )
+    if answered is None:
+        raise NotFound(f"no suggestion on {reference}")
 
 
 async def unlink(runtime: Runtime, who: Request, reference: str, reason: str | None = None) -> None:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qanat.dedupe.index import CandidateIndex, Match, entry_of, keys_of
+from qanat.dedupe.pair_model import FEATURES, MONOTONE, PairModel
 from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features
 from qanat.normalize.text import match_form
 
@@ -177,13 +178,15 @@ def reports(draw: st.DrawFn) -> Report:
     )
 
 
-def naive(new: Report, filed: list[Report], threshold: float) -> Match | None:
+def naive(
+    new: Report, filed: list[Report], threshold: float, model: PairModel | None = None
+) -> Match | None:
     """Score every ticket with the evidence the pipeline records, keep the best."""
     found: tuple[float, datetime, int] | None = None
     for number, old in enumerate(filed, start=1):
         if abs(new.created_at - old.created_at) > WINDOW:
             continue
-        score = combined_score(features(new, old))
+        score = combined_score(features(new, old), model)
         mine = (score, old.created_at, number)
         if score >= threshold and (
             found is None or score > found[0] or (score == found[0] and mine[1:] < found[1:])
@@ -203,3 +206,27 @@ def test_the_scorer_picks_exactly_what_scoring_every_ticket_would(
 ) -> None:
     index = index_of(*filed)
     assert index.scan(new, threshold=threshold, window=WINDOW) == naive(new, filed, threshold)
+
+
+def some_model(draw: st.DrawFn) -> PairModel:
+    """A pair model with any weights a training could give (text weights never negative)."""
+    weights = tuple(
+        draw(st.floats(0 if name in MONOTONE else -4, 4, allow_nan=False)) for name in FEATURES
+    )
+    return PairModel(weights=weights, bias=draw(st.floats(-3, 3)), link_threshold=60,
+                     suggest_threshold=40)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    filed=st.lists(reports(), min_size=1, max_size=10),
+    new=reports(),
+    threshold=st.sampled_from([40.0, 60.0, 75.0]),
+    model=st.composite(some_model)(),
+)
+def test_with_a_trained_model_the_index_still_picks_what_scoring_every_ticket_would(
+    filed: list[Report], new: Report, threshold: float, model: PairModel
+) -> None:
+    index = index_of(*filed)
+    found = index.scan(new, threshold=threshold, window=WINDOW, model=model)
+    assert found == naive(new, filed, threshold, model)

@@ -182,3 +182,31 @@ async def test_concurrent_workers_make_one_primary(
             await stop_runtime(worker)
     primaries = [t for t in found if t.primary_ticket_id is None]
     assert len(found) == 4 and len(primaries) == 1
+
+
+async def test_a_likely_but_unsure_duplicate_is_suggested_not_linked(runtime: Runtime) -> None:
+    """Same block and category, other words: staff are shown the other ticket, and the
+    new one stays on its own until they decide."""
+    await runtime.intake.save(
+        report(8, "sms", "القمامة متراكمة في مجمع 609 سترة من أسبوع", "+97333000008")
+    )
+    await runtime.intake.save(
+        report(9, "x", "الزبالة في مجمع 609 ما انشالت من أسبوع", "+97333000009", 60)
+    )
+    first, second = await tickets(runtime)
+    assert second.primary_ticket_id is None
+    assert "possible_duplicate" in second.flags
+    async with runtime.db.session() as session:
+        suggested = (
+            (
+                await session.execute(
+                    select(Event).where(Event.type == "duplicate_suggested")  # type: ignore[arg-type]
+                )
+            )
+            .scalars()
+            .one()
+        )
+    assert suggested.ticket_id == second.id
+    assert suggested.data["primary_reference"] == first.reference
+    assert RULES.suggest_for(None) <= suggested.data["score"] < suggested.data["threshold"]
+    assert suggested.data["features"]["where"] == "block"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from qanat.model import Location
-from qanat.normalize.location import area_of_block, extract_location
+from qanat.normalize.location import area_of_block, extract_location, street_address
 
 SET = Path(__file__).parent.parent / "fixtures" / "normalize" / "locations.jsonl"
 PARTS = ("block", "road", "building")
@@ -50,3 +50,20 @@ def test_an_area_named_in_the_text_is_found_without_a_block() -> None:
     location, _ = extract_location("الإنارة طافية في مدينة عيسى")
     assert location == Location(area="Isa Town", governorate="Southern")
     assert area_of_block("99999") is None
+
+
+def test_a_street_address_given_by_a_channel_names_a_house_and_a_road() -> None:
+    given = Location(address="4315 W Roscoe St, Chicago, IL", lat=41.9433, lon=-87.7343)
+    location, confidence = extract_location("Snow - Uncleared Sidewalk", given)
+    assert location is not None and (location.building, location.road) == ("4315", "w roscoe")
+    assert location.lat == 41.9433 and confidence["road"] == 1.0
+    assert street_address("4319 W. Roscoe Street") == ("4319", "w roscoe")
+    assert street_address("10-12 Main Street, Dorchester, MA") == ("10", "main")
+    assert street_address("INTERSECTION of Boylston St & Tremont St") is None
+    bahraini = extract_location("", Location(address="Bldg 1322, Rd 1521, Block 317"))[0]
+    assert bahraini is not None and (bahraini.building, bahraini.road) == ("1322", "1521")
+
+
+def test_a_block_after_a_preposition_is_read() -> None:
+    location, _confidence = extract_location("يوجد طفح في الطريق رقم 5130 بمجمع 1051 الزلاق")
+    assert location is not None and (location.block, location.road) == ("1051", "5130")
