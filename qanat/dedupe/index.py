@@ -139,13 +139,17 @@ def _placed_keys(place: Place, *, around: bool) -> list[Key]:
     cells = [intern(cell) for cell in _cells(place, around=around)]
     problem = problem_key(place)
     if not around:  # filing: under its kind of work (or none), and under every kind
-        return keys + [(cell, intern(problem or NO_PROBLEM)) for cell in cells] + [
-            (cell, ANY_PROBLEM) for cell in cells
-        ]
+        return (
+            keys
+            + [(cell, intern(problem or NO_PROBLEM)) for cell in cells]
+            + [(cell, ANY_PROBLEM) for cell in cells]
+        )
     if problem:  # looking up: the same kind of work close by, and what has none
-        return keys + [(cell, intern(problem)) for cell in cells] + [
-            (cell, NO_PROBLEM) for cell in cells
-        ]
+        return (
+            keys
+            + [(cell, intern(problem)) for cell in cells]
+            + [(cell, NO_PROBLEM) for cell in cells]
+        )
     return keys + [(cell, ANY_PROBLEM) for cell in cells]  # none: every kind close by
 
 
