@@ -1,21 +1,26 @@
-"""``qanat dedupe score | eval | calibrate | train | pairs | sweep``: how a body measures,
-tunes and teaches duplicate detection."""
+"""``qanat dedupe score | eval | calibrate | train | replay | pairs | sweep``: how a body
+measures, tunes and teaches duplicate detection."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import select
+from sqlmodel import col
 
+from qanat.config import Settings
 from qanat.dedupe.calibrate import calibrate
 from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.pairs import Pair, pair_evidence, read_pairs
+from qanat.dedupe.replay import Label, primaries, split_stream, tally
+from qanat.dedupe.replay import Tally as ReplayTally
 from qanat.dedupe.similarity import combined_score
 from qanat.errors import ConfigError
 from qanat.router.rules import RoutingRules
@@ -319,3 +324,89 @@ def sweep(
     for duplicate, primary in linked:
         print(f"{duplicate} → duplicate of {primary}")
     print(f"{len(linked)} late duplicates linked", file=sys.stderr)
+
+
+@app.command()
+def replay(
+    file: PairsFile,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    rules_file: RulesOption = None,
+    model_file: ModelOption = None,
+) -> None:
+    """Replay a labelled stream through the pipeline into a scratch store and compare.
+
+    FILE is JSON Lines as `qanat import` takes them, labelled with "duplicate": true and,
+    when known, "duplicate_of": the original's external_id. The requests are imported in
+    time order, with the settings' rules and models; the report gives the named originals
+    found, duplicates linked, false links (and their share of the non-duplicates) and
+    suggestions. Nothing touches the settings' own store.
+    """
+    import tempfile
+
+    from qanat.cli.common import run, with_runtime
+    from qanat.config import sqlite_url
+    from qanat.store.readiness import prepare_store
+
+    base = _rules_and_settings(rules_file)
+    with tempfile.TemporaryDirectory(prefix="qanat-replay-") as folder:
+        scratch = Path(folder)
+        labels, _unreadable = split_stream(file, scratch / "stream.jsonl")
+        settings = base.model_copy(
+            update={
+                "home": scratch,
+                "database_url": sqlite_url(scratch / "qanat.db"),
+                "attachments_dir": scratch / "files",
+                "rules_file": rules_file or base.rules_file,
+                "dedupe_model_file": model_file or base.dedupe_model_file,
+                "connectors_file": None,
+            }
+        )
+        prepare_store(settings.database_url, create=True)
+        found = run(lambda: with_runtime(settings, _replayed(scratch, labels), inline=True))
+    figures = found.as_dict()
+    if as_json:
+        print(json.dumps(figures))
+        return
+    print(
+        f"{figures['requests']} requests, {figures['labelled_duplicates']} labelled duplicates, "
+        f"{figures['named_originals']} naming an original in the stream"
+    )
+    print(f"named originals found: {figures['named_found']}/{figures['named_originals']}")
+    print(f"links: {figures['links']} ({figures['duplicates_linked']} of labelled duplicates)")
+    print(
+        f"false links: {figures['false_links']} "
+        f"({figures['false_link_share']:.1%} of the non-duplicates)"
+    )
+    print(f"suggested to staff: {figures['suggestions']}")
+
+
+def _rules_and_settings(rules_file: Path | None) -> Settings:
+    """The settings, once the rules file (given or theirs) is known to be good."""
+    from qanat.cli.common import settings_or_exit
+
+    _rules(rules_file)
+    return settings_or_exit()
+
+
+def _replayed(
+    scratch: Path, labels: dict[str, Label]
+) -> Callable[[Any], Coroutine[Any, Any, ReplayTally]]:
+    async def body(runtime: Any) -> ReplayTally:
+        from qanat.ingest.interchange import import_file
+        from qanat.store.queries import count_rows
+        from qanat.store.tables import Event, Message, Ticket
+
+        await import_file(runtime.intake, scratch / "stream.jsonl")
+        async with runtime.db.session() as session:
+            messages = await session.execute(
+                select(col(Message.external_id), col(Message.ticket_id)).where(
+                    col(Message.direction) == "in", col(Message.ticket_id).is_not(None)
+                )
+            )
+            filed = {str(external): int(ticket) for external, ticket in messages}
+            rows = await session.execute(select(col(Ticket.id), col(Ticket.primary_ticket_id)))
+            clusters = primaries((int(t), p) for t, p in rows)
+            suggested = await count_rows(session, Event, col(Event.type) == "duplicate_suggested")
+        return tally(labels, filed, clusters, suggested)
+
+    return body

@@ -5,8 +5,8 @@ Pure and in memory. Each open primary ticket is filed under a few keys:
 - its block × its category: the same problem in the same block, whatever the wording —
   so an Arabic tweet and an English email about one overflow meet;
 - its road number: anything reported on that road (few at a time, in any block);
-- its ~250 m cell of coordinates: anything reported close by, with a category or
-  without one (the router leaves some reports uncategorised);
+- its ~250 m cell of coordinates × its department (or "none"), and × "any": the same
+  kind of work close by, and for a report the router left uncategorised, anything;
 - its block × each of its meaningful words: the same block, told alike (another
   category, or none);
 - if it says nothing of where it is, its department (or "none") × each of its words:
@@ -50,8 +50,15 @@ from qanat.dedupe.similarity import (
     score_of,
     text_evidence,
 )
-from qanat.dedupe.text import languages_differ, meaningful_words
+from qanat.dedupe.text import language_of_text, languages_apart, meaningful_words
+from qanat.normalize.text import language_of_match
 
+#: At most this many candidates' texts are compared per decision, the highest possible
+#: scores first and, among equals, the latest: in a dense block the rest are older
+#: reports of what the first already match (``bench/dedupe.py`` counts what is missed).
+TEXT_BUDGET = 64
+#: Metres in a degree of latitude (anywhere), for a cheap lower bound of a distance.
+METRES_PER_DEGREE = 111_000.0
 #: Size of a coordinates cell in degrees: a little over NEAR_METRES at Bahrain's latitude,
 #: so the 3×3 cells around a point hold everything near it.
 CELL_DEGREES = 0.0025
@@ -75,6 +82,8 @@ BISECT_FROM = 48
 ALONE_PREFILTER = 55.0
 
 Key = tuple[str, str]
+#: A coordinates cell's second key part for tickets with no kind of work, and for all.
+NO_PROBLEM, ANY_PROBLEM = "-", "*"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,13 +92,15 @@ class Entry(Place):
 
     match_text: str
     words: str
+    language: str
 
 
 def entry_of(report: Report) -> Entry:
-    """The index entry of a report (its words computed once, here)."""
+    """The index entry of a report (its words and language found once, here)."""
     return Entry(
         match_text=report.match_text,
         words=meaningful_words(report.match_text),
+        language=language_of_match(report.match_text),
         **report.place_parts(),
     )
 
@@ -125,8 +136,21 @@ def _placed_keys(place: Place, *, around: bool) -> list[Key]:
         keys.append((intern("b" + place.block), intern("c" + place.category)))
     if place.road:
         keys.append((intern("r" + place.road), ""))  # a road number: few tickets at a time
-    keys += [(intern(cell), "") for cell in _cells(place, around=around)]
-    return keys
+    cells = [intern(cell) for cell in _cells(place, around=around)]
+    problem = problem_key(place)
+    if not around:  # filing: under its kind of work (or none), and under every kind
+        return (
+            keys
+            + [(cell, intern(problem or NO_PROBLEM)) for cell in cells]
+            + [(cell, ANY_PROBLEM) for cell in cells]
+        )
+    if problem:  # looking up: the same kind of work close by, and what has none
+        return (
+            keys
+            + [(cell, intern(problem)) for cell in cells]
+            + [(cell, NO_PROBLEM) for cell in cells]
+        )
+    return keys + [(cell, ANY_PROBLEM) for cell in cells]  # none: every kind close by
 
 
 def keys_of(entry: Entry) -> list[Key]:
@@ -344,32 +368,60 @@ def best_match(
 ) -> Match | None:
     """The highest-scoring candidate at or above ``threshold`` (ties: the older ticket).
 
-    Exactly what scoring each candidate with ``combined_score(features(...))`` would
-    pick: a ticket's texts are compared only when its place and problem let its best
-    possible text beat the best so far.
+    What scoring each candidate with ``combined_score(features(...))`` would pick (exact
+    by test up to :data:`TEXT_BUDGET` candidates): a ticket's texts are compared only when
+    its place and problem let its best possible text beat the best so far.
     """
     earliest, latest = new.created_at - window, new.created_at + window
-    told = len(meaningful_words(new.match_text).split())
-    best: tuple[float, datetime, int] | None = None
+    words = meaningful_words(new.match_text)
+    told = len(words.split())
+    language = language_of_text(new.match_text)
+    far = 2 * radius
+    # Place and problem first (cheap), then texts from the highest possible score down:
+    # once the best so far beats what the rest could reach at most, they are not read.
+    hopeful: list[tuple[float, int, Entry, dict[str, object]]] = []
     for ticket_id, entry in candidates:
         if not earliest <= entry.created_at <= latest:
             continue
-        evidence = {
+        if _elsewhere(new, entry, far):
+            continue  # scores at most 30, under any threshold the rules allow
+        evidence: dict[str, object] = {
             **place_evidence(new, entry, radius),
             "radius_m": radius,
             "words": min(told, len(entry.words.split())),
-            "two_languages": languages_differ(new.match_text, entry.match_text),
+            "two_languages": languages_apart(language, entry.language),
         }
-        target = threshold if best is None else best[0]
-        if best_possible(evidence, model) < target:
-            continue
-        score = score_of({**evidence, **text_evidence(new.match_text, entry.match_text)}, model)
-        if score < target:
+        bound = best_possible(evidence, model)
+        if bound >= threshold:
+            hopeful.append((bound, ticket_id, entry, evidence))
+    hopeful.sort(key=lambda found: (-found[0], -found[2].created_at.timestamp()))
+    best: tuple[float, datetime, int] | None = None
+    for read, (bound, ticket_id, entry, evidence) in enumerate(hopeful):
+        if (best is not None and bound < best[0]) or read >= TEXT_BUDGET:
+            break
+        texts = text_evidence(
+            new.match_text, entry.match_text, left=words, right=entry.words,
+            ratios=model is not None,
+        )  # fmt: skip
+        score = score_of({**evidence, **texts}, model)
+        if score < (threshold if best is None else best[0]):
             continue
         candidate = (score, entry.created_at, ticket_id)
         if best is None or _better(candidate, best):
             best = candidate
     return None if best is None else Match(ticket_id=best[2], score=best[0])
+
+
+def _elsewhere(new: Report, entry: Entry, far: float) -> bool:
+    """Surely elsewhere, on what is cheap to compare: another block or area, or
+    coordinates further apart than ``far`` metres (by latitude alone, a lower bound)."""
+    if new.block and entry.block and new.block != entry.block:
+        return True
+    if new.area and entry.area and new.area != entry.area:
+        return True
+    if new.lat is not None and entry.lat is not None:
+        return abs(new.lat - entry.lat) * METRES_PER_DEGREE > far
+    return False
 
 
 def _better(a: tuple[float, datetime, int], b: tuple[float, datetime, int]) -> bool:

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from qanat.dedupe.pair_model import TEXTS, PairModel, inputs
-from qanat.dedupe.text import languages_differ, meaningful_words, text_similarity
+from qanat.dedupe.text import cosine, languages_differ, meaningful_words, profile, text_similarity
 from qanat.model import Location, Normalized, RoutingDecision
 
 #: Default score (0–100) from which a new ticket is linked to an open primary.
@@ -256,23 +256,35 @@ def features(new: Report, old: Report, radius: float = DEFAULT_RADIUS) -> dict[s
     """The evidence: text similarity (0–100), the place facts and what they mean."""
     return {
         **text_evidence(new.match_text, old.match_text),
+        "two_languages": languages_differ(new.match_text, old.match_text),
         "radius_m": radius,
         **place_evidence(new, old, radius),
     }
 
 
-def text_evidence(a: str, b: str) -> dict[str, Any]:
-    """What the words of two match forms say: three similarities (0–100), the fewer
-    meaningful words of the two, and whether they are in two languages."""
-    left, right = meaningful_words(a), meaningful_words(b)
+def text_evidence(
+    a: str,
+    b: str,
+    *,
+    left: str | None = None,
+    right: str | None = None,
+    ratios: bool = True,
+) -> dict[str, Any]:
+    """What the words of two match forms say: three similarities (0–100) and the fewer
+    meaningful words of the two (``left`` / ``right``: their meaningful words, when
+    already known; ``ratios=False`` leaves out the two rapidfuzz ratios, which only a
+    trained pair model reads)."""
+    left = meaningful_words(a) if left is None else left
+    right = meaningful_words(b) if right is None else right
     told = bool(left and right)
-    return {
-        "text": text_score(a, b),
-        "text_set": round(fuzz.token_set_ratio(left, right), 1) if told else 0.0,
-        "text_sort": round(fuzz.token_sort_ratio(left, right), 1) if told else 0.0,
-        "words": fewer_words(a, b),
-        "two_languages": languages_differ(a, b),
+    found = {
+        "text": round(100 * cosine(profile(a), profile(b)), 1) if told else 0.0,
+        "words": min(len(left.split()), len(right.split())),
     }
+    if ratios:
+        found["text_set"] = round(fuzz.token_set_ratio(left, right), 1) if told else 0.0
+        found["text_sort"] = round(fuzz.token_sort_ratio(left, right), 1) if told else 0.0
+    return found
 
 
 def gate(evidence: Mapping[str, Any]) -> float:

@@ -16,7 +16,9 @@ never outweigh what the complaint is about.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import lru_cache
+from itertools import chain
 
 from qanat.normalize.text import language_of_match, match_tokens, strip_prefix
 
@@ -34,6 +36,7 @@ _PLACE_WORDS = frozenset(
 _NUMBER_WORDS = frozenset({"رقم", "no", "num", "number"})
 
 
+@lru_cache(maxsize=16384)
 def meaningful_words(match_text: str) -> str:
     """The words text similarity compares, in one string (what the index keeps): what the
     problem is, without the address (a place word and its number) the place compares."""
@@ -54,34 +57,53 @@ def meaningful_words(match_text: str) -> str:
     return " ".join(kept)
 
 
-def _pieces(word: str, counts: dict[str, float]) -> None:
+@lru_cache(maxsize=65536)
+def _pieces(word: str) -> tuple[str, ...]:
+    """A word's letter pieces (cached: a body's vocabulary is small, its texts many)."""
     padded = f" {word} "
-    for size in range(SHORTEST, LONGEST + 1):
-        for start in range(len(padded) - size + 1):
-            piece = padded[start : start + size]
-            counts[piece] = counts.get(piece, 0.0) + 1.0
+    return tuple(
+        padded[start : start + size]
+        for size in range(SHORTEST, LONGEST + 1)
+        for start in range(len(padded) - size + 1)
+    )
+
+
+@lru_cache(maxsize=65536)
+def _stripped_pieces(word: str) -> tuple[str, ...]:
+    return _pieces(strip_prefix(word))
+
+
+#: 1 + log(n) for the counts a short text has, looked up rather than computed.
+_SUBLINEAR = tuple([0.0] + [1.0 + math.log(n) for n in range(1, 64)])
 
 
 @lru_cache(maxsize=8192)
 def profile(match_text: str) -> Profile:
     """The unit-length letter-piece profile of a match form (cached: the index and the
     store's check compare the same texts again)."""
-    counts: dict[str, float] = {}
-    for word in meaningful_words(match_text).split():
-        _pieces(word, counts)
-    for word in match_text.split():
-        if not word.isdigit():  # numbers are addresses and phones: the place compares them
-            _pieces(strip_prefix(word), counts)
-    weighted = {piece: 1.0 + math.log(n) for piece, n in counts.items()}
+    counts = Counter(chain.from_iterable(map(_pieces, meaningful_words(match_text).split())))
+    counts.update(
+        chain.from_iterable(
+            _stripped_pieces(word)
+            for word in match_text.split()
+            if not word.isdigit()  # numbers are addresses and phones: the place compares them
+        )
+    )
+    last = len(_SUBLINEAR) - 1
+    weighted = {
+        piece: _SUBLINEAR[n] if n <= last else 1.0 + math.log(n) for piece, n in counts.items()
+    }
     norm = math.sqrt(sum(w * w for w in weighted.values()))
-    return {piece: w / norm for piece, w in weighted.items()} if norm else {}
+    if not norm:
+        return {}
+    scale = 1 / norm
+    return {piece: w * scale for piece, w in weighted.items()}
 
 
 def cosine(a: Profile, b: Profile) -> float:
     """The dot product of two profiles (0–1)."""
-    if len(a) > len(b):
-        a, b = b, a
-    return min(1.0, sum(w * b.get(piece, 0.0) for piece, w in a.items()))
+    shared = a.keys() & b.keys()  # a set intersection in C: few pieces are shared
+    return min(1.0, sum([a[piece] * b[piece] for piece in shared]))
 
 
 def text_similarity(a: str, b: str) -> float:
@@ -95,11 +117,16 @@ def text_similarity(a: str, b: str) -> float:
 def languages_differ(a: str, b: str) -> bool:
     """Arabic, English, or the two mixed: a mixed text shares only part of its letters
     with either (Arabizi and unknown scripts are left to the letters)."""
+    return languages_apart(language_of_text(a), language_of_text(b))
+
+
+def languages_apart(first: str, second: str) -> bool:
+    """:func:`languages_differ` for two texts' languages (:func:`language_of_text`)."""
     known = {"ar", "en", "mixed"}
-    first, second = _language(a), _language(b)
     return first in known and second in known and first != second
 
 
 @lru_cache(maxsize=8192)
-def _language(match_text: str) -> str:
+def language_of_text(match_text: str) -> str:
+    """The language of a match form (cached; the index keeps its tickets' own)."""
     return language_of_match(match_text)

@@ -95,3 +95,15 @@ def test_train_then_eval_and_score_with_the_model(tmp_path: Path) -> None:
     assert bands <= {"link", "suggest", "none"} and "link" in bands
     missing = runner.invoke(app, ["dedupe", "score", str(TRAINING_PAIRS), "--model", "nope"])
     assert missing.exit_code == 2
+
+
+def test_replay_compares_links_with_a_bodys_own_labels() -> None:
+    stream = Path(__file__).parent.parent / "fixtures" / "dedupe" / "stream.jsonl"
+    replayed = CliRunner().invoke(app, ["dedupe", "replay", str(stream), "--json"])
+    assert replayed.exit_code == 0, replayed.output
+    figures = json.loads(replayed.stdout)
+    assert figures["requests"] == 5 and figures["labelled_duplicates"] == 1
+    # R-2 repeats R-1 at the same house; R-3 is the next house, R-4 far away, R-5 another
+    # problem: one link, the right one, and no false one.
+    assert (figures["named_originals"], figures["named_found"]) == (1, 1)
+    assert figures["links"] == 1 and figures["false_links"] == 0
