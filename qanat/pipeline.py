@@ -41,8 +41,8 @@ from qanat.router.decide import route
 from qanat.router.learned import LearnedRouter
 from qanat.router.pauses import resume_clock
 from qanat.router.rules import RoutingRules
-from qanat.router.sla import due_times
-from qanat.store import actions, queries
+from qanat.router.sla import due_times, expected_time
+from qanat.store import actions, notices, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
 from qanat.store.tables import Message, Ticket, utcnow
@@ -80,6 +80,10 @@ class Result(StrEnum):
     skipped = "skipped"
     retry = "retry"
     dead_letter = "dead_letter"
+
+
+#: Results after which the ticket may owe its citizen a notice (sent after the commit).
+NOTICE_RESULTS = frozenset({Result.created, Result.duplicate, Result.follow_up})
 
 
 class SetAside(StrEnum):
@@ -333,7 +337,36 @@ async def _open_ticket(
             now=utcnow(),
             tz=run.settings.tz,
         )
+    if run.settings.notices:
+        await _acknowledge(run, ticket, decision, known=primary is not None)
     return Outcome(message.id, Result.duplicate if primary else Result.created, ticket.id)
+
+
+async def _acknowledge(
+    run: _Run, ticket: Ticket, decision: RoutingDecision, *, known: bool
+) -> None:
+    """Decide the citizen's acknowledgement with the new ticket (sent after the commit):
+    the reference, the department and the expected time; a duplicate's reporter is told
+    the problem is already known and being worked."""
+    language = notices.language_of(ticket.language)
+    values = {
+        "what": notices.what_words(ticket.kind, language),
+        "department": await notices.department_name(run.session, ticket.department_id, language),
+    }
+    if not known:
+        expected = expected_time(
+            run.rules,
+            department=decision.department,
+            hours=decision.sla_hours,
+            continuous=decision.sla_clock == "continuous",
+            tz=run.settings.tz,
+        )
+        values["expected"] = notices.within_words(*expected, language) if expected else ""
+    quiet = notices.parse_quiet_hours(run.settings.notice_quiet_hours)
+    due = notices.due_time(ticket.channel, utcnow(), quiet=quiet, tz=run.settings.tz)
+    await notices.add_notice(
+        run.session, ticket=ticket, kind="known" if known else "ack", values=values, due_at=due
+    )
 
 
 async def _create_ticket(

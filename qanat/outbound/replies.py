@@ -227,6 +227,8 @@ async def _settle(
             row.processed_at = utcnow()
             row.channel_metadata = {**row.channel_metadata, "sent": sent.metadata}
         data: dict[str, Any] = {"channel": row.channel}
+        if notice := row.channel_metadata.get("notice"):  # qanat's own notice, not staff's
+            data["notice"] = notice
         if detail:
             data["detail"] = detail
         if row.attempts:  # failed tries before this outcome
