@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -36,15 +36,17 @@ from qanat.model import (
     TicketStatus,
 )
 from qanat.normalize import normalize
+from qanat.normalize.answers import SurveyAnswer, Verdict, classify_answer
 from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
 from qanat.router.learned import LearnedRouter
-from qanat.router.pauses import resume_clock
+from qanat.router.pauses import restart_clock, resume_clock
 from qanat.router.rules import RoutingRules
 from qanat.router.sla import due_times, expected_time
 from qanat.store import actions, notices, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
+from qanat.store.notice_tables import CitizenNotice
 from qanat.store.tables import Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,8 @@ async def _stages(
     reason = _set_aside_reason(inbound, normalized)
     if reason is not None:
         return await _set_aside(run.session, message, ticket, normalized, reason)
+    if classify_answer(inbound.text or "").verdict == Verdict.stop:
+        return await _opt_out(run.session, message, ticket, normalized)
     if ticket is not None:
         outcome = await _add_to_ticket(run, message, ticket)
     else:
@@ -251,6 +255,27 @@ def _mark_processed(message: Message, normalized: Normalized) -> None:
     message.normalized = normalized.model_dump(mode="json", exclude={"match_text"})
 
 
+async def _opt_out(
+    session: AsyncSession, message: Message, ticket: Ticket | None, normalized: Normalized
+) -> Outcome:
+    """STOP / إيقاف: no more notices to this address; the message is kept, no ticket."""
+    assert message.id is not None
+    _mark_processed(message, normalized)
+    address = message.sender_phone or message.sender_email or message.sender_handle
+    await notices.opt_out(session, channel=message.channel, address=address)
+    message.state, message.state_reason = ProcessingState.ignored, "asked for no more notices"
+    message.ticket_id = ticket.id if ticket else None
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="opted_out",
+        ticket_id=ticket.id if ticket else None,
+        message_id=message.id,
+        data={"channel": message.channel},
+    )
+    return Outcome(message.id, Result.ignored, ticket.id if ticket else None, "opted out")
+
+
 async def _add_to_ticket(
     run: _Run,
     message: Message,
@@ -261,6 +286,11 @@ async def _add_to_ticket(
     session = run.session
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
+    if ticket.status in _DONE_VALUES:
+        survey = await notices.awaiting_survey(session, ticket_id=ticket.id)
+        answer = classify_answer(message.text)
+        if survey is not None and answer.is_answer:
+            return await _survey_answered(run, message, ticket, survey, answer)
     if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
         # The citizen answered: the clock runs again and staff see it in their queue.
         await queries.add_event(
@@ -436,6 +466,79 @@ async def _create_ticket(
 
 
 _DONE = (TicketStatus.resolved, TicketStatus.closed)
+_DONE_VALUES = frozenset(status.value for status in _DONE)
+
+
+async def _survey_answered(
+    run: _Run, message: Message, ticket: Ticket, survey: CitizenNotice, answer: SurveyAnswer
+) -> Outcome:
+    """The citizen answered "is it fixed?": satisfaction recorded; a "no" reopens the
+    ticket (and its primary, when the cluster was resolved) with their words on the
+    timeline and the resolution SLA counted again from now."""
+    session = run.session
+    assert ticket.id is not None and message.id is not None
+    words = message.text[:2000]
+    now = utcnow()
+    survey.answered_at, survey.answer_text, survey.score = now, words, answer.score
+    survey.satisfied = answer.verdict == Verdict.positive
+    session.add(survey)
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="message_added",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"channel": message.channel, "reason": "survey answer"},
+    )
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="survey_answered",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"verdict": answer.verdict.value, "score": answer.score, "words": words},
+    )
+    ticket.updated_at = now
+    if answer.verdict != Verdict.negative:
+        if run.settings.notices:
+            await notices.add_notice(
+                session, ticket=ticket, kind="thanks", values={}, key=f"thanks:{survey.key}"
+            )
+        return Outcome(message.id, Result.follow_up, ticket.id, detail="satisfaction recorded")
+    await _reopen(run, ticket, words, "the citizen says it is not fixed", at=now)
+    if ticket.primary_ticket_id is not None:
+        primary = await session.get(Ticket, ticket.primary_ticket_id)
+        if primary is not None and primary.status in _DONE_VALUES:
+            reason = f"{ticket.reference}: a reporter says it is not fixed"
+            await _reopen(run, primary, words, reason, at=now)
+    if run.settings.notices:
+        language = notices.language_of(ticket.language)
+        values = {
+            "department": await notices.department_name(session, ticket.department_id, language),
+            "expected": "",
+        }
+        await notices.add_notice(
+            session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}"
+        )
+    return Outcome(message.id, Result.follow_up, ticket.id, detail="reopened by the citizen")
+
+
+async def _reopen(run: _Run, ticket: Ticket, words: str, reason: str, *, at: datetime) -> None:
+    """Open a resolved ticket again, the citizen's words on its timeline, its SLA anew."""
+    await queries.add_event(
+        run.session,
+        actor=PIPELINE,
+        type="status_changed",
+        ticket_id=ticket.id,
+        data={"from": ticket.status, "to": "open", "reason": reason, "words": words},
+    )
+    actions.apply_status(ticket, TicketStatus.open.value, at=at)
+    ticket.updated_at = at
+    await restart_clock(
+        run.session, rules=run.rules, tz=run.settings.tz, ticket=ticket, actor=PIPELINE, at=at,
+        reason="reopened: " + reason,
+    )  # fmt: skip
+    run.session.add(ticket)
 
 
 async def _failed(deps: PipelineDeps, message_id: int, exc: Exception) -> Outcome:

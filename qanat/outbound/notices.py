@@ -10,12 +10,16 @@ the reply job for each — the same job as staff replies, with its retries, its
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qanat.config import Settings
 from qanat.outbound.deps import SEND_REPLY, OutboundDeps
 from qanat.outbound.replies import reply_job_id
 from qanat.store import notices
+from qanat.store.tables import Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +45,60 @@ async def send_due_notices(
         except Exception as exc:
             log.warning("notice %s saved but not queued (%s)", message_id, type(exc).__name__)
     return released
+
+
+#: A placeholder's value: one text, or one per language (``{"ar": …, "en": …}``).
+Value = str | Mapping[str, str]
+
+
+async def tell_citizens(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    tickets: Sequence[Ticket],
+    kind: str,
+    values: Mapping[str, Value] | None = None,
+    survey: bool = False,
+    now: datetime | None = None,
+) -> list[int]:
+    """Decide a status notice (``pending``, ``transferred``, ``resolved``, …) to each
+    ticket's citizen, in the caller's transaction; with ``survey`` also the "is it
+    fixed?" question, due after ``QANAT_SURVEY_DELAY_HOURS``. Returns the ids of the
+    tickets whose citizens will be told (send them with :func:`send_due_notices` after
+    the commit); a ticket whose channel cannot answer is left to staff.
+    """
+    if not settings.notices:
+        return []
+    now = now or utcnow()
+    quiet = notices.parse_quiet_hours(settings.notice_quiet_hours)
+    told: list[int] = []
+    for ticket in tickets:
+        assert ticket.id is not None
+        language = notices.language_of(ticket.language)
+        filled = {
+            name: value if isinstance(value, str) else value.get(language, "")
+            for name, value in (values or {}).items()
+        }
+        if "department" in notices.PLACEHOLDERS[kind] and "department" not in filled:
+            filled["department"] = await notices.department_name(
+                session, ticket.department_id, language
+            )
+        due = notices.due_time(ticket.channel, now, quiet=quiet, tz=settings.tz)
+        key = await notices.next_key(session, ticket_id=ticket.id, kind=kind)
+        notice = await notices.add_notice(
+            session, ticket=ticket, kind=kind, values=filled, due_at=due, key=key
+        )
+        if notice is None:
+            continue
+        told.append(ticket.id)
+        if survey:
+            later = now + timedelta(hours=settings.survey_delay_hours)
+            await notices.add_notice(
+                session,
+                ticket=ticket,
+                kind="survey",
+                values={},
+                due_at=notices.due_time(ticket.channel, later, quiet=quiet, tz=settings.tz),
+                key=await notices.next_key(session, ticket_id=ticket.id, kind="survey"),
+            )
+    return told

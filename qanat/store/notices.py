@@ -481,3 +481,42 @@ async def notices_of(session: AsyncSession, *, ticket_id: int) -> Sequence[Citiz
         .order_by(col(CitizenNotice.id))
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def awaiting_survey(session: AsyncSession, *, ticket_id: int) -> CitizenNotice | None:
+    """The ticket's survey that was sent and not yet answered (the newest), if any."""
+    statement = (
+        select(CitizenNotice)
+        .where(
+            col(CitizenNotice.ticket_id) == ticket_id,
+            col(CitizenNotice.kind) == "survey",
+            col(CitizenNotice.state) == RELEASED,
+            col(CitizenNotice.answered_at).is_(None),
+        )
+        .order_by(col(CitizenNotice.id).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def ticket_awaiting_answer(
+    session: AsyncSession, *, contact_id: int, since: datetime
+) -> Ticket | None:
+    """The citizen's resolved ticket whose survey went out after ``since`` and waits for
+    an answer (the newest): where a bare "5" or "لا" from them belongs."""
+    statement = (
+        select(Ticket)
+        .join(CitizenNotice, col(CitizenNotice.ticket_id) == col(Ticket.id))
+        .join(Message, col(Message.id) == col(CitizenNotice.message_id))
+        .where(
+            col(Ticket.contact_id) == contact_id,
+            col(Ticket.status).in_(("resolved", "closed")),
+            col(CitizenNotice.kind) == "survey",
+            col(CitizenNotice.state) == RELEASED,
+            col(CitizenNotice.answered_at).is_(None),
+            col(Message.created_at) >= since,
+        )
+        .order_by(col(Message.created_at).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalars().first()

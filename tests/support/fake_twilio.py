@@ -18,6 +18,8 @@ class FakeTwilio:
     sent: list[dict[str, str]] = field(default_factory=list)
     failures: int = 0
     tries: int = 0
+    #: Message SIDs handed out; never reset, so a SID is never given twice.
+    issued: int = 0
 
     def reset(self) -> None:
         """Forget what was sent; succeed again."""
@@ -34,7 +36,8 @@ class FakeTwilio:
                 return JSONResponse({"message": "Service Unavailable"}, status_code=503)
             form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
             self.sent.append(form)
-            sid = f"SMout{len(self.sent)}"
+            self.issued += 1
+            sid = f"SMout{self.issued}"
             return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
 
         path = "/2010-04-01/Accounts/{sid}/Messages.json"
