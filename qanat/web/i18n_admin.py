@@ -59,6 +59,7 @@ AUDIT: dict[str, tuple[str, str]] = {
     "audit_open311_key_revoked": ("ألغى مفتاح Open311", "Revoked an Open311 key"),
     "audit_department_changed": ("عدّل قسمًا", "Changed a department"),
     "audit_canned_saved": ("حفظ ردًا جاهزًا", "Saved a canned reply"),
+    "audit_notice_template_saved": ("حفظ نص إشعار للمواطنين", "Saved a citizen notice text"),
     "audit_rules_saved": ("حفظ نسخة من قواعد التوجيه", "Saved a version of the routing rules"),
     "audit_bulk": ("إجراء جماعي", "Bulk action"),
 }  # fmt: skip
@@ -215,4 +216,29 @@ ACCOUNT: dict[str, tuple[str, str]] = {
     "totp_now_off": ("أُوقف التحقق بخطوتين.", "Two-step verification is off."),
 }  # fmt: skip
 
-GROUPS = (COMMON, ERRORS, AUDIT, DASHBOARD, SETTINGS, ACCOUNT)
+#: What qanat tells citizens by itself: the notices' settings page and the figures.
+NOTICES: dict[str, tuple[str, str]] = {
+    "citizen_notices": ("رسائل المواطنين التلقائية", "What citizens are told"),
+    "hint_notices": ("نص الإشعار بالاستلام والحالة وسؤال «هل حُلّت؟» بالعربية والإنجليزية، وساعات الهدوء", "The acknowledgement, status and \"is it fixed?\" texts in Arabic and English, and quiet hours"),
+    "notices_hint": ("يرسلها قناة بنفسه على قناة المواطن وبلغته: مرة واحدة لكل تذكرة ونوع.", "qanat sends these by itself, on the citizen's channel and in their language: once per ticket and kind."),
+    "notices_enabled": ("الإرسال مفعّل.", "Sending is on."),
+    "notices_disabled": ("الإرسال موقوف (QANAT_NOTICES).", "Sending is off (QANAT_NOTICES)."),
+    "survey_delay_is": ("يُسأل المواطن «هل حُلّت؟» بعد {hours} ساعة من الحل.", "Citizens are asked \"is it fixed?\" {hours} hours after resolution."),
+    "quiet_hours": ("ساعات الهدوء", "Quiet hours"),
+    "quiet_hours_hint": ("لا تُرسل الإشعارات على هذه القنوات في هذه الساعات (بالتوقيت المحلي)، وتنتظر حتى انتهائها. تُضبط بـ", "No notices go on these channels in these hours (local time); they wait until the hours end. Set with"),
+    "notice_kind": ("الإشعار", "Notice"),
+    "notice_ack": ("تأكيد الاستلام", "Acknowledgement"),
+    "notice_known": ("مشكلة مبلَّغ عنها من قبل", "Already reported"),
+    "notice_pending": ("بانتظار المواطن", "Waiting for the citizen"),
+    "notice_transferred": ("أُحيل إلى جهة أخرى", "Passed to another body"),
+    "notice_resolved": ("تمت المعالجة", "Resolved"),
+    "notice_survey": ("هل حُلّت المشكلة؟", "Is it fixed?"),
+    "notice_thanks": ("شكر على الرد", "Thanks for the answer"),
+    "notice_reopened": ("إعادة فتح", "Reopened"),
+    "notice_stopped": ("إيقاف الرسائل", "Notices stopped"),
+    "notice_empty_is_default": ("النص الفارغ يعيد النص الأصلي.", "An empty text brings back qanat's own wording."),
+    "sms_parts": ("رسالة نصية من {parts} جزء", "{parts} SMS part(s)"),
+    "x_length": ("{length} من {limit} حرفًا على X", "{length} of {limit} characters on X"),
+}  # fmt: skip
+
+GROUPS = (COMMON, ERRORS, AUDIT, DASHBOARD, SETTINGS, ACCOUNT, NOTICES)
