@@ -37,8 +37,15 @@ async def send_due_notices(
     wanted = None if ticket_ids is None else [t for t in ticket_ids if t is not None]
     if wanted == []:
         return []
+
+    def can_send(channel: str, account: str) -> bool:
+        try:
+            return deps.sender_for(channel, account) is not None
+        except Exception:  # an account whose settings do not build: staff see it in health
+            return False
+
     async with deps.db.writing() as session:
-        released = await notices.release_due(session, now=now, ticket_ids=wanted)
+        released = await notices.release_due(session, now=now, ticket_ids=wanted, can_send=can_send)
     for message_id in released:
         try:
             await deps.queue.enqueue(SEND_REPLY, message_id, job_id=reply_job_id(message_id))

@@ -14,7 +14,7 @@ below, in the citizen's language; :func:`render` fills only the named placeholde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -388,12 +388,14 @@ async def release_due(
     now: datetime | None = None,
     ticket_ids: Iterable[int] | None = None,
     limit: int = 500,
+    can_send: Callable[[str, str], bool] = lambda _channel, _account: True,
 ) -> list[int]:
     """Turn the notices due by ``now`` into queued outbound messages; their ids.
 
     The message goes where the citizen last wrote on the ticket, threaded under it; a
-    citizen who opted out, or a ticket with no citizen message, is skipped with the
-    reason.
+    citizen who opted out, a ticket with no citizen message, or a channel account
+    nothing sends on (``can_send``: no staff delivers a robot's notice by hand) is
+    skipped with the reason.
     """
     now = now or utcnow()
     statement = (
@@ -406,17 +408,22 @@ async def release_due(
         statement = statement.where(col(CitizenNotice.ticket_id).in_(list(ticket_ids)))
     released: list[int] = []
     for notice in (await session.execute(statement)).scalars():
-        message_id = await _release(session, notice)
+        message_id = await _release(session, notice, can_send)
         if message_id is not None:
             released.append(message_id)
     return released
 
 
-async def _release(session: AsyncSession, notice: CitizenNotice) -> int | None:
+async def _release(
+    session: AsyncSession, notice: CitizenNotice, can_send: Callable[[str, str], bool]
+) -> int | None:
     ticket = await session.get(Ticket, notice.ticket_id)
     answered = await _citizen_message(session, notice.ticket_id)
     if ticket is None or answered is None:
         notice.state, notice.state_reason = SKIPPED, "no message from the citizen to answer"
+        return None
+    if not can_send(answered.channel, answered.account):
+        notice.state, notice.state_reason = SKIPPED, "nothing sends on this channel account"
         return None
     if await opted_out(session, channel=answered.channel, address=_address(answered)):
         notice.state, notice.state_reason = SKIPPED, "the citizen asked for no more notices"
