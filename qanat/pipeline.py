@@ -183,9 +183,12 @@ async def _stages(
 ) -> Outcome:
     """Set aside, add to ``ticket`` (the thread it continues) or open a new ticket."""
     reason = _set_aside_reason(inbound, normalized)
+    answer = classify_answer(inbound.text or "")
+    if reason == SetAside.empty and ticket is not None and answer.is_answer:
+        reason = None  # "✅", "👍": no words, but an answer to "is it fixed?"
     if reason is not None:
         return await _set_aside(run.session, message, ticket, normalized, reason)
-    if classify_answer(inbound.text or "").verdict == Verdict.stop:
+    if answer.verdict == Verdict.stop:
         return await _opt_out(run.session, message, ticket, normalized)
     if ticket is not None:
         outcome = await _add_to_ticket(run, message, ticket)

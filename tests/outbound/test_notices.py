@@ -572,6 +572,17 @@ async def test_a_five_records_satisfaction_and_leaves_the_ticket_resolved(
     assert len(await rows(runtime, CitizenNotice, col(CitizenNotice.kind) == "thanks")) == 1
 
 
+async def test_a_tick_without_words_is_an_answer_not_an_empty_message(
+    runtime: Runtime, http: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    await ask(runtime, http, twilio)
+    await answer(http, "✅", "SMtick")
+    [survey] = await rows(runtime, CitizenNotice, col(CitizenNotice.kind) == "survey")
+    assert survey.satisfied is True and survey.answer_text == "✅"
+    [tick] = await rows(runtime, Message, col(Message.external_id) == "SMtick")
+    assert tick.state == "processed"
+
+
 async def test_a_no_from_a_duplicates_reporter_reopens_the_resolved_primary_too(
     runtime: Runtime, http: httpx.AsyncClient, twilio: FakeTwilio
 ) -> None:
