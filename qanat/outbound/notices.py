@@ -67,12 +67,14 @@ async def tell_citizens(
     values: Mapping[str, Value] | None = None,
     survey: bool = False,
     now: datetime | None = None,
+    key: str | None = None,
 ) -> list[int]:
     """Decide a status notice (``pending``, ``transferred``, ``resolved``, …) to each
     ticket's citizen, in the caller's transaction; with ``survey`` also the "is it
     fixed?" question, due after ``QANAT_SURVEY_DELAY_HOURS``. Returns the ids of the
     tickets whose citizens will be told (send them with :func:`send_due_notices` after
-    the commit); a ticket whose channel cannot answer is left to staff.
+    the commit); a ticket whose channel cannot answer is left to staff. ``key`` makes
+    the notice once-only (``transferred:ewa``); without it each call is a new round.
     """
     if not settings.notices:
         return []
@@ -91,9 +93,9 @@ async def tell_citizens(
                 session, ticket.department_id, language
             )
         due = notices.due_time(ticket.channel, now, quiet=quiet, tz=settings.tz)
-        key = await notices.next_key(session, ticket_id=ticket.id, kind=kind)
+        round_key = key or await notices.next_key(session, ticket_id=ticket.id, kind=kind)
         notice = await notices.add_notice(
-            session, ticket=ticket, kind=kind, values=filled, due_at=due, key=key
+            session, ticket=ticket, kind=kind, values=filled, due_at=due, key=round_key
         )
         if notice is None:
             continue

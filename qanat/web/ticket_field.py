@@ -116,6 +116,7 @@ async def forward(runtime: Runtime, who: Who, reference: str, account: str) -> d
                 tickets=cluster,
                 kind="transferred",
                 values={"body": body},
+                key=f"transferred:{account}",  # a forward tried again tells nobody twice
             )
     if fresh:
         await queue_forward(runtime, row)

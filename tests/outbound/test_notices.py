@@ -637,3 +637,32 @@ async def test_stop_ends_the_notices_to_that_number(
     assert stopped.state == "ignored" and len(await rows(runtime, Ticket)) == 1
     skipped = await rows(runtime, CitizenNotice, col(CitizenNotice.kind) == "resolved")
     assert [n.state for n in skipped] == ["skipped"]
+
+
+async def test_forwarding_tells_every_reporter_which_body_has_it_now(
+    runtime: Runtime, http: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    from qanat.jobs.field_visits import Who
+    from qanat.web.ticket_field import forward
+
+    runtime.accounts["open311"] = [
+        {
+            "account": "ewa",
+            "endpoint": "http://127.0.0.1:9/open311/v2",  # nothing listens: the post fails
+            "api_key": "k",
+            "poll": False,
+            "forward": True,
+            "name_ar": "هيئة الكهرباء والماء",
+            "name_en": "the Electricity and Water Authority",
+        }
+    ]
+    primary, duplicate = await reported_twice(runtime, http)
+    twilio.reset()
+    staff = await as_staff(runtime)
+    await forward(runtime, Who(viewer=staff.viewer), primary.reference, "ewa")
+    told = {m["To"]: m["Body"] for m in twilio.sent}
+    assert "هيئة الكهرباء والماء" in told["+97333445566"]
+    assert "the Electricity and Water Authority" in told["+97339001122"]
+    assert duplicate.reference in told["+97339001122"]
+    await forward(runtime, Who(viewer=staff.viewer), primary.reference, "ewa")  # asked again
+    assert len(twilio.sent) == 2
