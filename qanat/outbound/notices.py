@@ -19,7 +19,7 @@ from qanat.config import Settings
 from qanat.outbound.deps import SEND_REPLY, OutboundDeps
 from qanat.outbound.replies import reply_job_id
 from qanat.store import notices
-from qanat.store.tables import Ticket, utcnow
+from qanat.store.tables import Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +37,41 @@ async def send_due_notices(
     wanted = None if ticket_ids is None else [t for t in ticket_ids if t is not None]
     if wanted == []:
         return []
-
-    def can_send(channel: str, account: str) -> bool:
-        try:
-            return deps.sender_for(channel, account) is not None
-        except Exception:  # an account whose settings do not build: staff see it in health
-            return False
-
     async with deps.db.writing() as session:
-        released = await notices.release_due(session, now=now, ticket_ids=wanted, can_send=can_send)
+        released = await notices.release_due(
+            session, now=now, ticket_ids=wanted, route=lambda message: route(deps, message)
+        )
     for message_id in released:
         try:
             await deps.queue.enqueue(SEND_REPLY, message_id, job_id=reply_job_id(message_id))
         except Exception as exc:
             log.warning("notice %s saved but not queued (%s)", message_id, type(exc).__name__)
     return released
+
+
+def _can_send(deps: OutboundDeps, channel: str, account: str) -> bool:
+    try:
+        return deps.sender_for(channel, account) is not None
+    except Exception:  # an account whose settings do not build: staff see it in health
+        return False
+
+
+def route(deps: OutboundDeps, message: Message) -> tuple[str, str] | None:
+    """Where a notice to the writer of ``message`` goes: the channel they wrote on; for
+    the web form and the app, the email address (else the phone) they gave, through the
+    first account that sends on it. None when nothing can send it."""
+    if message.channel not in notices.CONTACT_CHANNELS:
+        if _can_send(deps, message.channel, message.account):
+            return message.channel, message.account
+        return None
+    for channel, address in (("email", message.sender_email), ("sms", message.sender_phone)):
+        if not address:
+            continue
+        accounts = [str(e.get("account", "default")) for e in deps.accounts.get(channel, [])]
+        for account in accounts or ["default"]:
+            if _can_send(deps, channel, account):
+                return channel, account
+    return None
 
 
 #: A placeholder's value: one text, or one per language (``{"ar": …, "en": …}``).

@@ -28,7 +28,19 @@ from qanat.store.notice_tables import CitizenNotice, NoticeOptOut, NoticeTemplat
 from qanat.store.tables import ContactIdentity, Department, Message, Ticket, utcnow
 
 #: Channels qanat can answer on by itself (a connector sends on them).
-ANSWERING_CHANNELS = frozenset({"sms", "telegram", "x", "email"})
+ANSWERING_CHANNELS = frozenset({"sms", "telegram", "x", "email", "web", "app"})
+#: Channels that cannot answer themselves: their notices go to the email address or
+#: phone number the citizen gave (see :func:`release_due`'s ``route``).
+CONTACT_CHANNELS = frozenset({"web", "app"})
+#: Where a notice goes: (channel, account), or None when nothing can send it.
+Route = Callable[[Message], "tuple[str, str] | None"]
+
+
+def same_channel(message: Message) -> tuple[str, str] | None:
+    """Answer on the channel and account the citizen wrote on."""
+    return message.channel, message.account
+
+
 #: Who notices are from, on the timeline and in the message rows.
 QANAT = "qanat"
 
@@ -388,14 +400,15 @@ async def release_due(
     now: datetime | None = None,
     ticket_ids: Iterable[int] | None = None,
     limit: int = 500,
-    can_send: Callable[[str, str], bool] = lambda _channel, _account: True,
+    route: Route = same_channel,
 ) -> list[int]:
     """Turn the notices due by ``now`` into queued outbound messages; their ids.
 
     The message goes where the citizen last wrote on the ticket, threaded under it; a
-    citizen who opted out, a ticket with no citizen message, or a channel account
-    nothing sends on (``can_send``: no staff delivers a robot's notice by hand) is
-    skipped with the reason.
+    citizen who opted out, a ticket with no citizen message, or a citizen nothing can
+    reach (``route`` says where a notice goes: the same channel, or for the web form and
+    the app the email or phone they gave; None — no staff deliver a robot's notice by
+    hand) is skipped with the reason.
     """
     now = now or utcnow()
     statement = (
@@ -408,30 +421,33 @@ async def release_due(
         statement = statement.where(col(CitizenNotice.ticket_id).in_(list(ticket_ids)))
     released: list[int] = []
     for notice in (await session.execute(statement)).scalars():
-        message_id = await _release(session, notice, can_send)
+        message_id = await _release(session, notice, route)
         if message_id is not None:
             released.append(message_id)
     return released
 
 
-async def _release(
-    session: AsyncSession, notice: CitizenNotice, can_send: Callable[[str, str], bool]
-) -> int | None:
+async def _release(session: AsyncSession, notice: CitizenNotice, route: Route) -> int | None:
     ticket = await session.get(Ticket, notice.ticket_id)
     answered = await _citizen_message(session, notice.ticket_id)
     if ticket is None or answered is None:
         notice.state, notice.state_reason = SKIPPED, "no message from the citizen to answer"
         return None
-    if not can_send(answered.channel, answered.account):
-        notice.state, notice.state_reason = SKIPPED, "nothing sends on this channel account"
+    where = route(answered)
+    if where is None:
+        notice.state, notice.state_reason = SKIPPED, "nothing can send it to this citizen"
         return None
-    if await opted_out(session, channel=answered.channel, address=_address(answered)):
+    channel, account = where
+    address = {"email": answered.sender_email, "sms": answered.sender_phone}.get(channel)
+    address = address or _address(answered)
+    if await opted_out(session, channel=channel, address=address):
         notice.state, notice.state_reason = SKIPPED, "the citizen asked for no more notices"
         return None
+    threaded = channel == answered.channel
     reply = Reply(
         ticket_reference=ticket.reference,
-        channel=answered.channel,
-        account=answered.account,
+        channel=channel,
+        account=account,
         to=Sender(
             handle=answered.sender_handle,
             name=answered.sender_name,
@@ -439,9 +455,9 @@ async def _release(
             phone=answered.sender_phone,
         ),
         text=notice.text,
-        subject=_subject(answered.subject),
+        subject=_subject(answered.subject) if threaded else None,
         language=notice.language,
-        in_reply_to=[answered.external_id],
+        in_reply_to=[answered.external_id] if threaded else [],
         metadata={
             "private_values": await _private_values(session, ticket.contact_id),
             "notice": notice.kind,

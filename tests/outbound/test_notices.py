@@ -666,3 +666,94 @@ async def test_forwarding_tells_every_reporter_which_body_has_it_now(
     assert duplicate.reference in told["+97339001122"]
     await forward(runtime, Who(viewer=staff.viewer), primary.reference, "ewa")  # asked again
     assert len(twilio.sent) == 2
+
+
+async def test_the_web_forms_citizen_is_acknowledged_at_the_email_they_gave(
+    runtime: Runtime,
+) -> None:
+    from datetime import UTC, datetime
+
+    from qanat.model import Inbound, Sender
+
+    notices_on(runtime)
+    async with mail_server() as (world, relay_port):
+        runtime.accounts["email"] = [
+            {
+                "account": "complaints",
+                "smtp": {
+                    "host": "127.0.0.1",
+                    "port": relay_port,
+                    "starttls": False,
+                    "from_address": "complaints@qanat.example",
+                },
+            }
+        ]
+        form = Inbound(
+            channel="web",
+            account="form",
+            external_id="web-notice-1",
+            received_at=datetime(2026, 11, 2, 6, 0, tzinfo=UTC),
+            sender=Sender(handle="sara@example.com", email="sara@example.com", name="Sara"),
+            text="The street light on road 45 in block 305 is broken",
+        )
+        await runtime.intake.save(form)
+        await runtime.intake.save(form)  # the form posted twice
+        [ticket] = await rows(runtime, Ticket)
+        [mail] = world.messages()
+    assert mail["To"].addresses[0].addr_spec == "sara@example.com"
+    body = mail.get_body(("plain",))
+    assert body is not None and f"Your reference is {ticket.reference}" in body.get_content()
+    [sent] = await rows(runtime, Message, col(Message.direction) == "out")
+    assert (sent.channel, sent.ticket_id, sent.state) == ("email", ticket.id, "sent")
+
+
+async def test_the_apps_citizen_with_only_a_phone_is_acknowledged_by_sms(
+    runtime: Runtime, twilio_api: tuple[FakeTwilio, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from qanat.model import Inbound, Sender
+
+    fake, url = twilio_api
+    fake.reset()
+    notices_on(runtime)
+    runtime.accounts["sms"] = [sms_account(url)]
+    await runtime.intake.save(
+        Inbound(
+            channel="app",
+            account="app",
+            external_id="rep:app-1",
+            received_at=datetime(2026, 11, 2, 6, 0, tzinfo=UTC),
+            sender=Sender(handle="+97333112233", phone="+97333112233"),
+            text="حفرة كبيرة في طريق 2803 مجمع 328",
+        )
+    )
+    [ticket] = await rows(runtime, Ticket)
+    [sent] = fake.sent
+    assert sent["To"] == "+97333112233" and ticket.reference in sent["Body"]
+    assert sent["Body"].startswith("وصلنا")
+
+
+async def test_a_web_report_with_nothing_to_reach_is_skipped_with_the_reason(
+    runtime: Runtime,
+) -> None:
+    from datetime import UTC, datetime
+
+    from qanat.model import Inbound, Sender
+
+    notices_on(runtime)  # no email or SMS account configured
+    await runtime.intake.save(
+        Inbound(
+            channel="web",
+            account="form",
+            external_id="web-notice-2",
+            received_at=datetime(2026, 11, 2, 6, 0, tzinfo=UTC),
+            sender=Sender(handle="sara@example.com", email="sara@example.com"),
+            text="The street light on road 45 in block 305 is broken",
+        )
+    )
+    [notice] = await rows(runtime, CitizenNotice)
+    assert (
+        notice.state == "skipped" and notice.state_reason == "nothing can send it to this citizen"
+    )
+    assert await rows(runtime, Message, col(Message.direction) == "out") == []
