@@ -59,6 +59,7 @@ AUDIT: dict[str, tuple[str, str]] = {
     "audit_open311_key_revoked": ("ألغى مفتاح Open311", "Revoked an Open311 key"),
     "audit_department_changed": ("عدّل قسمًا", "Changed a department"),
     "audit_canned_saved": ("حفظ ردًا جاهزًا", "Saved a canned reply"),
+    "audit_notice_sent": ("أُرسل إشعار إلى المواطن", "A notice was sent to the citizen"),
     "audit_notice_template_saved": ("حفظ نص إشعار للمواطنين", "Saved a citizen notice text"),
     "audit_rules_saved": ("حفظ نسخة من قواعد التوجيه", "Saved a version of the routing rules"),
     "audit_bulk": ("إجراء جماعي", "Bulk action"),

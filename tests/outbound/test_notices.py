@@ -134,6 +134,12 @@ async def test_an_arabic_sms_gets_one_arabic_acknowledgement_with_its_reference(
     assert [(m.state, m.external_id[:5]) for m in outbound] == [("sent", "SMout")]
     # An acknowledgement is not staff's first response: the SLA clock still runs.
     assert ticket.first_response_at is None
+    # The audit log keeps what qanat sent to whom and when.
+    async with runtime.db.session() as session:
+        from qanat.store import audit
+
+        [sent_row] = [e for e in await audit.recent(session) if e["action"] == "notice_sent"]
+    assert sent_row["detail"]["to"] == "+97333445566" and sent_row["detail"]["notice"] == "ack"
 
 
 async def test_an_english_sms_is_acknowledged_in_english_with_the_expected_time(
