@@ -31,6 +31,7 @@ from qanat.model import (
     Kind,
     Location,
     Normalized,
+    Priority,
     ProcessingState,
     RoutingDecision,
     TicketStatus,
@@ -42,12 +43,12 @@ from qanat.router.decide import route
 from qanat.router.learned import LearnedRouter
 from qanat.router.pauses import restart_clock, resume_clock
 from qanat.router.rules import RoutingRules
-from qanat.router.sla import due_times, expected_time
+from qanat.router.sla import due_times, expected_time, sla_of
 from qanat.store import actions, notices, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
 from qanat.store.notice_tables import CitizenNotice
-from qanat.store.tables import Message, Ticket, utcnow
+from qanat.store.tables import Department, Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -518,12 +519,35 @@ async def _survey_answered(
         language = notices.language_of(ticket.language)
         values = {
             "department": await notices.department_name(session, ticket.department_id, language),
-            "expected": "",
+            "expected": await _expected_words(run, ticket, language),
         }
         await notices.add_notice(
             session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}"
         )
     return Outcome(message.id, Result.follow_up, ticket.id, detail="reopened by the citizen")
+
+
+async def _expected_words(run: _Run, ticket: Ticket, language: str) -> str:
+    """The ticket's resolution SLA in the citizen's words ("within 2 working days")."""
+    department = (
+        await run.session.get(Department, ticket.department_id) if ticket.department_id else None
+    )
+    if department is None:
+        return ""
+    try:
+        row = sla_of(run.rules, department.code, Kind(ticket.kind), Priority(ticket.priority))
+    except ValueError:  # a kind or priority the rules do not know
+        return ""
+    if row is None:
+        return ""
+    expected = expected_time(
+        run.rules,
+        department=department.code,
+        hours=row.resolution_hours,
+        continuous=row.clock == "continuous",
+        tz=run.settings.tz,
+    )
+    return notices.within_words(*expected, language) if expected else ""
 
 
 async def _reopen(run: _Run, ticket: Ticket, words: str, reason: str, *, at: datetime) -> None:

@@ -560,7 +560,7 @@ async def test_a_no_reopens_the_ticket_with_the_citizens_words_and_a_new_deadlin
     assert await rows(runtime, Event, col(Event.type) == "sla_restarted")
     [survey] = await rows(runtime, CitizenNotice, col(CitizenNotice.kind) == "survey")
     assert survey.satisfied is False and survey.answer_text == "لا، ما زالت المشكلة"
-    assert "أعدنا فتح" in twilio.sent[-1]["Body"]
+    assert "أعدنا فتح" in twilio.sent[-1]["Body"] and "خلال" in twilio.sent[-1]["Body"]
 
 
 async def test_a_five_records_satisfaction_and_leaves_the_ticket_resolved(
