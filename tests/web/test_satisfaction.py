@@ -113,3 +113,37 @@ async def test_a_satisfied_answer_shows_on_the_dashboard_report_and_ticket(
     [sms] = [line for line in lines if line.group == "channel" and line.name == "sms"]
     assert (sms.surveys, sms.csat, sms.average_score) == (1, 100.0, 5.0)
     assert "Satisfied (%)" in render_csv(lines, {})
+
+
+async def test_a_reopening_reads_in_arabic_on_the_ticket_timeline(
+    seeded: Runtime, login: Login
+) -> None:
+    seeded.settings = seeded.settings.model_copy(
+        update={"notices": True, "notice_quiet_hours": "", "survey_delay_hours": 0}
+    )
+    seeded.senders["sms"] = Gateway()
+    phone = "+97333777666"
+    first = Inbound(
+        channel="sms",
+        external_id="SM-no-1",
+        received_at=utcnow() - timedelta(hours=2),
+        sender=Sender(handle=phone, phone=phone),
+        text="حفرة كبيرة في طريق 2803 مجمع 328",
+    )
+    await seeded.intake.save(first)
+    ticket_id = (await message(seeded, "SM-no-1")).ticket_id
+    [ticket] = await rows(seeded, Ticket, Ticket.id == ticket_id)
+    async with seeded.db.session() as session:
+        admin = await user_named(session, username="admin")
+    assert admin is not None
+    await work.update(
+        seeded, work.Request(viewer=viewer_of(admin)), ticket.reference, status="resolved"
+    )
+    no = first.model_copy(update={"external_id": "SM-no-2", "text": "لا، ما زالت المشكلة"})
+    await seeded.intake.save(no.model_copy(update={"received_at": utcnow()}))
+    page = (await (await login("admin")).get(f"/tickets/{ticket.reference}")).text
+    assert "أجاب المواطن عن «هل حُلّت؟»" in page
+    assert "يقول المواطن إن المشكلة لم تُحل" in page
+    assert "بدأ احتساب موعد الحل من جديد" in page
+    assert page.count("لا، ما زالت المشكلة") >= 2  # the message, and the words on the reopening
+    assert "the citizen says it is not fixed" not in page
