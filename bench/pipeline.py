@@ -2,7 +2,9 @@
 
 Prints, in one run, the rate of the full path (intake save → normalize → dedupe →
 route → commit, inline) and, as the baseline, the rate of saving the same raw messages
-alone, so the cost of processing is read against the cost of storing.
+alone, so the cost of processing is read against the cost of storing; then the full path
+again with each citizen acknowledged (the notice decided, released and sent through a
+gateway that takes everything at once), against the full path without.
 
     python bench/pipeline.py [--messages 2000]
 """
@@ -17,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from qanat.config import load_settings
-from qanat.model import Inbound, Sender
+from qanat.model import Inbound, Reply, Sender, SentReply
 from qanat.runtime import start_runtime, stop_runtime
 from qanat.store import queries
 from qanat.store.migrate import upgrade
@@ -45,8 +47,18 @@ def messages(count: int) -> list[Inbound]:
     ]
 
 
-async def full_path(url: str, batch: list[Inbound]) -> float:
-    runtime = await start_runtime(load_settings(database_url=url))
+class InstantGateway:
+    """An SMS gateway that takes every message at once (what a real one costs is not
+    qanat's)."""
+
+    async def send(self, reply: Reply) -> SentReply:
+        return SentReply(external_id=f"out-{reply.ticket_reference}")
+
+
+async def full_path(url: str, batch: list[Inbound], *, notices: bool = False) -> float:
+    settings = load_settings(database_url=url, notices=notices, notice_quiet_hours="")
+    runtime = await start_runtime(settings)
+    runtime.senders["sms"] = InstantGateway()
     started = time.perf_counter()
     for inbound in batch:
         await runtime.intake.save(inbound)
@@ -72,14 +84,20 @@ def main() -> None:
     args = parser.parse_args()
     batch = messages(args.messages)
     with tempfile.TemporaryDirectory() as folder:
-        urls = [f"sqlite:///{Path(folder) / name}.db" for name in ("full", "raw")]
+        names = ("full", "raw", "acknowledged")
+        urls = [f"sqlite:///{Path(folder) / name}.db" for name in names]
         for url in urls:
             upgrade(url)
         full = asyncio.run(full_path(urls[0], batch))
         raw = asyncio.run(save_only(urls[1], batch))
+        told = asyncio.run(full_path(urls[2], batch, notices=True))
     print(f"messages: {args.messages} (SQLite, inline, one process)")
     print(f"save raw only (baseline): {raw:8.0f} messages/s")
     print(f"save + process (pipeline): {full:8.0f} messages/s  ({full / raw:.0%} of baseline)")
+    print(
+        f"save + process + acknowledge: {told:8.0f} messages/s  "
+        f"({told / full:.0%} of the pipeline without notices)"
+    )
 
 
 if __name__ == "__main__":

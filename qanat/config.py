@@ -9,6 +9,7 @@ model and, when present, the rules and connectors files; jobs run inline.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -110,6 +111,18 @@ class Settings(BaseSettings):
     send_attempts: int = Field(
         default=5, ge=1, description="Tries at sending a reply or staff mail before it fails."
     )
+    notices: bool = Field(
+        default=True,
+        description="Tell citizens by themselves: the acknowledgement with the reference, "
+        'status notices and the "is it fixed?" survey.',
+    )
+    notice_quiet_hours: str = Field(
+        default="sms=21:00-07:00",
+        description="Per channel, local hours when notices wait (channel=HH:MM-HH:MM, ...).",
+    )
+    survey_delay_hours: float = Field(
+        default=24, ge=0, description="How long after resolution the citizen is asked."
+    )
     sms_followup_hours: float = Field(
         default=48, ge=0, description="An SMS from a number with an open ticket joins it."
     )
@@ -198,6 +211,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except Exception as exc:  # ZoneInfoNotFoundError or a malformed key
             raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("notice_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        span = r"\s*[a-z0-9_]+\s*=\s*\d\d:\d\d\s*-\s*\d\d:\d\d\s*"
+        if value.strip() and not re.fullmatch(f"{span}(,{span})*", value):
+            raise ValueError("quiet hours are like sms=21:00-07:00,telegram=23:00-06:00")
         return value
 
     @model_validator(mode="after")

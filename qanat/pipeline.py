@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -31,21 +31,24 @@ from qanat.model import (
     Kind,
     Location,
     Normalized,
+    Priority,
     ProcessingState,
     RoutingDecision,
     TicketStatus,
 )
 from qanat.normalize import normalize
+from qanat.normalize.answers import SurveyAnswer, Verdict, classify_answer
 from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
 from qanat.router.learned import LearnedRouter
-from qanat.router.pauses import resume_clock
+from qanat.router.pauses import restart_clock, resume_clock
 from qanat.router.rules import RoutingRules
-from qanat.router.sla import due_times
-from qanat.store import actions, queries
+from qanat.router.sla import due_times, expected_time, sla_of
+from qanat.store import actions, notices, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
-from qanat.store.tables import Message, Ticket, utcnow
+from qanat.store.notice_tables import CitizenNotice
+from qanat.store.tables import Department, Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,10 @@ class Result(StrEnum):
     skipped = "skipped"
     retry = "retry"
     dead_letter = "dead_letter"
+
+
+#: Results after which the ticket may owe its citizen a notice (sent after the commit).
+NOTICE_RESULTS = frozenset({Result.created, Result.duplicate, Result.follow_up})
 
 
 class SetAside(StrEnum):
@@ -177,8 +184,13 @@ async def _stages(
 ) -> Outcome:
     """Set aside, add to ``ticket`` (the thread it continues) or open a new ticket."""
     reason = _set_aside_reason(inbound, normalized)
+    answer = classify_answer(inbound.text or "")
+    if reason == SetAside.empty and ticket is not None and answer.is_answer:
+        reason = None  # "✅", "👍": no words, but an answer to "is it fixed?"
     if reason is not None:
         return await _set_aside(run.session, message, ticket, normalized, reason)
+    if answer.verdict == Verdict.stop:
+        return await _opt_out(run.session, message, ticket, normalized)
     if ticket is not None:
         outcome = await _add_to_ticket(run, message, ticket)
     else:
@@ -247,6 +259,27 @@ def _mark_processed(message: Message, normalized: Normalized) -> None:
     message.normalized = normalized.model_dump(mode="json", exclude={"match_text"})
 
 
+async def _opt_out(
+    session: AsyncSession, message: Message, ticket: Ticket | None, normalized: Normalized
+) -> Outcome:
+    """STOP / إيقاف: no more notices to this address; the message is kept, no ticket."""
+    assert message.id is not None
+    _mark_processed(message, normalized)
+    address = message.sender_phone or message.sender_email or message.sender_handle
+    await notices.opt_out(session, channel=message.channel, address=address)
+    message.state, message.state_reason = ProcessingState.ignored, "asked for no more notices"
+    message.ticket_id = ticket.id if ticket else None
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="opted_out",
+        ticket_id=ticket.id if ticket else None,
+        message_id=message.id,
+        data={"channel": message.channel},
+    )
+    return Outcome(message.id, Result.ignored, ticket.id if ticket else None, "opted out")
+
+
 async def _add_to_ticket(
     run: _Run,
     message: Message,
@@ -257,6 +290,11 @@ async def _add_to_ticket(
     session = run.session
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
+    if ticket.status in _DONE_VALUES:
+        survey = await notices.awaiting_survey(session, ticket_id=ticket.id)
+        answer = classify_answer(message.text)
+        if survey is not None and answer.is_answer:
+            return await _survey_answered(run, message, ticket, survey, answer)
     if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
         # The citizen answered: the clock runs again and staff see it in their queue.
         await queries.add_event(
@@ -337,7 +375,36 @@ async def _open_ticket(
             now=utcnow(),
             tz=run.settings.tz,
         )
+    if run.settings.notices:
+        await _acknowledge(run, ticket, decision, known=primary is not None)
     return Outcome(message.id, Result.duplicate if primary else Result.created, ticket.id)
+
+
+async def _acknowledge(
+    run: _Run, ticket: Ticket, decision: RoutingDecision, *, known: bool
+) -> None:
+    """Decide the citizen's acknowledgement with the new ticket (sent after the commit):
+    the reference, the department and the expected time; a duplicate's reporter is told
+    the problem is already known and being worked."""
+    language = notices.language_of(ticket.language)
+    values = {
+        "what": notices.what_words(ticket.kind, language),
+        "department": await notices.department_name(run.session, ticket.department_id, language),
+    }
+    if not known:
+        expected = expected_time(
+            run.rules,
+            department=decision.department,
+            hours=decision.sla_hours,
+            continuous=decision.sla_clock == "continuous",
+            tz=run.settings.tz,
+        )
+        values["expected"] = notices.within_words(*expected, language) if expected else ""
+    quiet = notices.parse_quiet_hours(run.settings.notice_quiet_hours)
+    due = notices.due_time(ticket.channel, utcnow(), quiet=quiet, tz=run.settings.tz)
+    await notices.add_notice(
+        run.session, ticket=ticket, kind="known" if known else "ack", values=values, due_at=due
+    )
 
 
 async def _create_ticket(
@@ -407,6 +474,102 @@ async def _create_ticket(
 
 
 _DONE = (TicketStatus.resolved, TicketStatus.closed)
+_DONE_VALUES = frozenset(status.value for status in _DONE)
+
+
+async def _survey_answered(
+    run: _Run, message: Message, ticket: Ticket, survey: CitizenNotice, answer: SurveyAnswer
+) -> Outcome:
+    """The citizen answered "is it fixed?": satisfaction recorded; a "no" reopens the
+    ticket (and its primary, when the cluster was resolved) with their words on the
+    timeline and the resolution SLA counted again from now."""
+    session = run.session
+    assert ticket.id is not None and message.id is not None
+    words = message.text[:2000]
+    now = utcnow()
+    survey.answered_at, survey.answer_text, survey.score = now, words, answer.score
+    survey.satisfied = answer.verdict == Verdict.positive
+    session.add(survey)
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="message_added",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"channel": message.channel, "reason": "survey answer"},
+    )
+    await queries.add_event(
+        session,
+        actor=PIPELINE,
+        type="survey_answered",
+        ticket_id=ticket.id,
+        message_id=message.id,
+        data={"verdict": answer.verdict.value, "score": answer.score, "words": words},
+    )
+    ticket.updated_at = now
+    if answer.verdict != Verdict.negative:
+        if run.settings.notices:
+            await notices.add_notice(
+                session, ticket=ticket, kind="thanks", values={}, key=f"thanks:{survey.key}"
+            )
+        return Outcome(message.id, Result.follow_up, ticket.id, detail="satisfaction recorded")
+    await _reopen(run, ticket, words, "the citizen says it is not fixed", at=now)
+    if ticket.primary_ticket_id is not None:
+        primary = await session.get(Ticket, ticket.primary_ticket_id)
+        if primary is not None and primary.status in _DONE_VALUES:
+            reason = f"{ticket.reference}: a reporter says it is not fixed"
+            await _reopen(run, primary, words, reason, at=now)
+    if run.settings.notices:
+        language = notices.language_of(ticket.language)
+        values = {
+            "department": await notices.department_name(session, ticket.department_id, language),
+            "expected": await _expected_words(run, ticket, language),
+        }
+        await notices.add_notice(
+            session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}"
+        )
+    return Outcome(message.id, Result.follow_up, ticket.id, detail="reopened by the citizen")
+
+
+async def _expected_words(run: _Run, ticket: Ticket, language: str) -> str:
+    """The ticket's resolution SLA in the citizen's words ("within 2 working days")."""
+    department = (
+        await run.session.get(Department, ticket.department_id) if ticket.department_id else None
+    )
+    if department is None:
+        return ""
+    try:
+        row = sla_of(run.rules, department.code, Kind(ticket.kind), Priority(ticket.priority))
+    except ValueError:  # a kind or priority the rules do not know
+        return ""
+    if row is None:
+        return ""
+    expected = expected_time(
+        run.rules,
+        department=department.code,
+        hours=row.resolution_hours,
+        continuous=row.clock == "continuous",
+        tz=run.settings.tz,
+    )
+    return notices.within_words(*expected, language) if expected else ""
+
+
+async def _reopen(run: _Run, ticket: Ticket, words: str, reason: str, *, at: datetime) -> None:
+    """Open a resolved ticket again, the citizen's words on its timeline, its SLA anew."""
+    await queries.add_event(
+        run.session,
+        actor=PIPELINE,
+        type="status_changed",
+        ticket_id=ticket.id,
+        data={"from": ticket.status, "to": "open", "reason": reason, "words": words},
+    )
+    actions.apply_status(ticket, TicketStatus.open.value, at=at)
+    ticket.updated_at = at
+    await restart_clock(
+        run.session, rules=run.rules, tz=run.settings.tz, ticket=ticket, actor=PIPELINE, at=at,
+        reason="reopened: " + reason,
+    )  # fmt: skip
+    run.session.add(ticket)
 
 
 async def _failed(deps: PipelineDeps, message_id: int, exc: Exception) -> Outcome:

@@ -31,10 +31,11 @@ from qanat.outbound.deps import (
     ReplySender,
 )
 from qanat.outbound.forwarding import deliver_forward
+from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update
-from qanat.pipeline import Result, process_message
+from qanat.pipeline import NOTICE_RESULTS, Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource, parse_rules
 from qanat.store import canned, queries, rules_versions
@@ -165,7 +166,9 @@ async def process_inline(runtime: Runtime, message_id: int) -> None:
     for _ in range(runtime.settings.max_attempts):
         outcome = await process_message(runtime, message_id)
         if outcome.result != Result.retry:
-            return
+            break
+    if outcome.ticket_id is not None and outcome.result in NOTICE_RESULTS:
+        await send_due_notices(runtime, ticket_ids=[outcome.ticket_id])
 
 
 def inline_jobs(runtime: Runtime) -> dict[str, Job]:

@@ -144,9 +144,14 @@ def empty_postgres_url(postgres_url: str) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for a test: its own store and attachment folder, jobs inline."""
+    """Settings for a test: its own store and attachment folder, jobs inline, no notices."""
     return load_settings(
-        database_url=database_url, redis_url=None, attachments_dir=tmp_path / "files"
+        database_url=database_url,
+        redis_url=None,
+        attachments_dir=tmp_path / "files",
+        # Citizens' notices are off unless a test is about them (tests/outbound/test_notices):
+        # other tests count exactly the messages staff send.
+        notices=False,
     )
 
 

@@ -18,9 +18,11 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from qanat.demo import demo_messages_path, staff_work
+from qanat.demo.citizen_loop import demo_gateways, play_citizen_loop
 from qanat.demo.field import DEMO_INSPECTORS, load_field_demo
 from qanat.demo.timeline import moved_lines, shift_for
 from qanat.ingest.interchange import ImportReport, parse_line
+from qanat.outbound.notices import send_due_notices
 from qanat.runtime import Runtime
 from qanat.store import staff, views
 from qanat.store.tables import Message, stamped_at, utcnow
@@ -156,18 +158,25 @@ async def run_demo(
     """Load the demo data (and, in its own database, the demo staff and their work) and
     print the summary. ``now`` is the day the demo is played on (default: now)."""
     now = now or utcnow()
-    report = await load_demo(runtime, console=console, now=now)
     played = 0
-    if with_staff and runtime.settings.environment == "development":
-        await create_demo_staff(runtime)
-        steps = staff_work.plan(await staff_work.tickets_seen(runtime), now)
-        played = await staff_work.play(runtime, steps)
-        with stamped_at(now - FIELD_WORK_BEFORE):  # inspections on the day's open tickets
-            field = await load_field_demo(runtime, password=DEMO_PASSWORD)
-        console.print(
-            f"Field inspections: {field['inspections']} asked for, {field['visited']} visited "
-            f"(inspectors: {', '.join(DEMO_INSPECTORS)})."
-        )
+    with demo_gateways(runtime) as gateway:
+        report = await load_demo(runtime, console=console, now=now)
+        if with_staff and runtime.settings.environment == "development":
+            await create_demo_staff(runtime)
+            steps = staff_work.plan(await staff_work.tickets_seen(runtime), now)
+            played = await staff_work.play(runtime, steps)
+            with stamped_at(now - FIELD_WORK_BEFORE):  # inspections on the day's open tickets
+                field = await load_field_demo(runtime, password=DEMO_PASSWORD)
+            console.print(
+                f"Field inspections: {field['inspections']} asked for, {field['visited']} "
+                f"visited (inspectors: {', '.join(DEMO_INSPECTORS)})."
+            )
+            loop = await play_citizen_loop(runtime, now=now)
+            console.print(
+                f'Citizens asked "is it fixed?": {loop["asked"]}, answered: {loop["answered"]}.'
+            )
+        await send_due_notices(runtime, now=now)  # what quiet hours held until now
+    console.print(f"Notices sent to citizens (acknowledgements first): {gateway.sent}.")
     console.print(
         f"Imported {report.saved} new messages ({report.already_known} already loaded); "
         f"the demo staff did {played} things."

@@ -25,6 +25,7 @@ from qanat.ingest.intake import store_attachment_bytes
 from qanat.jobs.deps import JobDeps
 from qanat.model import OPEN_STATUSES, Attachment
 from qanat.outbound import replies
+from qanat.outbound.notices import send_due_notices, tell_citizens
 from qanat.outbound.upstream import queue_status_updates
 from qanat.router.pauses import recount_clocks
 from qanat.store import actions, inspections
@@ -244,7 +245,12 @@ async def submit_visit(
                 data=findings(visit, inspection), ip=who.ip,
             )  # fmt: skip
         resolved = await _act(session, runtime, who, tickets, visit)
-    if resolved:  # the citizen's loop: every reporter hears it was fixed
-        await replies.tell_reporters(runtime, tickets=resolved, viewer=who.viewer, ip=who.ip)
+        noticed = await tell_citizens(
+            session, settings=settings, tickets=resolved, kind="resolved", survey=True
+        )
+    await send_due_notices(runtime, ticket_ids=noticed)
+    untold = [t for t in resolved if t.id not in noticed]
+    if untold:  # the citizen's loop: every reporter hears it was fixed
+        await replies.tell_reporters(runtime, tickets=untold, viewer=who.viewer, ip=who.ip)
     await queue_status_updates(runtime, ticket_ids=[t.id for t in tickets if t.id])
     return visit, True

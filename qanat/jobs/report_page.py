@@ -31,6 +31,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "median_first_response_h": ("أول رد (ساعات، الوسيط)", "First response (hours, median)"),
     "median_resolution_h": ("الحل (ساعات، الوسيط)", "Resolution (hours, median)"),
     "breaches": ("تجاوزات الموعد", "SLA breaches"),
+    "csat": ("رضا المواطنين (٪)", "Satisfied (%)"),
+    "average_score": ("متوسط التقييم (من 5)", "Average score (of 5)"),
+    "survey_response_rate": ("نسبة من أجاب عن «هل حُلّت؟» (٪)", 'Answered "is it fixed?" (%)'),
+    "reopen_rate": ("أُعيد فتحها بطلب المواطن (٪)", "Reopened by the citizen (%)"),
     "chart": ("المستلمة والمحلولة لكل قسم", "Received and resolved per department"),
     "nothing": ("لا شيء في هذا اليوم.", "Nothing that day."),
     "unassigned": ("دون قسم", "No department"),
@@ -56,7 +60,8 @@ VISITS: dict[str, tuple[str, str]] = {
     "far": ("بعيدة عن الموقع المُبلّغ", "Far from the reported place"),
 }  # fmt: skip
 COLUMNS = ("received", "resolved", "responded", "response_rate", "median_first_response_h",
-           "median_resolution_h", "breaches")  # fmt: skip
+           "median_resolution_h", "breaches", "csat", "average_score", "survey_response_rate",
+           "reopen_rate")  # fmt: skip
 #: The inbox's colours and type, for mail clients that read a <style> block.
 STYLE = (
     "body{font-family:'Noto Naskh Arabic','Noto Sans Arabic','Segoe UI',Tahoma,sans-serif;"
@@ -93,7 +98,8 @@ def cells(line: ReportLine) -> list[str]:
         str(line.received), str(line.resolved), str(line.responded),
         "" if rate is None else f"{100 * rate:.1f}",
         number(line.median_first_response_h), number(line.median_resolution_h),
-        str(line.breaches),
+        str(line.breaches), number(line.csat), number(line.average_score),
+        number(line.survey_response_rate), number(line.reopen_rate),
     ]  # fmt: skip
 
 

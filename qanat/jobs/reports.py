@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
 from qanat.jobs.deps import JobDeps
+from qanat.store.satisfaction import SurveyFact, summarise, survey_facts
 from qanat.store.tables import Department, Ticket
 from qanat.store.views import department_codes
 
@@ -49,6 +50,13 @@ class ReportLine:
     median_first_response_h: float | None
     median_resolution_h: float | None
     breaches: int
+    #: "Is it fixed?": surveys sent, the share satisfied and the average 1-5 score of the
+    #: answers, the share answered, and the share that said no (reopened) — percentages.
+    surveys: int = 0
+    csat: float | None = None
+    average_score: float | None = None
+    survey_response_rate: float | None = None
+    reopen_rate: float | None = None
 
     @property
     def response_rate(self) -> float | None:
@@ -94,19 +102,42 @@ def _line(
 
 
 def daily_lines(
-    facts: Iterable[TicketFacts], *, start: datetime, end: datetime
+    facts: Iterable[TicketFacts],
+    *,
+    start: datetime,
+    end: datetime,
+    surveys: Iterable[SurveyFact] = (),
 ) -> list[ReportLine]:
-    """Report lines per department and per channel for the window ``[start, end)``."""
+    """Report lines per department and per channel for the window ``[start, end)``, with
+    the satisfaction the day's survey answers show."""
     rows = list(facts)
+    asked = list(surveys)
     lines: list[ReportLine] = []
     for group, key in (("department", "department"), ("channel", "channel")):
-        names = sorted({getattr(f, key) for f in rows})
+        names = sorted({getattr(f, key) for f in rows} | {getattr(f, key) for f in asked})
         for name in names:
             subset = [f for f in rows if getattr(f, key) == name]
-            line = _line(group, name, subset, start, end)
-            if line.received or line.resolved or line.breaches:
+            line = _with_satisfaction(
+                _line(group, name, subset, start, end),
+                [f for f in asked if getattr(f, key) == name],
+            )
+            if line.received or line.resolved or line.breaches or line.surveys:
                 lines.append(line)
     return lines
+
+
+def _with_satisfaction(line: ReportLine, surveys: list[SurveyFact]) -> ReportLine:
+    if not surveys:
+        return line
+    figures = summarise(surveys)
+    return replace(
+        line,
+        surveys=figures["asked"],
+        csat=figures["csat"],
+        average_score=figures["average_score"],
+        survey_response_rate=figures["response_rate"],
+        reopen_rate=figures["reopen_rate"],
+    )
 
 
 async def ticket_facts(
@@ -154,7 +185,9 @@ async def daily_report(deps: JobDeps, day: date) -> list[ReportLine]:
 
     start, end = day_window(day, deps.settings.tz)
     async with deps.db.session() as session:
-        lines = daily_lines(await ticket_facts(session, start=start, end=end), start=start, end=end)
+        facts = await ticket_facts(session, start=start, end=end)
+        surveys = await survey_facts(session, start=start, end=end)
+        lines = daily_lines(facts, start=start, end=end, surveys=surveys)
         return lines + field_lines(await visit_counts(session, start=start, end=end))
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from qanat.jobs.deps import JobDeps
 from qanat.jobs.queue import PROCESS_JOB, process_job_id
 from qanat.outbound.deps import SEND_REPLY
+from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import reply_job_id
 from qanat.store import waiting
 from qanat.store.tables import utcnow
@@ -42,6 +43,8 @@ class SweepReport:
     requeued_messages: int = 0
     unsent_replies: int = 0
     requeued_replies: int = 0
+    #: Citizens' notices that came due (quiet hours over, the survey's delay passed).
+    notices_sent: int = 0
 
 
 async def sweep(deps: JobDeps, *, now: datetime | None = None) -> SweepReport:
@@ -65,8 +68,9 @@ async def sweep(deps: JobDeps, *, now: datetime | None = None) -> SweepReport:
     for reply_id in replies:
         own = reply_job_id(reply_id)
         requeued_replies += await deps.queue.requeue(SEND_REPLY, reply_id, job_id=own, again_id=own)
-    report = SweepReport(len(messages), requeued_messages, len(replies), requeued_replies)
-    if messages or replies:
+    due = await send_due_notices(deps, now=now)
+    report = SweepReport(len(messages), requeued_messages, len(replies), requeued_replies, len(due))
+    if messages or replies or due:
         log.info(
             "sweep",
             extra={
@@ -74,6 +78,7 @@ async def sweep(deps: JobDeps, *, now: datetime | None = None) -> SweepReport:
                 "requeued_messages": report.requeued_messages,
                 "unsent_replies": report.unsent_replies,
                 "requeued_replies": report.requeued_replies,
+                "notices_sent": report.notices_sent,
             },
         )
     return report

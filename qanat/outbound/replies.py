@@ -227,6 +227,9 @@ async def _settle(
             row.processed_at = utcnow()
             row.channel_metadata = {**row.channel_metadata, "sent": sent.metadata}
         data: dict[str, Any] = {"channel": row.channel}
+        notice = row.channel_metadata.get("notice")
+        if notice:  # qanat's own notice, not staff's
+            data["notice"] = notice
         if detail:
             data["detail"] = detail
         if row.attempts:  # failed tries before this outcome
@@ -239,6 +242,23 @@ async def _settle(
             message_id=message_id,
             data=data,
         )
+        if notice and outcome == Delivery.sent:  # what qanat itself sent, to whom, when
+            to = row.channel_metadata.get("to", {})
+            address = to.get("phone") or to.get("email") or to.get("handle")
+            sent_to: dict[str, Any] = {
+                "message_id": message_id,
+                "notice": notice,
+                "channel": row.channel,
+                "to": address,
+            }
+            await audit.record(
+                session,
+                viewer=None,
+                actor=row.sender_handle,
+                action="notice_sent",
+                ticket_id=row.ticket_id,
+                detail=sent_to,
+            )
     return outcome
 
 

@@ -118,3 +118,44 @@ def _due(ticket: Ticket) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
+
+
+async def restart_clock(
+    session: AsyncSession,
+    *,
+    rules: RoutingRules,
+    tz: ZoneInfo,
+    ticket: Ticket,
+    actor: str,
+    at: datetime,
+    reason: str,
+) -> bool:
+    """A ticket reopened because the citizen says it is not fixed: its resolution SLA is
+    counted again in full from ``at`` (the first response is kept: it was given). An
+    ``sla_restarted`` event shows the new due time; False when no SLA row applies."""
+    department = (
+        await session.get(Department, ticket.department_id) if ticket.department_id else None
+    )
+    if department is None:
+        return False
+    clocks = clocks_now(
+        rules,
+        department=department.code,
+        kind=Kind(ticket.kind),
+        priority=Priority(ticket.priority),
+        start=at,
+        tz=tz,
+        pauses=(),
+    )
+    if clocks.sla_due_at is None:
+        return False
+    before = _due(ticket)
+    ticket.sla_due_at, ticket.sla_warn_at = clocks.sla_due_at, clocks.sla_warn_at
+    await queries.add_event(
+        session,
+        actor=actor,
+        type="sla_restarted",
+        ticket_id=ticket.id,
+        data={"reason": reason, "before": before, **_due(ticket)},
+    )
+    return True

@@ -8,9 +8,10 @@ pause left out — so a weekend or a holiday inside a pause costs nothing twice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from qanat.model import Kind, Priority, RoutingDecision
@@ -164,3 +165,27 @@ def timing_of(rules: RoutingRules, tz: ZoneInfo) -> Callable[[TicketFacts], Timi
         )
 
     return timing
+
+
+def expected_time(
+    rules: RoutingRules, *, department: str, hours: float | None, continuous: bool, tz: ZoneInfo
+) -> tuple[int, str] | None:
+    """How long the citizen may expect, as a count and a unit for words: an SLA of
+    14.5 working hours on a 7¼-hour day is ``(2, "working_days")``; None without an SLA.
+
+    Working-hour clocks count whole working days once the SLA is a day or more; a
+    continuous clock counts days once it is 24 hours or more.
+    """
+    if hours is None or hours <= 0:
+        return None
+    if continuous:
+        if hours >= 24:
+            return math.ceil(hours / 24 - 1e-9), "days"
+        return math.ceil(hours - 1e-9), "hours"
+    calendar = calendar_for(rules, department, tz)
+    day = (
+        datetime.combine(date.min, calendar.closes) - datetime.combine(date.min, calendar.opens)
+    ).total_seconds() / 3600
+    if day <= 0 or hours < day:
+        return math.ceil(hours - 1e-9), "working_hours"
+    return math.ceil(hours / day - 1e-9), "working_days"

@@ -445,4 +445,4 @@ class RateCount(SQLModel, table=True):
 
 # Field inspections and federation keep their tables in modules of their own; importing
 # them here registers them wherever the tables are.
-from qanat.store import federation_tables, inspection_tables  # noqa: E402, F401
+from qanat.store import federation_tables, inspection_tables, notice_tables  # noqa: E402, F401

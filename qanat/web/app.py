@@ -38,6 +38,7 @@ from qanat.web import (
     problems,
     public,
     settings_canned,
+    settings_notices,
     settings_pages,
     settings_users,
     ticket_field,
@@ -103,7 +104,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         app.include_router(api_router, prefix="/api")
     pages_modules = (login, account_pages, inbox_pages, ticket_pages, ticket_forms, dashboard)
-    admin = (settings_pages, settings_canned, settings_users, admin_pages, operations_pages)
+    admin = (
+        settings_pages,
+        settings_canned,
+        settings_notices,
+        settings_users,
+        admin_pages,
+        operations_pages,
+    )
     field_pages = (inspector_pages, inspection_pages, ticket_field)
     for pages in (*pages_modules, *admin, coverage, entries, public, *field_pages):
         app.include_router(pages.router)

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from qanat.errors import NotFound
 from qanat.router.sla import timing_of
 from qanat.runtime import Runtime
-from qanat.store import dashboard, inspections
+from qanat.store import dashboard, inspections, satisfaction
 from qanat.store.access import Viewer, visible_tickets
 from qanat.store.tables import Department, Ticket, User, utcnow
 from qanat.web import charts, i18n, schemas
@@ -101,6 +101,42 @@ def chart_set(figures: dashboard.Figures, language: str, names: Names) -> dict[s
     }  # fmt: skip
 
 
+async def satisfaction_for(runtime: Runtime, viewer: Viewer, days: int) -> dict[str, Any]:
+    """What citizens answered to "is it fixed?" over the same days: overall, and per
+    department, channel, category and month."""
+    tz, now = runtime.settings.tz, utcnow()
+    first_day = now.astimezone(tz).date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min, tzinfo=tz)
+    async with runtime.db.session() as session:
+        facts = await satisfaction.survey_facts(
+            session, start=since, end=now + timedelta(days=1), viewer=viewer
+        )
+    return {
+        "overall": satisfaction.summarise(facts),
+        "department": satisfaction.by(facts, lambda f: f.department),
+        "channel": satisfaction.by(facts, lambda f: f.channel),
+        "category": satisfaction.by(facts, lambda f: f.category or "none"),
+        "month": satisfaction.by(facts, lambda f: f.asked_at.astimezone(tz).strftime("%Y-%m")),
+    }
+
+
+def satisfaction_chart(figures: dict[str, Any], language: str, names: Names) -> dict[str, Any]:
+    """Bars of the share satisfied per department and per channel."""
+    t = i18n.translator(language)
+    return {
+        "department": charts.horizontal_bars(
+            [(names.department(language, code), row["csat"] or 0)
+             for code, row in figures["department"].items()],
+            title=t("csat_per_department"), unit="%",
+        ),
+        "channel": charts.horizontal_bars(
+            [(i18n.value_name(language, channel), row["csat"] or 0)
+             for channel, row in figures["channel"].items()],
+            title=t("csat_per_channel"), unit="%",
+        ),
+    }  # fmt: skip
+
+
 @router.get("/dashboard")
 async def dashboard_page(
     request: Request, runtime: RuntimeDep, viewer: ReportReader, names: NamesDep, days: int = Days
@@ -109,10 +145,14 @@ async def dashboard_page(
     each agent's workload and recurring places; every bar opens the list it counts."""
     figures = await figures_for(runtime, viewer, days)
     first, last = figures.days[0], figures.days[-1]
+    satisfied = await satisfaction_for(runtime, viewer, days)
+    language = i18n.language_of(viewer.language)
     return page(
         request,
         "dashboard.html",
         viewer=viewer,
+        satisfaction=satisfied,
+        satisfaction_charts=satisfaction_chart(satisfied, language, names),
         field=await field_figures(runtime, days),
         names=names,
         figures=figures,
@@ -135,6 +175,7 @@ async def dashboard_json(runtime: RuntimeDep, viewer: ReportReader, days: int = 
         "places": figures.places,
         "field": await field_figures(runtime, days),
         "agents": figures.agents,
+        "satisfaction": await satisfaction_for(runtime, viewer, days),
     }
 
 
@@ -170,13 +211,44 @@ async def dashboard_csv(
     runtime: RuntimeDep, viewer: ReportReader, names: NamesDep, table: str, days: int = Days
 ) -> Response:
     """One of the dashboard's tables as CSV, headed and named in the viewer's language."""
-    tables = dashboard.tables(await figures_for(runtime, viewer, days))
+    if table in SATISFACTION_TABLES:
+        tables = satisfaction_tables(await satisfaction_for(runtime, viewer, days))
+    else:
+        tables = dashboard.tables(await figures_for(runtime, viewer, days))
     if table not in tables:
         raise NotFound(f"no dashboard table {table!r}; there are {', '.join(tables)}")
     keys, rows = tables[table]
     language = i18n.language_of(viewer.language)
     header, named = human_table(keys, rows, language=language, names=names)
     return csv_response(csv_text(header, named), f"qanat-{table}-{days}d")
+
+
+#: The satisfaction tables' CSV names → the grouping each holds.
+SATISFACTION_TABLES = {
+    "satisfaction_by_department": "department",
+    "satisfaction_by_channel": "channel",
+    "satisfaction_by_category": "category",
+    "satisfaction_by_month": "month",
+}
+SATISFACTION_COLUMNS = [
+    "asked", "survey_answered", "satisfied", "reopened", "csat", "average_score",
+    "survey_response_rate", "reopen_rate",
+]  # fmt: skip
+
+
+def satisfaction_tables(
+    figures: dict[str, Any],
+) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The satisfaction figures as tables: one row per department, channel, … ."""
+    fields = ["asked", "answered", "satisfied", "reopened", "csat", "average_score",
+              "response_rate", "reopen_rate"]  # fmt: skip
+    return {
+        name: (
+            [group, *SATISFACTION_COLUMNS],
+            [[key, *(row[f] for f in fields)] for key, row in figures[group].items()],
+        )
+        for name, group in SATISFACTION_TABLES.items()
+    }
 
 
 def human_table(

@@ -189,6 +189,8 @@ KNOWN_REASONS = {
     "empty message: no text, file or place": "reason_empty",
     "primary resolved": "reason_primary_resolved",
     "citizen replied": "reason_citizen_replied",
+    "the citizen says it is not fixed": "reason_not_fixed",
+    "reopened: the citizen says it is not fixed": "reason_not_fixed",
     "first message": "reason_first_message",
     "same problem": "reason_same_problem",
     "follow-up": "reason_follow_up",
@@ -198,6 +200,7 @@ KNOWN_REASONS = {
 }
 _NO_SENDER = re.compile(r"^no sender for channel (?P<channel>\S+): deliver by hand$")
 _TRANSFERRED = re.compile(r"^transferred to (?P<department>\S+)$")
+_NOT_FIXED = re.compile(r"^(?:reopened: )?(?P<reference>\S+): a reporter says it is not fixed$")
 _FAILURE = re.compile(
     r"^(?P<kind>[A-Z][A-Za-z]+(?:Error|Exception|Timeout|Unavailable|Refused)?): "
 )
@@ -215,6 +218,8 @@ def reason_sentence(
         return t(KNOWN_REASONS[text]), None
     if found := _NO_SENDER.match(text):
         return t("reason_no_sender", channel=v(found["channel"])), None
+    if found := _NOT_FIXED.match(text):
+        return t("reason_reporter_not_fixed", reference=found["reference"]), None
     if found := _TRANSFERRED.match(text):
         return t(
             "reason_transferred", department=names.department(language, found["department"])

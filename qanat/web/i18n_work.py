@@ -44,6 +44,8 @@ EXPLAIN: dict[str, tuple[str, str]] = {
     "reason_empty": ("رسالة فارغة: لا نص ولا ملف ولا موقع", "empty message: no text, file or place"),
     "reason_primary_resolved": ("حُلّت التذكرة الأساسية", "the primary ticket was resolved"),
     "reason_citizen_replied": ("ردّ المواطن", "the citizen replied"),
+    "reason_not_fixed": ("يقول المواطن إن المشكلة لم تُحل", "the citizen says it is not fixed"),
+    "reason_reporter_not_fixed": ("يقول مبلّغ {reference} إن المشكلة لم تُحل", "the reporter of {reference} says it is not fixed"),
     "reason_first_message": ("أول رسالة", "first message"),
     "reason_same_problem": ("المشكلة نفسها", "the same problem"),
     "reason_follow_up": ("متابعة من المواطن", "a follow-up from the citizen"),
@@ -74,6 +76,7 @@ ACTORS: dict[str, tuple[str, str]] = {
     "actor_reconcile": ("التسوية الليلية", "the nightly reconciliation"),
     "actor_intake": ("الاستقبال", "intake"),
     "actor_anonymous": ("زائر", "a visitor"),
+    "actor_qanat": ("رسائل النظام التلقائية", "qanat's automatic notices"),
 }
 
 #: Timeline events that had no words yet, and the event details.

@@ -21,7 +21,7 @@ from qanat.web.deps import get_runtime
 
 #: Actors of events that are qanat itself, by the part before any ``:``.
 SYSTEM_ACTORS = frozenset(
-    {"pipeline", "router", "dedupe", "sweep", "sla", "reconcile", "intake", "anonymous"}
+    {"pipeline", "router", "dedupe", "sweep", "sla", "reconcile", "intake", "anonymous", "qanat"}
 )
 
 

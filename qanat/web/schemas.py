@@ -291,6 +291,8 @@ class Dashboard(Answer):
     overall: dict[str, Any]
     places: list[dict[str, Any]]
     agents: list[dict[str, Any]] = []
+    #: "Is it fixed?": overall, and by department, channel, category and month.
+    satisfaction: dict[str, Any] = {}
 
 
 class AppReceipt(Answer):

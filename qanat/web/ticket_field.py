@@ -16,10 +16,12 @@ from sqlmodel import col, select
 from qanat.errors import BadPayload
 from qanat.jobs.field_visits import Who, create_inspection
 from qanat.outbound.forwarding import forward_targets, queue_forward, request_forward
+from qanat.outbound.notices import send_due_notices, tell_citizens
 from qanat.outbound.upstream import upstream_accounts
 from qanat.runtime import Runtime
 from qanat.store import federation, inspections
 from qanat.store.access import Viewer, visible_ticket
+from qanat.store.links import duplicates_of
 from qanat.store.tables import Ticket, User
 from qanat.web import schemas
 from qanat.web.auth import Reader, Worker, client_ip, ensure, may
@@ -101,8 +103,25 @@ async def forward(runtime: Runtime, who: Who, reference: str, account: str) -> d
             account=account,
             actor=who.viewer.actor,
         )
+        told: list[int] = []
+        if fresh:  # every reporter of the cluster hears where it went, once per body
+            target = forward_targets(runtime.accounts).get(account, {})
+            body = {
+                "ar": str(target.get("name_ar") or target.get("name") or account),
+                "en": str(target.get("name_en") or target.get("name") or account),
+            }
+            cluster = [ticket, *await duplicates_of(session, ticket=ticket)]
+            told = await tell_citizens(
+                session,
+                settings=runtime.settings,
+                tickets=cluster,
+                kind="transferred",
+                values={"body": body},
+                key=f"transferred:{account}",  # a forward tried again tells nobody twice
+            )
     if fresh:
         await queue_forward(runtime, row)
+    await send_due_notices(runtime, ticket_ids=told)
     async with runtime.db.session() as session:
         [now] = [
             f

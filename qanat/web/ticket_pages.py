@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from qanat.errors import NotFound
 from qanat.model import Kind, Priority, TicketStatus
-from qanat.store import audit, timeline
+from qanat.store import audit, notices, timeline
 from qanat.store.access import Viewer, is_visible, visible_ticket
 from qanat.store.actions import assignable_staff
 from qanat.store.canned import canned_replies
@@ -70,6 +70,11 @@ async def ticket_context(session: AsyncSession, ticket: Ticket, viewer: Viewer) 
         if internal
         else None,
         "x_username": _x_username(entries),
+        "surveys": [
+            n
+            for n in await notices.notices_of(session, ticket_id=ticket.id)
+            if n.kind == "survey" and n.state == notices.RELEASED
+        ],
         "primary": primary,
         "duplicates": duplicates,
         "departments": [d for d in departments if d.active or d.id == ticket.department_id],

@@ -18,6 +18,7 @@ from qanat.errors import BadPayload, NotFound
 from qanat.ingest.base import SaveResult
 from qanat.model import Inbound, Kind, Location, Sender, TicketStatus, Visibility
 from qanat.outbound import replies
+from qanat.outbound.notices import send_due_notices, tell_citizens
 from qanat.outbound.replies import ReplyResult
 from qanat.outbound.upstream import queue_status_updates
 from qanat.router.pauses import recount_clocks, resume_clock
@@ -84,6 +85,36 @@ async def _take_on_reply(session: AsyncSession, who: Request, ticket: Ticket) ->
         await actions.set_status(
             session, viewer=viewer, ticket=ticket, status=TicketStatus.open.value, ip=who.ip
         )
+
+
+async def _status_notices(
+    session: AsyncSession,
+    runtime: Runtime,
+    ticket: Ticket,
+    followers: list[Ticket],
+    resolution_text: str | None,
+    reason: str | None,
+) -> list[int]:
+    """The citizens' notices of a status change, decided in its transaction: on hold
+    (with what is needed), resolved (with the resolution, every reporter of the cluster,
+    then the survey). Returns the tickets whose citizens will be told."""
+    settings = runtime.settings
+    if ticket.status == TicketStatus.pending.value:
+        values = {"needed": (reason or "").strip()}
+        return await tell_citizens(
+            session, settings=settings, tickets=[ticket], kind="pending", values=values
+        )
+    if ticket.status in (TicketStatus.resolved.value, TicketStatus.closed.value):
+        values = {"resolution": (resolution_text or "").strip()}
+        return await tell_citizens(
+            session,
+            settings=settings,
+            tickets=[ticket, *followers],
+            kind="resolved",
+            values=values,
+            survey=True,
+        )
+    return []
 
 
 async def note(runtime: Runtime, who: Request, reference: str, text: str) -> int:
@@ -180,11 +211,17 @@ async def update(
         if (ticket.kind, ticket.priority) != before:
             await _recount(session, runtime, who, ticket, f"{ticket.kind}, {ticket.priority}")
         followers: list[Ticket] = []
+        noticed: list[int] = []
         if status:
             paused = ticket.sla_paused_at is not None
+            before_status = ticket.status
             followers = await actions.set_status(
                 session, viewer=who.viewer, ticket=ticket, status=status, ip=who.ip, reason=reason
             )
+            if ticket.status != before_status:
+                noticed = await _status_notices(
+                    session, runtime, ticket, followers, resolution_text, reason
+                )
             if paused and ticket.sla_paused_at is None:  # no longer waiting on the citizen
                 await resume_clock(
                     session,
@@ -195,14 +232,17 @@ async def update(
                 )
     if status:  # a federated ticket tells its upstream (the minute's sweep is the backstop)
         await queue_status_updates(runtime, ticket_ids=[t.id for t in (ticket, *followers) if t.id])
+    await send_due_notices(runtime, ticket_ids=noticed)
     told: list[ReplyResult] = []
     text = (resolution_text or "").strip() or None
-    if text and status in ("resolved", "closed"):
+    # Citizens a notice tells are not told twice; staff answer the others themselves.
+    if text and status in ("resolved", "closed") and ticket.id not in noticed:
         told += await replies.tell_reporters(
             runtime, tickets=[ticket], viewer=who.viewer, text=text, ip=who.ip
         )
+    untold = [t for t in followers if t.id not in noticed]
     told += await replies.tell_reporters(
-        runtime, tickets=followers, viewer=who.viewer, text=text, ip=who.ip
+        runtime, tickets=untold, viewer=who.viewer, text=text, ip=who.ip
     )
     return {
         "reference": ticket.reference,

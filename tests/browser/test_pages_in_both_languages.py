@@ -26,6 +26,7 @@ PAGES = [
     "/tickets/QN-2026-000003", "/dashboard?days=120", "/settings", "/settings/departments",
     "/settings/departments/sewage", "/settings/canned", "/settings/canned/1", "/settings/users",
     "/settings/rules", "/settings/sla", "/admin/tokens", "/admin/audit", "/admin/ledger",
+    "/settings/notices", "/settings/notices/ack",
     "/admin/channels", "/dead-letters", "/account", "/coverage", "/log",
 ]  # fmt: skip
 #: name → page, for the README.

@@ -46,7 +46,10 @@ SECRETS = {"FAULT_TOKEN": TOKEN, "FAULT_SECRET": SECRET}
 @pytest.fixture
 def pg_settings(empty_postgres_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        database_url=empty_postgres_url, redis_url=redis_url, attachments_dir=tmp_path / "files"
+        database_url=empty_postgres_url,
+        redis_url=redis_url,
+        attachments_dir=tmp_path / "files",
+        notices=False,  # replays are counted in citizens' messages; notices have their tests
     )
 
 
@@ -57,6 +60,7 @@ def qanat_env(settings: Settings, connectors: Path, **extra: str) -> dict[str, s
         "QANAT_DATABASE_URL": settings.database_url,
         "QANAT_REDIS_URL": settings.redis_url or "",
         "QANAT_ATTACHMENTS_DIR": str(settings.attachments_dir),
+        "QANAT_NOTICES": "1" if settings.notices else "0",
         "QANAT_CONNECTORS_FILE": str(connectors),
         "PYTHONPATH": str(ROOT),
         **extra,
@@ -291,7 +295,10 @@ async def test_mentions_posted_during_an_outage_are_found_by_the_nightly_job(
 ) -> None:
     fake = FakeXApi()
     settings = load_settings(
-        database_url=empty_postgres_url, redis_url=None, attachments_dir=tmp_path / "files"
+        database_url=empty_postgres_url,
+        redis_url=None,
+        attachments_dir=tmp_path / "files",
+        notices=False,
     )
     keys = {k: k for k in ("consumer_key", "consumer_secret", "access_token")}
     account = {"account": "moworks", "user_id": OUR_ID, "access_token_secret": "s", **keys}

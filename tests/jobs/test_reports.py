@@ -53,7 +53,7 @@ def test_csv_has_a_header_and_a_row_per_line() -> None:
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][:3] == ["Group / المجموعة", "Name / الاسم", "Received / المستلمة"]
     assert rows[1][:2] == ["Department / القسم", "Parks and trees / الحدائق والتشجير"]
-    assert rows[1][2:] == ["1", "0", "0", "0.0", "", "", "0"]
+    assert rows[1][2:] == ["1", "0", "0", "0.0", "", "", "0", "", "", "", ""]
     assert rows[2][:2] == ["Channel / القناة", "Web form / الموقع"]
     page = render_html(lines, day=date(2026, 11, 2), departments=names)
     arabic, english = page.split("<section")[1:]

@@ -278,6 +278,14 @@ ROUTES = (
             "active": "1",
         },
     ),
+    Route("GET", "/settings/notices", pages(ADMIN)),
+    Route("GET", "/settings/notices/ack", pages(ADMIN)),
+    Route(
+        "POST",
+        "/settings/notices/ack",
+        "login 303 403 403 403 403 403",
+        form={"text_ar": "وصلنا {what}: {reference}", "text_en": "We got {what}: {reference}"},
+    ),
     Route("GET", "/settings/rules", pages(ADMIN)),
     Route("GET", "/settings/rules.yaml", pages(ADMIN)),
     Route(

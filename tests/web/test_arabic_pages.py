@@ -20,7 +20,7 @@ PAGES = [
     "/admin/channels", "/coverage", "/log", "/account", "/tickets/QN-2026-999999",
     "/settings", "/settings/departments", "/settings/departments/sewage", "/settings/canned",
     "/settings/canned/1", "/settings/canned/new", "/settings/users", "/settings/rules",
-    "/settings/sla", "/admin/tokens",
+    "/settings/sla", "/admin/tokens", "/settings/notices", "/settings/notices/survey",
 ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from qanat.errors import BadPayload, ChannelUnavailable
 from qanat.ingest.email.headers import normalize_message_id
-from qanat.model import Kind, Reply, SentReply
+from qanat.model import Reply, SentReply
 
 TEMPLATES = Path(__file__).parent / "templates" / "email_reply.yaml"
 
@@ -54,14 +54,6 @@ def _phrase(template: str, **values: Any) -> str:
 def reply_language(language: str | None) -> str:
     """The template language for a ticket's language: English or (by default) Arabic."""
     return "en" if (language or "").lower().startswith("en") else "ar"
-
-
-def acknowledgement(reference: str, language: str, kind: Kind | str) -> str:
-    """The automatic acknowledgement sentence for a new ticket, in the citizen's language."""
-    phrases = _wording()[reply_language(language)]["acknowledgement"]
-    kind_name = str(kind.value if isinstance(kind, Kind) else kind)
-    template = phrases.get(kind_name, phrases["complaint"])
-    return _phrase(template, reference=reference)
 
 
 def reply_subject(reference: str, original: str | None, language: str = "ar") -> str:
@@ -133,7 +125,7 @@ def compose_reply(
     """The email for a staff reply: threaded, referenced, bilingual text + RTL/LTR HTML.
 
     ``reply.in_reply_to`` lists the citizen's Message-IDs oldest first; the last is the
-    one answered directly. A reply with ``metadata["automatic"]`` (an acknowledgement)
+    one answered directly. A reply with ``metadata["automatic"]`` (a notice qanat sends by itself)
     is marked ``Auto-Submitted: auto-replied`` so other robots do not answer it.
     """
     subject = reply_subject(reply.ticket_reference, reply.subject, reply.language)

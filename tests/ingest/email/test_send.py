@@ -15,11 +15,11 @@ from qanat.errors import BadPayload, ChannelUnavailable
 from qanat.ingest.email.mime import parse_email
 from qanat.ingest.email.send import (
     EmailSender,
-    acknowledgement,
     compose_reply,
     reply_subject,
 )
-from qanat.model import Kind, Reply, Sender
+from qanat.model import Reply, Sender
+from qanat.store.notices import DEFAULTS, render
 from tests.support.mail_server import OutsideWorld, mail_server
 
 OFFICE = "مكتب الشكاوى <complaints@qanat.example>"
@@ -102,7 +102,7 @@ def test_subject_prefixes_do_not_pile_up() -> None:
 
 
 def test_automatic_acknowledgement_is_marked_and_read_back_as_automatic() -> None:
-    text = acknowledgement("QN-2026-000124", "ar", Kind.complaint)
+    text = render(DEFAULTS["ack"]["ar"], {"reference": "QN-2026-000124"})
     reply = staff_reply(text=text, metadata={"automatic": True}, in_reply_to=[])
     message = compose_reply(reply, from_address=OFFICE, reply_to=INGEST, domain="qanat.example")
     assert message["Auto-Submitted"] == "auto-replied"
@@ -110,17 +110,6 @@ def test_automatic_acknowledgement_is_marked_and_read_back_as_automatic() -> Non
     read_back = parse_email(message.as_bytes(), account="loop-check")
     assert read_back.metadata["auto_reply"] is True  # our own robot mail never opens a ticket
     assert "QN-2026-000124" in read_back.text
-
-
-@pytest.mark.parametrize("kind", list(Kind))
-def test_acknowledgements_name_the_reference_in_both_languages(kind: Kind) -> None:
-    arabic, english = (acknowledgement("QN-2026-000125", lang, kind) for lang in ("ar", "en"))
-    assert "QN-2026-000125" in arabic and "QN-2026-000125" in english
-    assert any("\u0600" <= char <= "\u06ff" for char in arabic)
-    assert english.isascii()
-    assert acknowledgement("QN-1", "en", "unknown-kind") == acknowledgement(
-        "QN-1", "en", Kind.complaint
-    )
 
 
 def test_a_citizen_without_email_cannot_be_written_to() -> None:
