@@ -45,7 +45,7 @@ from qanat.router.sla import due_times
 from qanat.store import actions, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
-from qanat.store.tables import Message, Ticket, utcnow
+from qanat.store.tables import Message, Ticket, add_search_text, search_text_of, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,7 @@ async def _stages(
         return await _set_aside(run.session, message, ticket, normalized, reason)
     if ticket is not None:
         outcome = await _add_to_ticket(run, message, ticket)
+        add_search_text(ticket, normalized.match_text)
     else:
         outcome = await _open_ticket(run, message, inbound, normalized, contact_id)
     _mark_processed(message, normalized)
@@ -351,8 +352,10 @@ async def _create_ticket(
     year = inbound.received_at.astimezone(tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
+    reference = await queries.next_reference(session, year=year)
+    identities = [identity.value for identity in normalized.identities]
     ticket = Ticket(
-        reference=await queries.next_reference(session, year=year),
+        reference=reference,
         kind=(inbound.kind or normalized.kind or Kind.complaint).value,
         status=status.value,
         priority=decision.priority.value,
@@ -363,6 +366,7 @@ async def _create_ticket(
         subject=inbound.subject,
         category=decision.category or inbound.category,
         match_text=normalized.match_text,
+        search_text=search_text_of(normalized.match_text, reference, identities),
         building=location.building,
         road=location.road,
         block=location.block,

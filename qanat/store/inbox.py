@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -63,7 +64,7 @@ class InboxFilters:
     date_to: date | None = None
     q: str | None = None
     #: The search as the store compares it: ``q``'s words in match form (the caller
-    #: normalizes them, so Arabic spelling variants match).
+    #: normalizes them, so Arabic spelling variants match; a phone number in E.164).
     words: tuple[str, ...] = ()
     limit: int = 50
     offset: int = 0
@@ -146,30 +147,44 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+_REFERENCE_SEARCHED = re.compile(r"qn\s*(\d{4})\s*(\d{1,6})")
+_PHONE = re.compile(r"\+\d{8,15}")
+
+
+def reference_searched(words: Sequence[str]) -> str | None:
+    """The ticket reference the search is, when it is one alone (``qn 2026 5`` →
+    ``QN-2026-000005``), found by its unique index instead of by words."""
+    found = _REFERENCE_SEARCHED.fullmatch(" ".join(words))
+    return f"QN-{found[1]}-{int(found[2]):06d}" if found else None
+
+
+def phone_searched(word: str) -> list[str]:
+    """The ways a phone number may be stored as an identity, when ``word`` is one in E.164
+    (``+97339001122``: the caller read it so); otherwise empty. Phones never stay in
+    the match form of a text, so such a word finds a citizen by their identities only."""
+    if not _PHONE.fullmatch(word):
+        return []
+    return [word, word[1:]]
+
+
 def search_condition(words: Sequence[str]) -> ColumnElement[bool] | None:
-    """Every word (in match form) must occur in the ticket's text, one of its messages, its
-    reference, or its citizen's identities; at most :data:`SEARCH_WORDS` are used."""
+    """Every word (in match form) must occur in what the ticket is searched by (its
+    text, its messages, its reference, its citizen's identities: ``Ticket.search_text``,
+    trigram-indexed on PostgreSQL); at most :data:`SEARCH_WORDS` are used. A reference
+    alone, or a phone number, is an exact lookup by index."""
     if not words:
         return None
+    if (reference := reference_searched(words)) is not None:
+        return col(Ticket.reference) == reference
     conditions = []
     for word in words[:SEARCH_WORDS]:
-        pattern = _like(word)
-        in_messages = exists().where(
-            col(Message.ticket_id) == col(Ticket.id),
-            col(Message.match_text).like(pattern, escape="\\"),
-        )
-        in_identities = exists().where(
-            col(ContactIdentity.contact_id) == col(Ticket.contact_id),
-            func.lower(col(ContactIdentity.value)).like(pattern, escape="\\"),
-        )
-        conditions.append(
-            or_(
-                col(Ticket.match_text).like(pattern, escape="\\"),
-                func.lower(col(Ticket.reference)).like(pattern, escape="\\"),
-                in_messages,
-                in_identities,
+        if phones := phone_searched(word):
+            holders = select(col(ContactIdentity.contact_id)).where(
+                col(ContactIdentity.value).in_(phones)
             )
-        )
+            conditions.append(col(Ticket.contact_id).in_(holders))
+        else:
+            conditions.append(col(Ticket.search_text).like(_like(word), escape="\\"))
     return and_(*conditions)
 
 
