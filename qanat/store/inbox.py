@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, event, func, literal, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Direction, TicketStatus
@@ -331,16 +333,65 @@ async def _names(session: AsyncSession, table: Any, ids: list[int | None]) -> di
     return {id_: name for id_, name in rows if name}
 
 
+#: A queue holding more tickets than this shows "1000+": counting stops there, so a
+#: count costs at most this many index entries however large the store.
+QUEUE_COUNT_CAP = 1000
+#: Counts are reused for this long within a process, unless tickets changed in it.
+QUEUE_COUNTS_FOR = timedelta(seconds=5)
+_counted: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+#: Bumped whenever this process changes tickets: counts read before are stale.
+_ticket_writes = [0]
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Ticket) for row in changed):
+        _ticket_writes[0] += 1
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None)
+    if not state.is_select and getattr(table, "name", None) == Ticket.__tablename__:
+        _ticket_writes[0] += 1
+
+
 async def queue_counts(
-    session: AsyncSession, *, viewer: Viewer, queues: list[str], now: datetime
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    queues: list[str],
+    now: datetime,
+    cap: int = QUEUE_COUNT_CAP,
 ) -> dict[str, int]:
-    """How many tickets each queue holds for ``viewer``, in one query."""
+    """How many tickets each queue holds for ``viewer`` (``cap + 1``: more than ``cap``),
+    in one query of capped index scans; the same counts are reused for
+    :data:`QUEUE_COUNTS_FOR` unless tickets changed in this process."""
     if not queues:
         return {}
-    columns = [
-        func.coalesce(func.sum(case((queue_condition(q, viewer=viewer, now=now), 1), else_=0)), 0)
-        for q in queues
-    ]
-    statement = select(*columns).select_from(Ticket).where(visible_tickets(viewer))
+    bucket = int(now.timestamp() // QUEUE_COUNTS_FOR.total_seconds())
+    key = (viewer, tuple(queues), cap, bucket, _ticket_writes[0])
+    kept = _counted.setdefault(session.bind, {})
+    if key in kept:
+        return dict(kept[key])
+    statement = select(*[_capped_count(q, viewer=viewer, now=now, cap=cap) for q in queues])
     row = (await session.execute(statement)).one()
-    return {queue: int(count) for queue, count in zip(queues, row, strict=True)}
+    counts = {queue: int(count) for queue, count in zip(queues, row, strict=True)}
+    if len(kept) > 1000:  # old time buckets and viewers gone
+        kept.clear()
+    kept[key] = counts
+    return dict(counts)
+
+
+def _capped_count(queue: str, *, viewer: Viewer, now: datetime, cap: int) -> Any:
+    first = (
+        select(literal(1))
+        .select_from(Ticket)
+        .where(visible_tickets(viewer), queue_condition(queue, viewer=viewer, now=now))
+        .limit(cap + 1)
+        .subquery()
+    )
+    return select(func.count()).select_from(first).scalar_subquery()

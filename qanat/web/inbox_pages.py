@@ -134,6 +134,7 @@ async def inbox_page(
         rows=rows,
         queues=queues,
         counts=counts,
+        count_cap=inbox.QUEUE_COUNT_CAP,
         filters=filters,
         departments=departments,
         last_event=last_event or 0,

@@ -112,3 +112,40 @@ async def test_postgres_serves_search_and_references_by_index(database_url: str)
     assert "ix_ticket_search_trgm" in plans[0]
     assert "ix_ticket_reference" in plans[1]
     assert "ix_contact_identity_value" in plans[2]
+
+
+async def test_queue_counts_stop_at_the_cap_and_are_reused_briefly(database_url: str) -> None:
+    db = Database.from_url(database_url)
+    await seed(db)
+    queues = ["all", "open", "triage"]
+    try:
+        async with db.session() as session:
+            first = await inbox.queue_counts(session, viewer=ADMIN, queues=queues, now=NOW)
+            capped = await inbox.queue_counts(session, viewer=ADMIN, queues=queues, now=NOW, cap=2)
+        assert first == {"all": 4, "open": 4, "triage": 0}
+        assert capped == {"all": 3, "open": 3, "triage": 0}  # 3: "more than 2"
+        # A ticket written behind this process's back shows after a few seconds …
+        async with db.writing() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO ticket (reference, kind, status, priority, channel, match_text,"
+                    " search_text, needs_triage, flags, created_at, updated_at, sla_pauses)"
+                    " VALUES ('QN-2026-000050', 'complaint', 'new', 'normal', 'sms', '', '',"
+                    " true, '[]', :at, :at, '[]')"
+                ),
+                {"at": NOW},
+            )
+        async with db.session() as session:
+            again = await inbox.queue_counts(session, viewer=ADMIN, queues=queues, now=NOW)
+            later = NOW + inbox.QUEUE_COUNTS_FOR
+            fresh = await inbox.queue_counts(session, viewer=ADMIN, queues=queues, now=later)
+        assert again == first
+        assert fresh == {"all": 5, "open": 5, "triage": 1}
+        # … and one this process writes, at once.
+        async with db.writing() as session:
+            session.add(ticket(51, "حفرة"))
+        async with db.session() as session:
+            now = await inbox.queue_counts(session, viewer=ADMIN, queues=queues, now=later)
+        assert now["all"] == 6
+    finally:
+        await db.dispose()
