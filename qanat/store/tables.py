@@ -186,6 +186,12 @@ class Ticket(SQLModel, table=True):
     sla_warn_at: datetime | None = _when(nullable=True)
     sla_paused_at: datetime | None = _when(nullable=True)
     sla_pauses: list[list[str]] = _json(list)
+    # The due times the SLA check announced (a warning, an escalation) per clock: it
+    # selects by these what is new, and a moved deadline no longer matches them.
+    first_response_warned_for: datetime | None = _when(nullable=True)
+    first_response_escalated_for: datetime | None = _when(nullable=True)
+    sla_warned_for: datetime | None = _when(nullable=True)
+    sla_escalated_for: datetime | None = _when(nullable=True)
 
 
 #: Indexes that exist on PostgreSQL only (``pg_trgm``), made by migration 0017; schema
