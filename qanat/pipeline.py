@@ -346,13 +346,12 @@ async def _create_ticket(
     decision: RoutingDecision,
 ) -> Ticket:
     session, tz = run.session, run.settings.tz
-    departments = await queries.department_ids(session)
-    department_id = departments.get(decision.department)
+    department_id = await queries.department_id(session, decision.department)
     clocks = due_times(decision, run.rules, start=inbound.received_at, tz=tz)
     year = inbound.received_at.astimezone(tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
-    reference = await queries.next_reference(session, year=year)
+    reference = await queries.next_reference(session, year=year, block=run.settings.reference_block)
     identities = [identity.value for identity in normalized.identities]
     ticket = Ticket(
         reference=reference,
