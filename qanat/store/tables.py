@@ -147,7 +147,12 @@ class ContactIdentity(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     """A piece of work for the body, with the citizen's own reference number."""
 
-    __table_args__ = (Index("ix_ticket_status_department", "status", "department_id"),)
+    __table_args__ = (
+        Index("ix_ticket_status_department", "status", "department_id"),
+        # The queues "mine", "unassigned" and "triage" count their open tickets by index.
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_triage_status", "needs_triage", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)

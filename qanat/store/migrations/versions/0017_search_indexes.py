@@ -1,5 +1,5 @@
 """search that uses indexes: each ticket's searchable text, trigram indexes on PostgreSQL,
-and identities looked up by value
+identities looked up by value, and the open tickets of a queue counted by index
 
 Revision ID: 0017_search_indexes
 Revises: 0013_inbox_product
@@ -36,6 +36,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("search_text", sa.String(), nullable=False, server_default=""))
     op.execute(_FILL.format(agg="string_agg" if postgres else "group_concat"))
     op.create_index("ix_contact_identity_value", "contact_identity", ["value"])
+    # Queue counts: the open tickets of a holder, nobody's, and those waiting for triage.
+    op.create_index("ix_ticket_assignee_status", "ticket", ["assignee_id", "status"])
+    op.create_index("ix_ticket_triage_status", "ticket", ["needs_triage", "status"])
     if postgres:
         # Trigram indexes serve LIKE '%word%' (SQLite scans, which is fine at its size).
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -47,6 +50,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_ticket_search_trgm")
+    op.drop_index("ix_ticket_triage_status", table_name="ticket")
+    op.drop_index("ix_ticket_assignee_status", table_name="ticket")
     op.drop_index("ix_contact_identity_value", table_name="contact_identity")
     with op.batch_alter_table("ticket") as batch:
         batch.drop_column("search_text")
