@@ -116,10 +116,11 @@ async def load_tickets(settings: Settings, count: int, *, open_share: float = 0.
         if not still_open and pick.random() < 0.5:
             status = "closed"
         due = created + timedelta(days=3)
+        searched = search_text_of(match, reference, [f"+9733{contact:07d}"])
         tickets.append(
             (
                 n, reference, "complaint", status, "normal", pick.choice(departments), None,
-                contact, channel, "ar", match, search_text_of(match, reference, [f"+9733{contact:07d}"]),
+                contact, channel, "ar", match, searched,
                 str(300 + n % 700), pick.random() < 0.03, "[]", created, created,
                 None if still_open else created + timedelta(hours=2),
                 None if still_open else created + timedelta(days=1),
@@ -299,9 +300,10 @@ def main() -> None:
                 with as_before():
                     before = percentiles(timed(client, path, params, args.requests))
                 after = percentiles(timed(client, path, params, args.requests))
+                ratio = before[1] / after[1]
                 print(
                     f"{label:<22}{before[0]:>10.1f} / {before[1]:>8.1f}"
-                    f"{after[0]:>9.1f} / {after[1]:>8.1f}{before[1] / after[1]:>10.0f}x  {loadavg()}"
+                    f"{after[0]:>9.1f} / {after[1]:>8.1f}{ratio:>10.0f}x  {loadavg()}"
                 )
     finally:
         server.should_exit = True
