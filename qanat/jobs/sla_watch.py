@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -212,18 +212,30 @@ async def _announce_page(
             alerts.append(SlaAlert(ticket.id, ticket.reference, department, kind, clock, due, to))
         if mark:
             marks.append({"id": ticket.id, **mark})
-    if alerts:
-        await session.execute(insert(Event), [_event_row(alert) for alert in alerts])
-    for rows in _by_columns(marks).values():
-        await session.execute(update(Ticket), rows)
+    if alerts:  # Core statements: one multi-row INSERT, one executemany UPDATE
+        await session.execute(insert(_EVENTS), [_event_row(alert) for alert in alerts])
+    for columns, rows in _by_columns(marks).items():
+        await session.execute(_marking(columns), rows)
     return alerts
+
+
+_EVENTS, _TICKETS = Event.__table__, Ticket.__table__  # type: ignore[attr-defined]
+
+
+def _marking(columns: tuple[str, ...]) -> Any:
+    # Bound names differ from the columns' (Core's rule for an executemany UPDATE).
+    return (
+        update(_TICKETS)
+        .where(_TICKETS.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in columns if name != "id"})
+    )
 
 
 def _by_columns(marks: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     # An executemany UPDATE sets the same columns in every row.
     grouped: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for mark in marks:
-        grouped[tuple(sorted(mark))].append(mark)
+        grouped[tuple(sorted(mark))].append({f"b_{name}": value for name, value in mark.items()})
     return grouped
 
 
