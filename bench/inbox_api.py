@@ -16,7 +16,7 @@ reference, an ``EXISTS`` over its messages and one over its citizen's identities
 aggregate over the whole table per page), swapped in for the baseline requests.
 
     python bench/inbox_api.py --database-url postgresql://postgres@127.0.0.1/qanat_bench \\
-        [--tickets 100000] [--requests 30]
+        [--tickets 100000] [--requests 30] [--again]
 """
 
 from __future__ import annotations
@@ -271,18 +271,30 @@ def loadavg() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("QANAT_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "QANAT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qanat_bench"
+        ),
+        help="a scratch PostgreSQL database, dropped and made again (QANAT_BENCH_DATABASE_URL)",
+    )
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument(
+        "--again", action="store_true", help="time the tickets the last run loaded (--tickets)"
+    )
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("--database-url postgresql://… (a database this may drop and re-create)")
-    asyncio.run(fresh_database(args.database_url))
-    upgrade(args.database_url)
     settings = load_settings(database_url=args.database_url, access_log=False)
-    started = time.perf_counter()
-    asyncio.run(load_tickets(settings, args.tickets))
-    print(f"{args.tickets} tickets loaded in {time.perf_counter() - started:.0f}s")
+    if args.again:
+        upgrade(args.database_url)
+    else:
+        asyncio.run(fresh_database(args.database_url))
+        upgrade(args.database_url)
+        started = time.perf_counter()
+        asyncio.run(load_tickets(settings, args.tickets))
+        print(f"{args.tickets} tickets loaded in {time.perf_counter() - started:.0f}s")
     reference = queries.format_reference(2026, args.tickets // 4)
     cases = [
         *[(f"search {label}", "/api/tickets", {"queue": "all", "q": q}) for label, q in SEARCHES],

@@ -156,7 +156,13 @@ async def compare(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("QANAT_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "QANAT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qanat_bench"
+        ),
+        help="a scratch PostgreSQL database, dropped and made again (QANAT_BENCH_DATABASE_URL)",
+    )
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--open", type=float, default=0.9, help="share of tickets still running")
     args = parser.parse_args()

@@ -62,7 +62,13 @@ async def run(url: str, count: int, *, block: int, keep_departments: bool) -> tu
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", default=os.environ.get("QANAT_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "QANAT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qanat_bench"
+        ),
+        help="a scratch PostgreSQL database, dropped and made again (QANAT_BENCH_DATABASE_URL)",
+    )
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--block", type=int, default=50)
     args = parser.parse_args()

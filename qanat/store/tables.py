@@ -151,7 +151,9 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_status_department", "status", "department_id"),
         # The queues "mine", "unassigned" and "triage" count their open tickets by index.
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
-        Index("ix_ticket_triage_status", "needs_triage", "status"),
+        Index("ix_ticket_status_triage", "status", "needs_triage"),
+        # Recurring places: a block's tickets of the last months, newest last.
+        Index("ix_ticket_block_created", "block", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

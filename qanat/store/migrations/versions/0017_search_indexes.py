@@ -38,7 +38,8 @@ def upgrade() -> None:
     op.create_index("ix_contact_identity_value", "contact_identity", ["value"])
     # Queue counts: the open tickets of a holder, nobody's, and those waiting for triage.
     op.create_index("ix_ticket_assignee_status", "ticket", ["assignee_id", "status"])
-    op.create_index("ix_ticket_triage_status", "ticket", ["needs_triage", "status"])
+    op.create_index("ix_ticket_status_triage", "ticket", ["status", "needs_triage"])
+    op.create_index("ix_ticket_block_created", "ticket", ["block", "created_at"])
     if postgres:
         # Trigram indexes serve LIKE '%word%' (SQLite scans, which is fine at its size).
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -50,7 +51,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_ticket_search_trgm")
-    op.drop_index("ix_ticket_triage_status", table_name="ticket")
+    op.drop_index("ix_ticket_block_created", table_name="ticket")
+    op.drop_index("ix_ticket_status_triage", table_name="ticket")
     op.drop_index("ix_ticket_assignee_status", table_name="ticket")
     op.drop_index("ix_contact_identity_value", table_name="contact_identity")
     with op.batch_alter_table("ticket") as batch:
