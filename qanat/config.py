@@ -177,6 +177,46 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-For / -Proto qanat serve believes (comma list).",
     )
+    access_log: bool = Field(
+        default=True,
+        description="A log line for every request; off: only requests that end in an error.",
+    )
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="PostgreSQL connections each process keeps open (serve: per worker).",
+    )
+    db_pool_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Connections a process may open past the pool under a burst.",
+    )
+    db_pool_recycle_s: int = Field(
+        default=1800,
+        ge=-1,
+        description="A pooled PostgreSQL connection older than this is replaced (-1: never).",
+    )
+    db_pre_ping: bool = Field(
+        default=True,
+        description="Test each PostgreSQL connection before use (a round trip per checkout; "
+        "off, the first request after a database restart is answered 'try again').",
+    )
+
+    reference_block: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Ticket numbers a process takes at once (PostgreSQL; 1: one by one, in order).",
+    )
+
+    def pool_options(self) -> dict[str, Any]:
+        """The engine's pool settings (PostgreSQL; SQLite ignores them)."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_pool_overflow,
+            "pool_recycle": self.db_pool_recycle_s,
+            "pool_pre_ping": self.db_pre_ping,
+        }
 
     @model_validator(mode="before")
     @classmethod

@@ -48,7 +48,14 @@ from qanat.store import actions, notices, queries
 from qanat.store.db import Database
 from qanat.store.errors import describe, is_store_error, store_unavailable
 from qanat.store.notice_tables import CitizenNotice
-from qanat.store.tables import Department, Message, Ticket, utcnow
+from qanat.store.tables import (
+    Department,
+    Message,
+    Ticket,
+    add_search_text,
+    search_text_of,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +200,7 @@ async def _stages(
         return await _opt_out(run.session, message, ticket, normalized)
     if ticket is not None:
         outcome = await _add_to_ticket(run, message, ticket)
+        add_search_text(ticket, normalized.match_text)
     else:
         outcome = await _open_ticket(run, message, inbound, normalized, contact_id)
     _mark_processed(message, normalized)
@@ -416,14 +424,15 @@ async def _create_ticket(
     decision: RoutingDecision,
 ) -> Ticket:
     session, tz = run.session, run.settings.tz
-    departments = await queries.department_ids(session)
-    department_id = departments.get(decision.department)
+    department_id = await queries.department_id(session, decision.department)
     clocks = due_times(decision, run.rules, start=inbound.received_at, tz=tz)
     year = inbound.received_at.astimezone(tz).year
     status = inbound.status or TicketStatus.new
     location = normalized.location or Location()
+    reference = await queries.next_reference(session, year=year, block=run.settings.reference_block)
+    identities = [identity.value for identity in normalized.identities]
     ticket = Ticket(
-        reference=await queries.next_reference(session, year=year),
+        reference=reference,
         kind=(inbound.kind or normalized.kind or Kind.complaint).value,
         status=status.value,
         priority=decision.priority.value,
@@ -434,6 +443,7 @@ async def _create_ticket(
         subject=inbound.subject,
         category=decision.category or inbound.category,
         match_text=normalized.match_text,
+        search_text=search_text_of(normalized.match_text, reference, identities),
         building=location.building,
         road=location.road,
         block=location.block,

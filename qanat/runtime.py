@@ -121,7 +121,8 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     ``QANAT_REDIS_URL`` is unset.
     """
 
-    runtime = Runtime(settings=settings, db=Database.from_url(settings.database_url))
+    database = Database.from_url(settings.database_url, **settings.pool_options())
+    runtime = Runtime(settings=settings, db=database)
     use_inline = inline if inline is not None else settings.redis_url is None
     if use_inline or settings.redis_url is None:
         runtime.queue = InlineQueue(inline_jobs(runtime))

@@ -24,34 +24,60 @@ def _log_overrides(log_format: str | None) -> dict[str, Any]:
     return {"log_format": log_format}
 
 
-def serve_app(settings: Settings, *, host: str, port: int) -> None:
+def serve_app(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     """Run the web app under uvicorn with qanat's logging: one line per request (qanat's
-    own access log) and per error; forwarded headers believed only from the proxies in
-    ``QANAT_FORWARDED_ALLOW_IPS``."""
+    own access log, unless ``QANAT_ACCESS_LOG=0``) and per error; forwarded headers
+    believed only from the proxies in ``QANAT_FORWARDED_ALLOW_IPS``. With ``workers``
+    above 1, that many processes share the port, each building its app from the
+    environment (:func:`qanat.web.app.serve_worker_app`)."""
     import uvicorn
 
     from qanat.web.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,  # qanat's handler is on uvicorn's loggers already
-        access_log=False,  # qanat.web.access logs each request, without its query string
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # qanat's handler is on uvicorn's loggers already
+        "access_log": False,  # qanat.web.access logs each request, without its query string
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,
+    }
+    if workers > 1:
+        uvicorn.run("qanat.web.app:serve_worker_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
+
+
+def _workers_problem(settings: Settings, workers: int) -> str | None:
+    if workers <= 1:
+        return None
+    if settings.database_url.startswith("sqlite"):
+        return "--workers above 1 needs PostgreSQL (QANAT_DATABASE_URL): SQLite has one writer"
+    if settings.smtp_domain_set():
+        return "with --workers above 1, run the SMTP listener on its own: qanat smtp"
+    return None
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving the port (above 1: PostgreSQL only)")
+    ] = 1,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
             help="Proxies whose X-Forwarded-For/-Proto are believed: comma list of addresses "
             "or networks, or * (QANAT_FORWARDED_ALLOW_IPS; default 127.0.0.1)",
+            show_default=False,
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A line per request, or only errors (QANAT_ACCESS_LOG; default on)",
             show_default=False,
         ),
     ] = None,
@@ -61,8 +87,19 @@ def serve(
     overrides = _log_overrides(log_format)
     if forwarded_allow_ips is not None:
         overrides["forwarded_allow_ips"] = forwarded_allow_ips
+    if access_log is not None:
+        overrides["access_log"] = access_log
     settings = store_or_exit(log_level="INFO", **overrides)
-    serve_app(settings, host=host, port=port)
+    if problem := _workers_problem(settings, workers):
+        console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(2)
+    # The worker processes read their settings from the environment: hand them the
+    # options given here.
+    for name, value in overrides.items():
+        os.environ[f"QANAT_{name.upper()}"] = (
+            str(value).lower() if value in (True, False) else str(value)
+        )
+    serve_app(settings, host=host, port=port, workers=workers)
 
 
 def worker(

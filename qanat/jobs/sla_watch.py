@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, text
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -53,7 +53,38 @@ class SlaAlert:
     to: tuple[str, ...]
 
 
-def _deadlines(ticket: Ticket) -> list[tuple[str, datetime | None, datetime | None]]:
+@dataclass(frozen=True)
+class Clocks:
+    """What the check reads of a ticket (a row, not an ORM object): its deadlines and
+    the due times already announced for each of them."""
+
+    id: int
+    reference: str
+    department_id: int | None
+    assignee_id: int | None
+    first_response_at: datetime | None
+    first_response_due_at: datetime | None
+    first_response_warn_at: datetime | None
+    sla_due_at: datetime | None
+    sla_warn_at: datetime | None
+    first_response_warned_for: datetime | None = None
+    first_response_escalated_for: datetime | None = None
+    sla_warned_for: datetime | None = None
+    sla_escalated_for: datetime | None = None
+
+
+#: The columns of :class:`Clocks`, in order.
+_CLOCK_COLUMNS = [getattr(Ticket, name) for name in Clocks.__dataclass_fields__]
+#: The column recording the due time announced, per (event type, clock).
+_ANNOUNCED_IN = {
+    (WARNING, "first_response"): "first_response_warned_for",
+    (ESCALATED, "first_response"): "first_response_escalated_for",
+    (WARNING, "resolution"): "sla_warned_for",
+    (ESCALATED, "resolution"): "sla_escalated_for",
+}
+
+
+def _deadlines(ticket: Ticket | Clocks) -> list[tuple[str, datetime | None, datetime | None]]:
     clocks = [("resolution", ticket.sla_due_at, ticket.sla_warn_at)]
     if ticket.first_response_at is None:
         clocks.insert(
@@ -62,7 +93,7 @@ def _deadlines(ticket: Ticket) -> list[tuple[str, datetime | None, datetime | No
     return clocks
 
 
-def due_alerts(ticket: Ticket, now: datetime) -> list[tuple[str, str, datetime]]:
+def due_alerts(ticket: Ticket | Clocks, now: datetime) -> list[tuple[str, str, datetime]]:
     """(event type, clock, due time) of every deadline of ``ticket`` to announce now."""
     found = []
     for clock, due, warn in _deadlines(ticket):
@@ -73,21 +104,40 @@ def due_alerts(ticket: Ticket, now: datetime) -> list[tuple[str, str, datetime]]
     return found
 
 
-def _candidates(now: datetime) -> Any:
+def _not_announced(kind: str, clock: str, due: Any) -> ColumnElement[bool]:
+    return col(getattr(Ticket, _ANNOUNCED_IN[(kind, clock)])).is_distinct_from(due)
+
+
+def candidates(now: datetime, *, after: int = 0, limit: int | None = None) -> Any:
+    """The next ``limit`` running tickets (by id, past ``after``) with a deadline come and
+    not announced for its current due time: the work of one page, selected by index."""
     unanswered = col(Ticket.first_response_at).is_(None)
+    first_due, first_warn = col(Ticket.first_response_due_at), col(Ticket.first_response_warn_at)
+    due, warn = col(Ticket.sla_due_at), col(Ticket.sla_warn_at)
     return (
-        select(Ticket)
+        select(*_CLOCK_COLUMNS)
         .where(
             col(Ticket.status).in_(_RUNNING),
             col(Ticket.primary_ticket_id).is_(None),
+            col(Ticket.id) > after,
             or_(
-                and_(unanswered, col(Ticket.first_response_warn_at) <= now),
-                and_(unanswered, col(Ticket.first_response_due_at) <= now),
-                col(Ticket.sla_warn_at) <= now,
-                col(Ticket.sla_due_at) <= now,
+                and_(
+                    unanswered,
+                    first_due <= now,
+                    _not_announced(ESCALATED, "first_response", first_due),
+                ),
+                and_(
+                    unanswered,
+                    first_due > now,
+                    first_warn <= now,
+                    _not_announced(WARNING, "first_response", first_due),
+                ),
+                and_(due <= now, _not_announced(ESCALATED, "resolution", due)),
+                and_(due > now, warn <= now, _not_announced(WARNING, "resolution", due)),
             ),
         )
         .order_by(col(Ticket.id))
+        .limit(limit or _BATCH)
     )
 
 
@@ -114,7 +164,7 @@ class _Recipients:
     supervisors: dict[int, list[str]]
     emails: dict[int, str]
 
-    def of(self, ticket: Ticket, kind: str) -> tuple[str, ...]:
+    def of(self, ticket: Ticket | Clocks, kind: str) -> tuple[str, ...]:
         _code, address = self.departments.get(ticket.department_id or -1, ("", None))
         assignee = self.emails.get(ticket.assignee_id or -1)
         if kind == WARNING:
@@ -144,43 +194,90 @@ async def _recipients(session: AsyncSession) -> _Recipients:
     return _Recipients(departments, supervisors, emails)
 
 
-async def _new_alerts(session: AsyncSession, now: datetime) -> list[SlaAlert]:
-    tickets = list((await session.execute(_candidates(now))).scalars())
-    seen = await _announced(session, [t.id for t in tickets if t.id is not None])
-    recipients = await _recipients(session)
-    alerts = []
-    for ticket in tickets:
-        assert ticket.id is not None
+async def _announce_page(
+    session: AsyncSession, page: list[Clocks], now: datetime, recipients: _Recipients
+) -> list[SlaAlert]:
+    """The alerts of one page of candidates, their events inserted together, and every
+    deadline of the page marked announced on its ticket (one UPDATE per page)."""
+    seen = await _announced(session, [t.id for t in page])
+    alerts, marks = [], []
+    for ticket in page:
+        mark: dict[str, Any] = {}
         for kind, clock, due in due_alerts(ticket, now):
+            mark[_ANNOUNCED_IN[(kind, clock)]] = due
             if (ticket.id, kind, clock, due) in seen:
-                continue
+                continue  # announced before the ticket kept track (an older store)
             department = recipients.departments.get(ticket.department_id or -1, (None, None))[0]
             to = recipients.of(ticket, kind)
             alerts.append(SlaAlert(ticket.id, ticket.reference, department, kind, clock, due, to))
+        if mark:
+            marks.append({"id": ticket.id, **mark})
+    if alerts:  # Core statements: one multi-row INSERT, one executemany UPDATE
+        await session.execute(insert(_EVENTS), [_event_row(alert) for alert in alerts])
+    for columns, rows in _by_columns(marks).items():
+        await session.execute(_marking(columns), rows)
     return alerts
 
 
+_EVENTS, _TICKETS = Event.__table__, Ticket.__table__  # type: ignore[attr-defined]
+
+
+def _marking(columns: tuple[str, ...]) -> Any:
+    # Bound names differ from the columns' (Core's rule for an executemany UPDATE).
+    return (
+        update(_TICKETS)
+        .where(_TICKETS.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in columns if name != "id"})
+    )
+
+
+def _by_columns(marks: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    # An executemany UPDATE sets the same columns in every row.
+    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for mark in marks:
+        grouped[tuple(sorted(mark))].append({f"b_{name}": value for name, value in mark.items()})
+    return grouped
+
+
+def _event_row(alert: SlaAlert) -> dict[str, Any]:
+    return {
+        "ticket_id": alert.ticket_id,
+        "at": utcnow(),
+        "actor": "sla",
+        "type": alert.type,
+        "data": {
+            "clock": alert.clock,
+            "due_at": alert.due_at.astimezone(UTC).isoformat(),
+            "department": alert.department,
+            "to": list(alert.to),
+        },
+    }
+
+
+async def _new_alerts(session: AsyncSession, now: datetime) -> list[SlaAlert]:
+    recipients = await _recipients(session)
+    alerts: list[SlaAlert] = []
+    after = 0
+    while True:
+        rows = (await session.execute(candidates(now, after=after))).all()
+        if not rows:
+            return alerts
+        page = [Clocks(*row) for row in rows]
+        alerts.extend(await _announce_page(session, page, now, recipients))
+        after = page[-1].id
+
+
 async def check_sla(deps: JobDeps, *, now: datetime | None = None) -> list[SlaAlert]:
-    """Announce every deadline that has come and was not announced yet; returns them."""
+    """Announce every deadline that has come and was not announced yet; returns them.
+
+    Tickets are read a page at a time as rows, never all at once as objects: each
+    ticket records the due times announced, so a check finds only new work by index."""
     moment = now or utcnow()
     async with deps.db.writing() as session:
         if not deps.db.is_sqlite:  # one check at a time across workers and replicas
             key = queries.advisory_key("sla_check")
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         alerts = await _new_alerts(session, moment)
-        for alert in alerts:
-            await queries.add_event(
-                session,
-                actor="sla",
-                type=alert.type,
-                ticket_id=alert.ticket_id,
-                data={
-                    "clock": alert.clock,
-                    "due_at": alert.due_at.astimezone(UTC).isoformat(),
-                    "department": alert.department,
-                    "to": list(alert.to),
-                },
-            )
     await _mail(deps, alerts)
     return alerts
 

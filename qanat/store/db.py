@@ -22,22 +22,30 @@ from qanat.config import async_database_url
 #: How long SQLite waits for another writer before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: PostgreSQL connections a process keeps open, and how many more it may open under a
-#: burst: 20 at most, as with SQLAlchemy's default of 5 + 10.
-POSTGRES_POOL_SIZE = 15
-POSTGRES_POOL_OVERFLOW = 5
+#: burst (``QANAT_DB_POOL_SIZE`` / ``QANAT_DB_POOL_OVERFLOW`` change them for the
+#: runtime): one opened past the pool is closed again when returned, and opening it
+#: costs more than the insert it serves.
+POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_OVERFLOW = 10
+#: A pooled connection is replaced after this long (s), so a server or proxy that drops
+#: idle connections finds none that old; no test before each use (a round trip each
+#: time): a connection found broken invalidates the pool, and the next one is new.
+POSTGRES_POOL_RECYCLE_S = 1800
+_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping")
 
 
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
+        for option in _POOL_OPTIONS:  # one file, one writer: the pool settings do not apply
+            kwargs.pop(option, None)
         _ensure_sqlite_folder(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    # Keep open the connections a burst of webhooks needs: one opened past the pool is
-    # closed again when returned, and opening it costs more than the insert it serves.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", POSTGRES_POOL_RECYCLE_S)
     kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
     kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
     return create_async_engine(url, **kwargs)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, event, func, literal, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Direction, TicketStatus
@@ -63,7 +66,7 @@ class InboxFilters:
     date_to: date | None = None
     q: str | None = None
     #: The search as the store compares it: ``q``'s words in match form (the caller
-    #: normalizes them, so Arabic spelling variants match).
+    #: normalizes them, so Arabic spelling variants match; a phone number in E.164).
     words: tuple[str, ...] = ()
     limit: int = 50
     offset: int = 0
@@ -98,12 +101,19 @@ def queues_for(viewer: Viewer) -> list[str]:
     return [q for q in QUEUES if q not in hidden]
 
 
-def _recurring_blocks(now: datetime) -> Any:
+def _in_recurring_block(now: datetime) -> ColumnElement[bool]:
+    # The block's RECURRING_TICKETS-th ticket of the window exists: at most that many
+    # index entries (block, created_at) read per ticket, not the window aggregated.
+    other = aliased(Ticket)
     return (
-        select(col(Ticket.block))
-        .where(col(Ticket.block).is_not(None), col(Ticket.created_at) >= now - RECURRING_WINDOW)
-        .group_by(col(Ticket.block))
-        .having(func.count() >= RECURRING_TICKETS)
+        select(col(other.id))
+        .where(
+            col(other.block) == col(Ticket.block),
+            col(other.created_at) >= now - RECURRING_WINDOW,
+        )
+        .limit(1)
+        .offset(RECURRING_TICKETS - 1)
+        .exists()
     )
 
 
@@ -131,7 +141,7 @@ def queue_condition(queue: str, *, viewer: Viewer, now: datetime) -> ColumnEleme
         "duplicates": col(Ticket.id).in_(
             select(col(Ticket.primary_ticket_id)).where(col(Ticket.primary_ticket_id).is_not(None))
         ),
-        "recurring": and_(is_open, col(Ticket.block).in_(_recurring_blocks(now))),
+        "recurring": and_(is_open, col(Ticket.block).is_not(None), _in_recurring_block(now)),
         "triage": and_(is_open, col(Ticket.needs_triage).is_(True)),
         "submitted": submissions_of(viewer.username),
         "all": true(),
@@ -146,30 +156,44 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
+_REFERENCE_SEARCHED = re.compile(r"qn\s*(\d{4})\s*(\d{1,6})")
+_PHONE = re.compile(r"\+\d{8,15}")
+
+
+def reference_searched(words: Sequence[str]) -> str | None:
+    """The ticket reference the search is, when it is one alone (``qn 2026 5`` →
+    ``QN-2026-000005``), found by its unique index instead of by words."""
+    found = _REFERENCE_SEARCHED.fullmatch(" ".join(words))
+    return f"QN-{found[1]}-{int(found[2]):06d}" if found else None
+
+
+def phone_searched(word: str) -> list[str]:
+    """The ways a phone number may be stored as an identity, when ``word`` is one in E.164
+    (``+97339001122``: the caller read it so); otherwise empty. Phones never stay in
+    the match form of a text, so such a word finds a citizen by their identities only."""
+    if not _PHONE.fullmatch(word):
+        return []
+    return [word, word[1:]]
+
+
 def search_condition(words: Sequence[str]) -> ColumnElement[bool] | None:
-    """Every word (in match form) must occur in the ticket's text, one of its messages, its
-    reference, or its citizen's identities; at most :data:`SEARCH_WORDS` are used."""
+    """Every word (in match form) must occur in what the ticket is searched by (its
+    text, its messages, its reference, its citizen's identities: ``Ticket.search_text``,
+    trigram-indexed on PostgreSQL); at most :data:`SEARCH_WORDS` are used. A reference
+    alone, or a phone number, is an exact lookup by index."""
     if not words:
         return None
+    if (reference := reference_searched(words)) is not None:
+        return col(Ticket.reference) == reference
     conditions = []
     for word in words[:SEARCH_WORDS]:
-        pattern = _like(word)
-        in_messages = exists().where(
-            col(Message.ticket_id) == col(Ticket.id),
-            col(Message.match_text).like(pattern, escape="\\"),
-        )
-        in_identities = exists().where(
-            col(ContactIdentity.contact_id) == col(Ticket.contact_id),
-            func.lower(col(ContactIdentity.value)).like(pattern, escape="\\"),
-        )
-        conditions.append(
-            or_(
-                col(Ticket.match_text).like(pattern, escape="\\"),
-                func.lower(col(Ticket.reference)).like(pattern, escape="\\"),
-                in_messages,
-                in_identities,
+        if phones := phone_searched(word):
+            holders = select(col(ContactIdentity.contact_id)).where(
+                col(ContactIdentity.value).in_(phones)
             )
-        )
+            conditions.append(col(Ticket.contact_id).in_(holders))
+        else:
+            conditions.append(col(Ticket.search_text).like(_like(word), escape="\\"))
     return and_(*conditions)
 
 
@@ -316,16 +340,65 @@ async def _names(session: AsyncSession, table: Any, ids: list[int | None]) -> di
     return {id_: name for id_, name in rows if name}
 
 
+#: A queue holding more tickets than this shows "1000+": counting stops there, so a
+#: count costs at most this many index entries however large the store.
+QUEUE_COUNT_CAP = 1000
+#: Counts are reused for this long within a process, unless tickets changed in it.
+QUEUE_COUNTS_FOR = timedelta(seconds=5)
+_counted: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+#: Bumped whenever this process changes tickets: counts read before are stale.
+_ticket_writes = [0]
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Ticket) for row in changed):
+        _ticket_writes[0] += 1
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None)
+    if not state.is_select and getattr(table, "name", None) == Ticket.__tablename__:
+        _ticket_writes[0] += 1
+
+
 async def queue_counts(
-    session: AsyncSession, *, viewer: Viewer, queues: list[str], now: datetime
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    queues: list[str],
+    now: datetime,
+    cap: int = QUEUE_COUNT_CAP,
 ) -> dict[str, int]:
-    """How many tickets each queue holds for ``viewer``, in one query."""
+    """How many tickets each queue holds for ``viewer`` (``cap + 1``: more than ``cap``),
+    in one query of capped index scans; the same counts are reused for
+    :data:`QUEUE_COUNTS_FOR` unless tickets changed in this process."""
     if not queues:
         return {}
-    columns = [
-        func.coalesce(func.sum(case((queue_condition(q, viewer=viewer, now=now), 1), else_=0)), 0)
-        for q in queues
-    ]
-    statement = select(*columns).select_from(Ticket).where(visible_tickets(viewer))
+    bucket = int(now.timestamp() // QUEUE_COUNTS_FOR.total_seconds())
+    key = (viewer, tuple(queues), cap, bucket, _ticket_writes[0])
+    kept = _counted.setdefault(session.bind, {})
+    if key in kept:
+        return dict(kept[key])
+    statement = select(*[_capped_count(q, viewer=viewer, now=now, cap=cap) for q in queues])
     row = (await session.execute(statement)).one()
-    return {queue: int(count) for queue, count in zip(queues, row, strict=True)}
+    counts = {queue: int(count) for queue, count in zip(queues, row, strict=True)}
+    if len(kept) > 1000:  # old time buckets and viewers gone
+        kept.clear()
+    kept[key] = counts
+    return dict(counts)
+
+
+def _capped_count(queue: str, *, viewer: Viewer, now: datetime, cap: int) -> Any:
+    first = (
+        select(literal(1))
+        .select_from(Ticket)
+        .where(visible_tickets(viewer), queue_condition(queue, viewer=viewer, now=now))
+        .limit(cap + 1)
+        .subquery()
+    )
+    return select(func.count()).select_from(first).scalar_subquery()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, event, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Identity, Inbound, Location, ProcessingState, Sender
@@ -225,19 +228,42 @@ def format_reference(year: int, number: int) -> str:
     return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
 
 
-async def next_reference(session: AsyncSession, *, year: int) -> str:
+async def next_reference(session: AsyncSession, *, year: int, block: int = 1) -> str:
     """Hand out the next ticket reference of ``year``, atomically (one statement: the
-    year's first ticket makes its counter, every later one adds one to it)."""
-    statement = (
+    year's first ticket makes its counter, every later one adds one to it).
+
+    With ``block`` above 1 (PostgreSQL), the process takes that many numbers at once in
+    a transaction of their own and hands them out one by one: one statement per block
+    instead of per ticket. Numbers then rise per process, not across processes, and a
+    process that stops leaves the rest of its block unused."""
+    engine = session.bind
+    if block <= 1 or not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        number = (await session.execute(_take_numbers(session, year, 1))).scalar_one()
+        return format_reference(year, number)
+    kept = _reference_blocks.setdefault(engine, {}).setdefault(year, [])
+    if not kept:
+        async with engine.connect() as connection:  # committed whatever the ticket does
+            last = (await connection.execute(_take_numbers(session, year, block))).scalar_one()
+            await connection.commit()
+        kept.extend(range(last, last - block, -1))  # popped from the end: smallest first
+    return format_reference(year, kept.pop())
+
+
+#: Reference numbers a process has taken and not handed out yet, per engine and year.
+_reference_blocks: weakref.WeakKeyDictionary[Any, dict[int, list[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _take_numbers(session: AsyncSession, year: int, count: int) -> Any:
+    return (
         insert_or(session, ReferenceCounter)
-        .values(year=year, last=1)
+        .values(year=year, last=count)
         .on_conflict_do_update(
-            index_elements=["year"], set_={"last": col(ReferenceCounter.last) + 1}
+            index_elements=["year"], set_={"last": col(ReferenceCounter.last) + count}
         )
         .returning(col(ReferenceCounter.last))
     )
-    number = (await session.execute(statement)).scalar_one()
-    return format_reference(year, number)
 
 
 async def add_event(
@@ -393,6 +419,34 @@ async def department_ids(session: AsyncSession) -> dict[str, int]:
     """Department code → id."""
     rows = await session.execute(select(Department.code, Department.id))
     return {code: id_ for code, id_ in rows}
+
+
+#: How long a process trusts its copy of the departments (another process may add one;
+#: a code not in the copy is looked up at once anyway).
+DEPARTMENTS_KEPT_S = 60.0
+_departments: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@event.listens_for(Session, "after_flush")
+def _departments_changed(session: Session, _context: Any) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Department) for row in changed):
+        _departments.clear()
+
+
+async def department_id(session: AsyncSession, code: str | None) -> int | None:
+    """The id of department ``code`` from this process's copy of the departments (read
+    again when older than :data:`DEPARTMENTS_KEPT_S`, when it lacks ``code`` or when this
+    process changed a department): no query for most messages."""
+    if code is None:
+        return None
+    loaded_at, known = _departments.get(session.bind, (0.0, {}))
+    if code not in known or time.monotonic() - loaded_at > DEPARTMENTS_KEPT_S:
+        known = await department_ids(session)
+        _departments[session.bind] = (time.monotonic(), known)
+    return known.get(code)
 
 
 async def sync_departments(

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -122,7 +131,11 @@ class ContactIdentity(SQLModel, table=True):
     """One way to reach a contact: an email, an E.164 phone, an X or Telegram id, …"""
 
     __tablename__ = "contact_identity"
-    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contact_identity_kind_value"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_contact_identity_kind_value"),
+        # Search finds a citizen by a phone number typed alone, whatever its kind.
+        Index("ix_contact_identity_value", "value"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
@@ -134,7 +147,14 @@ class ContactIdentity(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     """A piece of work for the body, with the citizen's own reference number."""
 
-    __table_args__ = (Index("ix_ticket_status_department", "status", "department_id"),)
+    __table_args__ = (
+        Index("ix_ticket_status_department", "status", "department_id"),
+        # The queues "mine", "unassigned" and "triage" count their open tickets by index.
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_status_triage", "status", "needs_triage"),
+        # Recurring places: a block's tickets of the last months, newest last.
+        Index("ix_ticket_block_created", "block", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=30, unique=True, index=True)
@@ -150,6 +170,9 @@ class Ticket(SQLModel, table=True):
     subject: str | None = None
     category: str | None = Field(default=None, max_length=80)
     match_text: str = ""
+    #: What search looks in (see :func:`search_text_of`): written when the ticket is
+    #: opened and added to as citizens' messages join it.
+    search_text: str = ""
     building: str | None = Field(default=None, max_length=20)
     road: str | None = Field(default=None, max_length=20)
     block: str | None = Field(default=None, max_length=10, index=True)
@@ -170,6 +193,44 @@ class Ticket(SQLModel, table=True):
     sla_warn_at: datetime | None = _when(nullable=True)
     sla_paused_at: datetime | None = _when(nullable=True)
     sla_pauses: list[list[str]] = _json(list)
+    # The due times the SLA check announced (a warning, an escalation) per clock: it
+    # selects by these what is new, and a moved deadline no longer matches them.
+    first_response_warned_for: datetime | None = _when(nullable=True)
+    first_response_escalated_for: datetime | None = _when(nullable=True)
+    sla_warned_for: datetime | None = _when(nullable=True)
+    sla_escalated_for: datetime | None = _when(nullable=True)
+
+
+#: Indexes that exist on PostgreSQL only (``pg_trgm``), made by migration 0017; schema
+#: comparisons leave them out.
+POSTGRES_ONLY_INDEXES = frozenset({"ix_ticket_search_trgm"})
+#: At most this many characters of a ticket's messages are searched.
+MAX_SEARCH_CHARS = 20_000
+
+
+def search_text_of(match_text: str, reference: str = "", identities: Iterable[str] = ()) -> str:
+    """What search looks in for a new ticket: its text in match form, its reference and
+    the ways its citizen wrote in, in lower case."""
+    parts = [match_text, reference.lower(), *(value.lower() for value in identities)]
+    return " ".join(p for p in parts if p)[:MAX_SEARCH_CHARS]
+
+
+def add_search_text(ticket: Ticket, match_text: str | None) -> None:
+    """Make a message that joins ``ticket`` findable by its words (match form)."""
+    if match_text and len(ticket.search_text) < MAX_SEARCH_CHARS:
+        ticket.search_text = f"{ticket.search_text} {match_text}"[:MAX_SEARCH_CHARS]
+
+
+@event.listens_for(Ticket, "before_insert")
+def _searchable(_mapper: Any, _connection: Any, ticket: Ticket) -> None:
+    # Tickets opened anywhere (imports, the demo, tests) are searchable like the pipeline's.
+    if not ticket.search_text:
+        ticket.search_text = search_text_of(ticket.match_text, ticket.reference)
+
+
+def include_in_schema(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+    """For Alembic's comparisons: everything but :data:`POSTGRES_ONLY_INDEXES`."""
+    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
 
 
 class Message(SQLModel, table=True):

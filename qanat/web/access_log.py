@@ -15,10 +15,12 @@ log = logging.getLogger("qanat.web.access")
 
 
 class AccessLog:
-    """ASGI middleware writing ``GET /inbox 200 12ms`` for each HTTP request."""
+    """ASGI middleware writing ``GET /inbox 200 12ms`` for each HTTP request (with
+    ``every_request`` off, only for those that end in a server error)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, every_request: bool = True) -> None:
         self.app = app
+        self.every_request = every_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, then log how it ended."""
@@ -46,6 +48,8 @@ class AccessLog:
             )
             raise
         level = logging.WARNING if status >= 500 else logging.INFO
+        if level == logging.INFO and not self.every_request:
+            return
         log.log(
             level,
             "%s %s %d %.0fms",

@@ -27,9 +27,11 @@ BULK_LIMIT = 200
 
 
 class QueueCounts(BaseModel):
-    """How many tickets each of the viewer's queues holds now."""
+    """How many tickets each of the viewer's queues holds now; a count above ``cap`` means
+    "more than ``cap``" (counting stops there)."""
 
     counts: dict[str, int]
+    cap: int = inbox.QUEUE_COUNT_CAP
 
 
 @router.get("/inbox/counts", response_model=QueueCounts, response_model_exclude_unset=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from qanat import __version__
 from qanat.config import Settings, load_settings
+from qanat.logs import configure_logging
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.web import (
     account_pages,
@@ -53,15 +55,27 @@ from qanat.web.safety import SecurityHeaders
 from qanat.web.templating import STATIC
 
 
+def serve_worker_app() -> FastAPI:
+    """The app of one of ``qanat serve --workers N``'s processes (settings from the
+    environment ``qanat serve`` prepared)."""
+    settings = load_settings()
+    configure_logging(os.environ.get("QANAT_LOG_LEVEL", "INFO"), log_format=settings.log_format)
+    # qanat.web.access logs requests (without query strings), not uvicorn's own log.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers, uvicorn_access.propagate = [], False
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the app; the runtime is started in the lifespan unless one is handed in."""
+    chosen = runtime.settings if runtime is not None else settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:  # handed in (tests, the demo): its owner closes it
             yield
             return
-        app.state.runtime = await start_runtime(settings or load_settings())
+        app.state.runtime = await start_runtime(chosen)
         listener = await _start_smtp(app.state.runtime)
         watcher = _start_sla_watch(app.state.runtime)
         sweeper = _start_sweeper(app.state.runtime)
@@ -83,7 +97,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     app.add_middleware(RequestGuard)  # inside SecurityHeaders: its 500 gets them too
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog)  # added last: outermost, so it times everything
+    # Added last: outermost, so it times everything.
+    app.add_middleware(AccessLog, every_request=chosen.access_log)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mount_leaflet(app)
     app.include_router(health.router)

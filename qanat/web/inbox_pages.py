@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from qanat.model import BUILTIN_CHANNELS, Kind, Priority, TicketStatus
+from qanat.normalize import normalize_phone
 from qanat.normalize.text import search_form
 from qanat.store import inbox, saved_filters
 from qanat.store.access import Viewer, visible_tickets
@@ -42,8 +43,15 @@ def _day(value: str | None) -> date | None:
 
 def search_words(q: str | None) -> tuple[str, ...]:
     """What staff typed in the search box, as the words the store compares (match form,
-    numbers kept as typed)."""
-    return tuple(search_form(q).split()) if q else ()
+    numbers kept as typed, a phone number in E.164)."""
+    return tuple(_as_phone(word) for word in search_form(q).split()) if q else ()
+
+
+def _as_phone(word: str) -> str:
+    # A phone number typed alone is looked up among identities, which are in E.164.
+    if word.isdigit() and 8 <= len(word) <= 15:
+        return normalize_phone(word) or word
+    return word
 
 
 def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
@@ -126,6 +134,7 @@ async def inbox_page(
         rows=rows,
         queues=queues,
         counts=counts,
+        count_cap=inbox.QUEUE_COUNT_CAP,
         filters=filters,
         departments=departments,
         last_event=last_event or 0,

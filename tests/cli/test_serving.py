@@ -26,12 +26,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(home: Path, *options: str) -> Iterator[tuple[str, Path]]:
+def serving(
+    home: Path, *options: str, env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
     """``qanat serve`` on a free port with ``home`` as its data folder; yields its URL and
     the file its log goes to."""
     port, log = free_port(), home / f"serve-{time.monotonic_ns()}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QANAT_")}
-    env |= {"QANAT_HOME": str(home), "QANAT_LOG_LEVEL": "INFO"}
+    env |= {"QANAT_HOME": str(home), "QANAT_LOG_LEVEL": "INFO", **(env_extra or {})}
     home.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as handle:
         process = subprocess.Popen(
@@ -102,3 +104,29 @@ def test_forwarded_headers_from_anyone_else_are_ignored_and_json_logs_on_request
         e["logger"] == "qanat.web.access" and e["event"].startswith("POST /login 401")
         for e in entries
     )
+
+
+def test_several_worker_processes_serve_one_port_without_a_line_per_request(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    home = tmp_path / "data"
+    env = {"QANAT_DATABASE_URL": postgres_url}
+    with serving(home, "--workers", "2", "--no-access-log", env_extra=env) as (base, log):
+        for _ in range(20):
+            assert httpx.get(f"{base}/healthz").status_code == 200
+    text = log.read_text()
+    assert text.count("Started server process") == 2, text
+    assert "GET /healthz" not in text  # only requests that fail are logged
+
+
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QANAT_")}
+    answer = subprocess.run(
+        [sys.executable, "-m", "qanat", "serve", "--workers", "2"],
+        env=env | {"QANAT_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 2
+    assert "needs PostgreSQL" in answer.stdout + answer.stderr

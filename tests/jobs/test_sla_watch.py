@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
+from qanat.jobs import sla_watch
 from qanat.jobs.sla_watch import check_sla
 from qanat.model import Inbound, Sender
 from qanat.outbound.staff_mail import notify_staff
@@ -176,3 +177,44 @@ async def test_a_relay_that_refuses_is_logged_not_raised(
     relay.rcpt_answer = "250 OK"
     assert await notify_staff(runtime, ["  ", "a@works.example.bh", "a@works.example.bh"], "s", "t")
     assert [m[0] for m in mailed(relay)] == [["a@works.example.bh"]]
+
+
+async def test_pages_of_overdue_tickets_are_announced_once_then_not_read_again(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sla_watch, "_BATCH", 2)  # five tickets: three pages
+    async with runtime.db.writing() as session:
+        for number in range(1, 6):
+            session.add(
+                Ticket(
+                    reference=f"QN-2026-{number:06d}",
+                    kind="complaint",
+                    status="open" if number != 3 else "pending",
+                    channel="sms",
+                    created_at=at(2, 8),
+                    first_response_at=at(2, 9) if number == 5 else None,
+                    first_response_due_at=at(2, 10),
+                    first_response_warn_at=at(2, 9, 36),
+                    sla_due_at=at(2, 16),
+                    sla_warn_at=at(2, 14, 24),
+                )
+            )
+    alerts = await check_sla(runtime, now=at(2, 15))
+    assert sorted((a.reference, a.type, a.clock) for a in alerts) == [
+        ("QN-2026-000001", "sla_escalated", "first_response"),
+        ("QN-2026-000001", "sla_warning", "resolution"),
+        ("QN-2026-000002", "sla_escalated", "first_response"),
+        ("QN-2026-000002", "sla_warning", "resolution"),
+        ("QN-2026-000004", "sla_escalated", "first_response"),
+        ("QN-2026-000004", "sla_warning", "resolution"),
+        ("QN-2026-000005", "sla_warning", "resolution"),
+    ]
+    async with runtime.db.session() as session:
+        assert (await session.execute(sla_watch.candidates(at(2, 15, 30)))).all() == []
+        assert len((await session.execute(sla_watch.candidates(at(2, 16), limit=9))).all()) == 4
+    assert await check_sla(runtime, now=at(2, 15, 30)) == []
+    later = await check_sla(runtime, now=at(2, 16))
+    assert sorted((a.reference, a.type) for a in later) == [
+        (f"QN-2026-{n:06d}", "sla_escalated") for n in (1, 2, 4, 5)
+    ]
+    assert len(await sla_events(runtime)) == 11

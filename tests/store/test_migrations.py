@@ -13,7 +13,9 @@ from qanat.store.db import Database
 
 
 def _differences(connection: Any) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": tables.include_in_schema}
+    )
     return list(compare_metadata(context, SQLModel.metadata))
 
 

@@ -185,3 +185,50 @@ async def test_two_processes_starting_together_make_each_department_once(
             await session.execute(delete(Department).where(col(Department.code).like("zz_%")))
         await first.dispose()
         await second.dispose()
+
+
+async def test_references_taken_in_blocks_are_unique_and_rise_in_each_process(
+    database_url: str,
+) -> None:
+    first, second = Database.from_url(database_url), Database.from_url(database_url)
+    handed: list[tuple[str, str]] = []
+    try:
+        for _ in range(4):
+            for name, db in (("first", first), ("second", second)):
+                async with db.writing() as session:
+                    handed.append((name, await queries.next_reference(session, year=2026, block=3)))
+    finally:
+        await first.dispose()
+        await second.dispose()
+    references = [reference for _name, reference in handed]
+    assert len(set(references)) == 8
+    for name in ("first", "second"):
+        own = [reference for who, reference in handed if who == name]
+        assert own == sorted(own)
+    if first.is_sqlite:  # one process, one writer: one by one, in order
+        assert references == [f"QN-2026-{n:06d}" for n in range(1, 9)]
+    else:  # blocks of three: 1-3 and 4-6, then 7-9 and 10-12
+        assert references[:4] == [
+            "QN-2026-000001",
+            "QN-2026-000004",
+            "QN-2026-000002",
+            "QN-2026-000005",
+        ]
+
+
+async def test_a_department_another_process_adds_is_known_at_once(database_url: str) -> None:
+    db, other = Database.from_url(database_url), Database.from_url(database_url)
+    try:
+        async with db.writing() as session:
+            session.add(Department(code="roads", name_en="Roads", name_ar="الطرق"))
+        async with db.session() as session:
+            roads = await queries.department_id(session, "roads")
+            assert await queries.department_id(session, "parks") is None
+        async with other.writing() as session:
+            session.add(Department(code="parks", name_en="Parks", name_ar="الحدائق"))
+        async with db.session() as session:
+            assert await queries.department_id(session, "roads") == roads is not None
+            assert await queries.department_id(session, "parks") is not None
+    finally:
+        await db.dispose()
+        await other.dispose()

@@ -33,6 +33,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=tables.include_in_schema,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

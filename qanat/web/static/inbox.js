@@ -93,7 +93,8 @@
       q.api("GET", "/api/inbox/counts").then(function (data) {
         Object.keys(data.counts).forEach(function (queue) {
           var place = document.querySelector('.count[data-queue="' + queue + '"]');
-          if (place) { place.textContent = String(data.counts[queue]); }
+          var count = data.counts[queue];
+          if (place) { place.textContent = count > data.cap ? data.cap + "+" : String(count); }
         });
       });
     }, 2000);
