@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from qanat.cli.common import console, run, settings_or_exit, store_or_exit
-from qanat.config import HOME_MODEL, HOME_RULES, Settings
+from qanat.config import HOME_MODEL, HOME_PAIR_MODEL, HOME_RULES, Settings
 
 app = typer.Typer(
     help="The database: migrations, and a copy into another database.", no_args_is_help=True
@@ -36,12 +36,14 @@ def _rows_line(rows: dict[str, int]) -> str:
 
 
 def _config_files(settings: Settings) -> dict[str, Path]:
-    """The rules file and the routing model that travel with a backup."""
+    """The rules file and the learned models that travel with a backup."""
     files = {}
     if settings.rules_file is not None:
         files[HOME_RULES] = settings.rules_file
     if settings.router_model_file is not None:
         files[HOME_MODEL] = settings.router_model_file
+    if settings.dedupe_model_file is not None:
+        files[HOME_PAIR_MODEL] = settings.dedupe_model_file
     return files
 
 
@@ -49,7 +51,7 @@ def backup(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write (zip)")],
 ) -> None:
     """Write the whole store to FILE: every table (raw bytes, events, notes, replies,
-    users, tokens, …), the attachments, the rules file and the routing model."""
+    users, tokens, …), the attachments, the rules file and the learned models."""
     from qanat.store.backup import Manifest, write_backup
     from qanat.store.db import make_engine
     from qanat.store.readiness import head_revision
@@ -124,6 +126,7 @@ def restore(
         {
             HOME_RULES: settings.rules_file or settings.home / HOME_RULES,
             HOME_MODEL: settings.router_model_file or settings.home / HOME_MODEL,
+            HOME_PAIR_MODEL: settings.dedupe_model_file or settings.home / HOME_PAIR_MODEL,
         },
     )
     console.print(f"Restored {_rows_line(rows)} and {files} files from {file}.")

@@ -79,6 +79,9 @@ def describe(settings: Settings) -> tuple[dict[str, Any], bool]:
     found["attachments"] = _files(settings.attachments_dir)
     found["rules"] = _optional_file(settings.rules_file, "the shipped sample rules")
     found["router model"] = _optional_file(settings.router_model_file, "none")
+    found["duplicate model"] = _optional_file(
+        settings.dedupe_model_file, "none (the place × problem table)"
+    )
     found["connectors"] = _optional_file(settings.connectors_file, "none (no channel accounts)")
     found["queue"] = (
         redacted(settings.redis_url) if settings.redis_url else "inline (QANAT_REDIS_URL unset)"
