@@ -79,7 +79,7 @@ def describe(settings: Settings) -> tuple[dict[str, Any], bool]:
     found["attachments"] = _files(settings.attachments_dir)
     found["rules"] = _optional_file(settings.rules_file, "the shipped sample rules")
     found["router model"] = _optional_file(settings.router_model_file, "none")
-    found["duplicate model"] = _optional_file(
+    found["pair model"] = _optional_file(
         settings.dedupe_model_file, "none (the place × problem table)"
     )
     found["connectors"] = _optional_file(settings.connectors_file, "none (no channel accounts)")

@@ -47,7 +47,7 @@ async def test_a_reply_takes_the_ticket_and_opens_it(seeded: Runtime, login: Log
             await session.execute(select(User).where(User.username == "agent_sewage"))
         ).scalar_one()
     assert after.status == "open" and after.assignee_id == me.id
-    assert set(body["parts"]) == {"ticket-head", "timeline", "side", "panel"}
+    assert set(body["parts"]) == {"ticket-head", "timeline", "side", "panel", "suggestions"}
     assert "سنتصل بكم اليوم" in body["parts"]["timeline"]
     assert "مفتوحة" in body["parts"]["ticket-head"]
 
