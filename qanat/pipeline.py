@@ -317,6 +317,14 @@ async def _add_to_ticket(
                 session, rules=run.rules, tz=run.settings.tz, ticket=ticket, actor=PIPELINE
             )
     ticket.updated_at = utcnow()
+    await _message_added(session, ticket, message, reason)
+    return Outcome(message.id, Result.follow_up, ticket.id)
+
+
+async def _message_added(
+    session: AsyncSession, ticket: Ticket, message: Message, reason: str
+) -> None:
+    """The timeline's record that ``message`` joined ``ticket``, and why."""
     await queries.add_event(
         session,
         actor=PIPELINE,
@@ -325,7 +333,6 @@ async def _add_to_ticket(
         message_id=message.id,
         data={"channel": message.channel, "reason": reason},
     )
-    return Outcome(message.id, Result.follow_up, ticket.id)
 
 
 async def _open_ticket(
@@ -365,14 +372,7 @@ async def _open_ticket(
             history := await dedupe.find_recurrence(session, new=report, rules=rules)
         ):
             await dedupe.mark_recurring(session, ticket=ticket, history=history)
-    await queries.add_event(
-        session,
-        actor=PIPELINE,
-        type="message_added",
-        ticket_id=ticket.id,
-        message_id=message.id,
-        data={"channel": message.channel, "reason": "first message"},
-    )
+    await _message_added(session, ticket, message, "first message")
     if primary is None and not ticket.needs_triage and ticket.status == TicketStatus.new:
         # In the same transaction as the ticket: processing again assigns nothing twice.
         await assign_new_ticket(
@@ -500,14 +500,7 @@ async def _survey_answered(
     survey.answered_at, survey.answer_text, survey.score = now, words, answer.score
     survey.satisfied = answer.verdict == Verdict.positive
     session.add(survey)
-    await queries.add_event(
-        session,
-        actor=PIPELINE,
-        type="message_added",
-        ticket_id=ticket.id,
-        message_id=message.id,
-        data={"channel": message.channel, "reason": "survey answer"},
-    )
+    await _message_added(session, ticket, message, "survey answer")
     await queries.add_event(
         session,
         actor=PIPELINE,
