@@ -14,10 +14,11 @@ run:
    TF-IDF character 2–5-gram cosine fitted on the pairs' own texts (scikit-learn).
 2. **Place × category × time** — a year of a city's 311 animal requests with the
    city's own duplicate closures, replayed in time order through qanat's candidate index
-   and scorer with the default dedupe rules (requests the city closed leave the open
-   set when they closed), against the plain rule "the same type, within 50 m or the
-   same address, within 48 hours". Reported: the named originals found, links the city
-   never made (false links) and their share of the city's non-duplicates, and
+   and scorer with the default dedupe rules (each finder compares what its own time
+   window holds), against the plain rule "the same type, within 50 m or the same
+   address, within 48 hours", and counted as ``qanat dedupe replay`` counts: the named
+   originals found, links the city never made (false links) and their share of the
+   city's non-duplicates, and
    suggestions (qanat shows them to staff; it links none of them). Also replayed with a
    pair model trained on qanat's own pairs, which is why qanat ships none.
 3. **qanat's own labelled pairs** (written for qanat): precision, recall and AUC of the
@@ -44,9 +45,11 @@ from rapidfuzz import fuzz
 from qanat.dedupe.index import CandidateIndex, entry_of
 from qanat.dedupe.pair_model import TRAINING_PAIRS, PairModel
 from qanat.dedupe.pairs import Pair, pair_score
+from qanat.dedupe.replay import Label, Tally, tally
 from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import Report, combined_score, metres_between
 from qanat.dedupe.text import meaningful_words, text_similarity
+from qanat.dedupe.training import roc_auc
 from qanat.model import Location, Normalized, RoutingDecision
 from qanat.normalize.location import extract_location
 from qanat.normalize.text import match_form
@@ -60,23 +63,6 @@ def default_data() -> Path:
 
 
 # --- figures ------------------------------------------------------------------------
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The chance a random positive scores above a random negative (ties count half)."""
-    order = np.argsort(np.asarray(scores, dtype=float), kind="mergesort")
-    ranked = np.asarray(scores, dtype=float)[order]
-    ranks = np.empty(len(ranked))
-    start = 0
-    while start < len(ranked):  # average ranks of ties
-        end = start
-        while end + 1 < len(ranked) and ranked[end + 1] == ranked[start]:
-            end += 1
-        ranks[start : end + 1] = (start + end) / 2 + 1
-        start = end + 1
-    positive = np.asarray(labels)[order] == 1
-    n_pos, n_neg = positive.sum(), (~positive).sum()
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def best_f1(scores: Sequence[float], labels: Sequence[int]) -> float:
@@ -189,7 +175,6 @@ class Request:
 
     case: str
     opened: datetime
-    closed: datetime | None
     kind: str
     address: str
     lat: float | None
@@ -221,7 +206,6 @@ def city_requests(data: Path) -> list[Request]:
                 Request(
                     case=row["case_enquiry_id"],
                     opened=opened,
-                    closed=_when(row["closed_dt"] or ""),
                     kind=row["type"],
                     address=row["location"] or "",
                     lat=lat,
@@ -261,20 +245,10 @@ def report_of_request(request: Request) -> Report:
     )
 
 
-@dataclass
-class Tally:
-    """What a duplicate finder did over the replay."""
-
-    links: int = 0
-    named_found: int = 0
-    city_duplicates_linked: int = 0
-    false_links: int = 0
-    suggestions: int = 0
-
-
-def _plain_rule(new: Request, earlier: list[Request]) -> str | None:
-    """The plain rule: the same type, within 50 m or at the same address, within 48 h."""
-    for old in reversed(earlier):
+def _plain_rule(new: Request, earlier: list[tuple[int, Request]]) -> int | None:
+    """The plain rule: the same type, within 50 m or at the same address, within 48 h;
+    the latest such request's number."""
+    for number, old in reversed(earlier):
         if old.kind != new.kind or new.opened - old.opened > timedelta(hours=48):
             continue
         same_address = bool(new.address) and new.address == old.address
@@ -284,34 +258,28 @@ def _plain_rule(new: Request, earlier: list[Request]) -> str | None:
             b = Report(match_text="", created_at=old.opened, lat=old.lat, lon=old.lon)
             near = (metres_between(a, b) or 1e9) <= 50
         if same_address or near:
-            return old.case
+            return number
     return None
 
 
-def _count(tally: Tally, new: Request, linked_to: str | None, primary: dict[str, str]) -> None:
-    """Count a decision; ``primary`` maps each case to the case it was filed under."""
-    primary[new.case] = primary.get(linked_to or new.case, linked_to or new.case)
-    if linked_to is None:
-        return
-    tally.links += 1
-    if new.duplicate:
-        tally.city_duplicates_linked += 1
-    else:
-        tally.false_links += 1
+def _tallied(requests: list[Request], primary_of: dict[int, int], suggestions: int) -> Tally:
+    """The finder's links against the city's labels, counted as ``qanat dedupe replay``
+    counts them (a named original is found when both end up on one ticket, whichever
+    came first: the city sometimes names a request opened the same minute, after)."""
+    labels = {r.case: Label(r.duplicate, r.original) for r in requests}
+    filed = {r.case: number for number, r in enumerate(requests)}
+    return tally(labels, filed, primary_of, suggestions)
 
 
-def replay(
+def replay_qanat(
     requests: list[Request], rules: DedupeRules, model: PairModel | None = None
-) -> tuple[Tally, Tally]:
-    """Both finders over the requests in time order, each with its own primaries (a
-    linked request is not one); each finder's own time window bounds what it compares."""
+) -> Tally:
+    """qanat's candidate index and scorer over the requests in time order (a linked
+    request is no primary)."""
     index = CandidateIndex()
-    qanat, plain = Tally(), Tally()
-    filed_qanat: dict[str, str] = {}
-    filed_plain: dict[str, str] = {}
-    open_plain: list[Request] = []
+    primary_of: dict[int, int] = {}
+    suggestions = 0
     for number, new in enumerate(requests):
-        open_plain = [r for r in open_plain if new.opened - r.opened <= timedelta(hours=48)]
         report = report_of_request(new)
         match = index.best_match(
             report,
@@ -320,55 +288,50 @@ def replay(
             radius=rules.radius_for(report.category),
             model=model,
         )
-        linked = None
         if match is not None and match.score >= rules.threshold_for(report.category, model):
-            linked = requests[match.ticket_id].case
-        elif match is not None:
-            qanat.suggestions += 1
-        _count(qanat, new, linked, filed_qanat)
-        if linked is None:
-            index.put(number, entry_of(report))
-        baseline = _plain_rule(new, open_plain)
-        _count(plain, new, baseline, filed_plain)
-        if baseline is None:
-            open_plain.append(new)
-    # A named original is found when it and its duplicate end up on one ticket, whichever
-    # came first (the city sometimes names a request opened the same minute, after).
-    for tally, filed in ((qanat, filed_qanat), (plain, filed_plain)):
-        tally.named_found = sum(
-            1
-            for r in requests
-            if r.original in filed and r.original != r.case and filed[r.original] == filed[r.case]
-        )
-    return qanat, plain
+            primary_of[number] = match.ticket_id  # the index holds primaries only
+            continue
+        suggestions += match is not None
+        primary_of[number] = number
+        index.put(number, entry_of(report))
+    return _tallied(requests, primary_of, suggestions)
+
+
+def replay_plain(requests: list[Request]) -> Tally:
+    """The plain rule over the requests in time order."""
+    primary_of: dict[int, int] = {}
+    open_plain: list[tuple[int, Request]] = []
+    for number, new in enumerate(requests):
+        open_plain = [(n, r) for n, r in open_plain if new.opened - r.opened <= timedelta(hours=48)]
+        found = _plain_rule(new, open_plain)
+        primary_of[number] = number if found is None else found
+        if found is None:
+            open_plain.append((number, new))
+    return _tallied(requests, primary_of, 0)
 
 
 def place_section(requests: list[Request], trained: PairModel) -> None:
     """Print the finders' tallies."""
-    cases = {r.case for r in requests}
-    named = sum(1 for r in requests if r.original in cases and r.original != r.case)
-    non_duplicates = sum(1 for r in requests if not r.duplicate)
     print(
         f"\ncity requests: {len(requests)}, closed as duplicates by the city: "
-        f"{sum(r.duplicate for r in requests)}, naming an original in the file: {named}"
+        f"{sum(r.duplicate for r in requests)}"
     )
-    qanat, plain = replay(requests, DedupeRules())
-    long, _plain = replay(requests, DedupeRules(window_days=14))
-    learned, _plain = replay(requests, DedupeRules(), trained)
-    print(f"  {'finder':44s} {'links':>6s} {'named found':>12s} {'false links':>12s} {'share':>7s}")
+    plain = replay_plain(requests)
     finders = (
         ("baseline: plain rule (50 m, 48 h)", plain),
-        ("qanat, default dedupe rules (2 days)", qanat),
-        ("qanat, window_days: 14", long),
-        ("qanat, pair model trained on qanat's pairs", learned),
-    )
-    for label, tally in finders:
-        share = tally.false_links / non_duplicates
-        found = f"{tally.named_found}/{named}"
-        suggested = "" if tally is plain else f"  (+{tally.suggestions} suggested)"
+        ("qanat, default dedupe rules (2 days)", replay_qanat(requests, DedupeRules())),
+        ("qanat, window_days: 14", replay_qanat(requests, DedupeRules(window_days=14))),
+        ("qanat, pair model trained on qanat's pairs",
+         replay_qanat(requests, DedupeRules(), trained)),
+    )  # fmt: skip
+    print(f"  {'finder':44s} {'links':>6s} {'named found':>12s} {'false links':>12s} {'share':>7s}")
+    for label, found in finders:
+        figures = found.as_dict()
+        named = f"{found.named_found}/{found.named}"
+        suggested = "" if found is plain else f"  (+{found.suggestions} suggested)"
         print(
-            f"  {label:44s} {tally.links:6d} {found:>12s} {tally.false_links:12d} {share:7.1%}"
-            + suggested
+            f"  {label:44s} {found.links:6d} {named:>12s} {found.false_links:12d}"
+            f" {figures['false_link_share']:7.1%}" + suggested
         )
 
 

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from qanat.dedupe.pair_model import TEXTS, PairModel, inputs
-from qanat.dedupe.text import cosine, languages_differ, meaningful_words, profile, text_similarity
+from qanat.dedupe.text import languages_differ, meaningful_words, text_similarity
 from qanat.model import Location, Normalized, RoutingDecision
 
 #: Default score (0–100) from which a new ticket is linked to an open primary.
@@ -87,11 +87,6 @@ class Work(StrEnum):
     kin = "kin"  # the same department's work, another category
     unknown = "unknown"  # one of them has no category
     other = "other"  # another department's work
-
-
-def fewer_words(a: str, b: str) -> int:
-    """The fewer meaningful words of two match forms (text alone needs enough of them)."""
-    return min(len(meaningful_words(a).split()), len(meaningful_words(b).split()))
 
 
 def text_score(a: str, b: str) -> float:
@@ -278,7 +273,7 @@ def text_evidence(
     right = meaningful_words(b) if right is None else right
     told = bool(left and right)
     found = {
-        "text": round(100 * cosine(profile(a), profile(b)), 1) if told else 0.0,
+        "text": round(100 * text_similarity(a, b, left=left, right=right), 1),
         "words": min(len(left.split()), len(right.split())),
     }
     if ratios:

@@ -107,10 +107,13 @@ def cosine(a: Profile, b: Profile) -> float:
     return min(1.0, sum([a[piece] * b[piece] for piece in shared]))
 
 
-def text_similarity(a: str, b: str) -> float:
-    """How alike two match forms are (0–1). Two texts in different languages share few
-    letters whatever they say: the pair model weighs that (:func:`languages_differ`)."""
-    if not meaningful_words(a) or not meaningful_words(b):
+def text_similarity(a: str, b: str, *, left: str | None = None, right: str | None = None) -> float:
+    """How alike two match forms are (0–1); ``left`` / ``right`` are their meaningful
+    words when already known. Two texts in different languages share few letters
+    whatever they say: the pair model weighs that (:func:`languages_differ`)."""
+    left = meaningful_words(a) if left is None else left
+    right = meaningful_words(b) if right is None else right
+    if not left or not right:
         return 0.0  # only greetings and function words: nothing says what the problem is
     return cosine(profile(a), profile(b))
 
