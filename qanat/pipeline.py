@@ -92,10 +92,6 @@ class Result(StrEnum):
     dead_letter = "dead_letter"
 
 
-#: Results after which the ticket may owe its citizen a notice (sent after the commit).
-NOTICE_RESULTS = frozenset({Result.created, Result.duplicate, Result.follow_up})
-
-
 class SetAside(StrEnum):
     """Why a message opens no ticket: sent by a machine, or nothing in it to work on."""
 
@@ -112,6 +108,8 @@ class Outcome:
     result: Result
     ticket_id: int | None = None
     detail: str = ""
+    #: A notice to the citizen was decided with it: to send once the commit is done.
+    noticed: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,10 +296,10 @@ async def _add_to_ticket(
     session = run.session
     assert ticket.id is not None and message.id is not None
     message.ticket_id = ticket.id
-    if ticket.status in _DONE_VALUES:
+    if ticket.status in _DONE_VALUES and (answer := classify_answer(message.text)).is_answer:
+        # The words first: only an answer is worth the query for an open survey.
         survey = await notices.awaiting_survey(session, ticket_id=ticket.id)
-        answer = classify_answer(message.text)
-        if survey is not None and answer.is_answer:
+        if survey is not None:
             return await _survey_answered(run, message, ticket, survey, answer)
     if ticket.status in (TicketStatus.pending, TicketStatus.resolved):
         # The citizen answered: the clock runs again and staff see it in their queue.
@@ -385,7 +383,8 @@ async def _open_ticket(
         )
     if run.settings.notices:
         await _acknowledge(run, ticket, decision, known=primary is not None)
-    return Outcome(message.id, Result.duplicate if primary else Result.created, ticket.id)
+    result = Result.duplicate if primary else Result.created
+    return Outcome(message.id, result, ticket.id, noticed=run.settings.notices)
 
 
 async def _acknowledge(
@@ -515,7 +514,8 @@ async def _survey_answered(
             await notices.add_notice(
                 session, ticket=ticket, kind="thanks", values={}, key=f"thanks:{survey.key}"
             )
-        return Outcome(message.id, Result.follow_up, ticket.id, detail="satisfaction recorded")
+        return Outcome(message.id, Result.follow_up, ticket.id, "satisfaction recorded",
+                       noticed=run.settings.notices)  # fmt: skip
     await _reopen(run, ticket, words, "the citizen says it is not fixed", at=now)
     if ticket.primary_ticket_id is not None:
         primary = await session.get(Ticket, ticket.primary_ticket_id)
@@ -531,7 +531,8 @@ async def _survey_answered(
         await notices.add_notice(
             session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}"
         )
-    return Outcome(message.id, Result.follow_up, ticket.id, detail="reopened by the citizen")
+    return Outcome(message.id, Result.follow_up, ticket.id, "reopened by the citizen",
+                   noticed=run.settings.notices)  # fmt: skip
 
 
 async def _expected_words(run: _Run, ticket: Ticket, language: str) -> str:

@@ -35,7 +35,7 @@ from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update
-from qanat.pipeline import NOTICE_RESULTS, Result, process_message
+from qanat.pipeline import Result, process_message
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource, parse_rules
 from qanat.store import canned, queries, rules_versions
@@ -168,7 +168,7 @@ async def process_inline(runtime: Runtime, message_id: int) -> None:
         outcome = await process_message(runtime, message_id)
         if outcome.result != Result.retry:
             break
-    if outcome.ticket_id is not None and outcome.result in NOTICE_RESULTS:
+    if outcome.ticket_id is not None and outcome.noticed:
         await send_due_notices(runtime, ticket_ids=[outcome.ticket_id])
 
 

@@ -33,7 +33,7 @@ from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update, queue_status_updates
-from qanat.pipeline import NOTICE_RESULTS, Outcome, Result
+from qanat.pipeline import Outcome, Result
 from qanat.pipeline import process_message as run_pipeline
 from qanat.router.rules import RoutingRules
 from qanat.runtime import start_runtime, stop_runtime
@@ -52,7 +52,7 @@ async def process_message(ctx: dict[str, Any], message_id: int) -> str:
     outcome: Outcome = await run_pipeline(ctx["runtime"], message_id)
     if outcome.result == Result.retry:
         raise Retry(defer=RETRY_BACKOFF_S * ctx.get("job_try", 1))
-    if outcome.ticket_id is not None and outcome.result in NOTICE_RESULTS:
+    if outcome.ticket_id is not None and outcome.noticed:
         # After the commit: the citizen's notices go as jobs of their own.
         await send_due_notices(ctx["runtime"], ticket_ids=[outcome.ticket_id])
     return outcome.result.value

@@ -148,9 +148,10 @@ def language_of(ticket_language: str | None) -> str:
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with the known ``{placeholders}`` filled (no format tricks); the
-    spaces an empty value leaves are tidied."""
-    filled = _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+    """``template`` with its ``{placeholders}`` filled (no format tricks): one without a
+    value is left empty — a citizen never reads "{resolution}" — and the spaces an
+    empty value leaves are tidied."""
+    filled = _PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), template)
     filled = re.sub(r"[ \t]{2,}", " ", filled)
     return re.sub(r"[ \t]+([.,،:])", r"\1", filled).strip()
 

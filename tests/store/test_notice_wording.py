@@ -72,10 +72,15 @@ def test_expected_time_counts_working_days_of_the_departments_calendar() -> None
     assert expected_time(rules, department="x", hours=None, continuous=False, tz=BAHRAIN) is None
 
 
-def test_render_fills_only_known_placeholders_and_tidies_spaces() -> None:
+def test_render_fills_placeholders_never_shows_one_and_tidies_spaces() -> None:
     text = render("About {reference}: done. {resolution}", {"reference": "QN-1", "resolution": ""})
     assert text == "About QN-1: done."
-    assert render("{reference} {unknown} {0}", {"reference": "QN-1"}) == "QN-1 {unknown} {0}"
+    # A resolution notice decided without a resolution message (a field visit) reads
+    # cleanly: a placeholder with no value is left empty; other braces are text.
+    assert render("About {reference}: done. {resolution}", {"reference": "QN-1"}) == (
+        "About QN-1: done."
+    )
+    assert render("{reference} {unknown} {0}", {"reference": "QN-1"}) == "QN-1 {0}"
 
 
 def test_every_default_is_bilingual_and_uses_only_its_placeholders() -> None:
