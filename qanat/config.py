@@ -31,6 +31,17 @@ HOME_RULES = "rules.yaml"
 HOME_MODEL = "router-model.npz"
 HOME_PAIR_MODEL = "dedupe-model.json"
 HOME_CONNECTORS = "connectors.yaml"
+#: PostgreSQL connections a process keeps open, and how many more it may open under a
+#: burst: one opened past the pool is closed again when returned, and opening it costs
+#: more than the insert it serves.
+POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_OVERFLOW = 10
+#: A pooled connection is replaced after this long (s), so a server or proxy that drops
+#: idle connections finds none that old.
+POSTGRES_POOL_RECYCLE_S = 1800
+#: Each connection is tested before use (a round trip): untested, the first request
+#: after a database restart is answered "try again".
+POSTGRES_PRE_PING = True
 
 
 def sqlite_url(path: Path) -> str:
@@ -182,22 +193,22 @@ class Settings(BaseSettings):
         description="A log line for every request; off: only requests that end in an error.",
     )
     db_pool_size: int = Field(
-        default=20,
+        default=POSTGRES_POOL_SIZE,
         ge=1,
         description="PostgreSQL connections each process keeps open (serve: per worker).",
     )
     db_pool_overflow: int = Field(
-        default=10,
+        default=POSTGRES_POOL_OVERFLOW,
         ge=0,
         description="Connections a process may open past the pool under a burst.",
     )
     db_pool_recycle_s: int = Field(
-        default=1800,
+        default=POSTGRES_POOL_RECYCLE_S,
         ge=-1,
         description="A pooled PostgreSQL connection older than this is replaced (-1: never).",
     )
     db_pre_ping: bool = Field(
-        default=True,
+        default=POSTGRES_PRE_PING,
         description="Test each PostgreSQL connection before use (a round trip per checkout; "
         "off, the first request after a database restart is answered 'try again').",
     )

@@ -52,7 +52,7 @@ def serve_app(settings: Settings, *, host: str, port: int, workers: int = 1) -> 
 def _workers_problem(settings: Settings, workers: int) -> str | None:
     if workers <= 1:
         return None
-    if settings.database_url.startswith("sqlite"):
+    if settings.is_sqlite:
         return "--workers above 1 needs PostgreSQL (QANAT_DATABASE_URL): SQLite has one writer"
     if settings.smtp_domain_set():
         return "with --workers above 1, run the SMTP listener on its own: qanat smtp"

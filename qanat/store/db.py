@@ -17,20 +17,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from qanat.config import async_database_url
+from qanat.config import (
+    POSTGRES_POOL_OVERFLOW,
+    POSTGRES_POOL_RECYCLE_S,
+    POSTGRES_POOL_SIZE,
+    POSTGRES_PRE_PING,
+    async_database_url,
+)
 
 #: How long SQLite waits for another writer before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: PostgreSQL connections a process keeps open, and how many more it may open under a
-#: burst (``QANAT_DB_POOL_SIZE`` / ``QANAT_DB_POOL_OVERFLOW`` change them for the
-#: runtime): one opened past the pool is closed again when returned, and opening it
-#: costs more than the insert it serves.
-POSTGRES_POOL_SIZE = 20
-POSTGRES_POOL_OVERFLOW = 10
-#: A pooled connection is replaced after this long (s), so a server or proxy that drops
-#: idle connections finds none that old; no test before each use (a round trip each
-#: time): a connection found broken invalidates the pool, and the next one is new.
-POSTGRES_POOL_RECYCLE_S = 1800
 _POOL_OPTIONS = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping")
 
 
@@ -44,7 +40,7 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_pre_ping", POSTGRES_PRE_PING)
     kwargs.setdefault("pool_recycle", POSTGRES_POOL_RECYCLE_S)
     kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
     kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)

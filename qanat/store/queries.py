@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from qanat.model import OPEN_STATUSES, Identity, Inbound, Location, ProcessingState, Sender
+from qanat.model import Identity, Inbound, Location, ProcessingState, Sender
 from qanat.store.tables import (
     Attachment,
     ConnectorCursor,
@@ -397,21 +397,6 @@ async def ticket_of_messages(
 async def ticket_by_reference(session: AsyncSession, *, reference: str) -> Ticket | None:
     """The ticket with this reference number, if any."""
     statement = select(Ticket).where(col(Ticket.reference) == reference)
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def open_primary_with_text(session: AsyncSession, *, match_text: str) -> Ticket | None:
-    """The oldest open primary ticket whose match text is exactly ``match_text``."""
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.match_text) == match_text,
-            col(Ticket.primary_ticket_id).is_(None),
-            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
-        )
-        .order_by(col(Ticket.id))
-        .limit(1)
-    )
     return (await session.execute(statement)).scalar_one_or_none()
 
 

@@ -217,7 +217,11 @@ def search_text_of(match_text: str, reference: str = "", identities: Iterable[st
 
 def add_search_text(ticket: Ticket, match_text: str | None) -> None:
     """Make a message that joins ``ticket`` findable by its words (match form)."""
-    if match_text and len(ticket.search_text) < MAX_SEARCH_CHARS:
+    if (
+        match_text
+        and len(ticket.search_text) < MAX_SEARCH_CHARS
+        and match_text not in ticket.search_text  # "still not fixed" again adds nothing
+    ):
         ticket.search_text = f"{ticket.search_text} {match_text}"[:MAX_SEARCH_CHARS]
 
 

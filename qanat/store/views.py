@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from qanat.model import Direction, ProcessingState
 from qanat.store import queries
-from qanat.store.tables import ContactIdentity, Department, Event, Message, Ticket
+from qanat.store.tables import Department, Event, Message, Ticket
 
 #: Rows fetched per round trip when streaming an export.
 EXPORT_BATCH = 500
@@ -268,16 +268,6 @@ async def _message_keys(
             {"channel": channel, "account": account, "external_id": external_id}
         )
     return keys
-
-
-async def identities_of(session: AsyncSession, *, contact_id: int) -> list[dict[str, str]]:
-    """A contact's identities (kind, value)."""
-    rows = await session.execute(
-        select(ContactIdentity.kind, ContactIdentity.value).where(
-            col(ContactIdentity.contact_id) == contact_id
-        )
-    )
-    return [{"kind": k, "value": v} for k, v in rows]
 
 
 async def export_messages(session: AsyncSession) -> AsyncIterator[dict[str, Any]]:

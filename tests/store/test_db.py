@@ -22,9 +22,10 @@ async def test_the_postgres_pool_pings_by_default_and_is_recycled(postgres_url: 
 
 
 async def test_sqlite_takes_the_same_options_and_ignores_them(tmp_path: Path) -> None:
-    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'q.db'}", db_pre_ping=False)
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'q.db'}", db_pool_size=7)
     db = Database.from_url(settings.database_url, **settings.pool_options())
     try:
         assert await db.reachable()
+        assert db.engine.sync_engine.pool.size() != 7  # type: ignore[attr-defined]
     finally:
         await db.dispose()

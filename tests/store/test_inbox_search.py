@@ -88,11 +88,8 @@ async def test_a_reference_or_a_phone_is_found_exactly(database_url: str) -> Non
         await db.dispose()
 
 
-async def test_postgres_serves_search_and_references_by_index(database_url: str) -> None:
-    db = Database.from_url(database_url)
-    if db.is_sqlite:
-        await db.dispose()
-        return
+async def test_postgres_serves_search_and_references_by_index(empty_postgres_url: str) -> None:
+    db = Database.from_url(empty_postgres_url)
     await seed(db)
     plans = []
     try:
