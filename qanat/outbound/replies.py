@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from qanat.errors import BadPayload, ForgedRequest, NotFound
 from qanat.model import DeliveryState, Direction, Reply, Sender, SentReply, Visibility
@@ -28,7 +27,7 @@ from qanat.outbound.deps import SEND_REPLY, Delivery, OutboundDeps
 from qanat.store import audit, queries
 from qanat.store.access import Viewer
 from qanat.store.canned import resolved_text
-from qanat.store.tables import ContactIdentity, Message, Ticket, utcnow
+from qanat.store.tables import Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +60,8 @@ class ReplyResult:
     detail: str = ""
 
 
-async def citizen_message(session: AsyncSession, *, ticket_id: int) -> Message | None:
-    """The citizen's latest message on a ticket: the channel and address a reply goes to."""
-    statement = (
-        select(Message)
-        .where(col(Message.ticket_id) == ticket_id, col(Message.direction) == Direction.inbound)
-        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
-        .limit(1)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
 def reply_to(ticket: Ticket, message: Message, text: str) -> Reply:
     """The :class:`Reply` answering ``message`` of ``ticket`` with ``text``."""
-    subject = None
-    if message.subject:
-        subject = (
-            message.subject
-            if message.subject.lower().startswith("re:")
-            else "Re: " + (message.subject)
-        )
     return Reply(
         ticket_reference=ticket.reference,
         channel=message.channel,
@@ -92,22 +73,10 @@ def reply_to(ticket: Ticket, message: Message, text: str) -> Reply:
             phone=message.sender_phone,
         ),
         text=fill_placeholders(text, reference=ticket.reference, name=message.sender_name),
-        subject=subject,
+        subject=queries.reply_subject(message.subject),
         language="en" if ticket.language == "en" else "ar",
         in_reply_to=[message.external_id],
     )
-
-
-async def private_values(session: AsyncSession, *, contact_id: int | None) -> list[str]:
-    """The citizen's phone numbers and email addresses, from every channel they used: what
-    a public reply (an X post) must never show."""
-    if contact_id is None:
-        return []
-    statement = select(ContactIdentity.value).where(
-        col(ContactIdentity.contact_id) == contact_id,
-        col(ContactIdentity.kind).in_(("phone", "email")),
-    )
-    return sorted((await session.execute(statement)).scalars())
 
 
 async def queue_reply(
@@ -128,11 +97,13 @@ async def queue_reply(
     if not text.strip():
         raise BadPayload("a reply needs some text")
     assert ticket.id is not None
-    answered = await citizen_message(session, ticket_id=ticket.id)
+    answered = await queries.citizen_message(session, ticket_id=ticket.id)
     if answered is None:
         raise BadPayload(f"{ticket.reference} has no message from a citizen to answer")
     reply = reply_to(ticket, answered, text.strip())
-    reply.metadata["private_values"] = await private_values(session, contact_id=ticket.contact_id)
+    reply.metadata["private_values"] = await queries.private_values(
+        session, contact_id=ticket.contact_id
+    )
     if visibility is not None:
         reply.metadata["visibility"] = visibility
     now = utcnow()

@@ -24,8 +24,9 @@ from sqlmodel import col, select
 
 from qanat.errors import BadPayload
 from qanat.model import DeliveryState, Direction, Reply, Sender
+from qanat.store import queries
 from qanat.store.notice_tables import CitizenNotice, NoticeOptOut, NoticeTemplate
-from qanat.store.tables import ContactIdentity, Department, Message, Ticket, utcnow
+from qanat.store.tables import Department, Message, Ticket, utcnow
 
 #: Channels qanat can answer on by itself (a connector sends on them).
 ANSWERING_CHANNELS = frozenset({"sms", "telegram", "x", "email", "web", "app"})
@@ -355,26 +356,6 @@ async def next_key(session: AsyncSession, *, ticket_id: int, kind: str) -> str:
     return f"{kind}:{len(taken) + 1}"
 
 
-async def _citizen_message(session: AsyncSession, ticket_id: int) -> Message | None:
-    statement = (
-        select(Message)
-        .where(col(Message.ticket_id) == ticket_id, col(Message.direction) == Direction.inbound)
-        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
-        .limit(1)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def _private_values(session: AsyncSession, contact_id: int | None) -> list[str]:
-    if contact_id is None:
-        return []
-    statement = select(ContactIdentity.value).where(
-        col(ContactIdentity.contact_id) == contact_id,
-        col(ContactIdentity.kind).in_(("phone", "email")),
-    )
-    return sorted((await session.execute(statement)).scalars())
-
-
 async def opted_out(session: AsyncSession, *, channel: str, address: str) -> bool:
     """True when ``address`` answered STOP on ``channel``."""
     statement = select(col(NoticeOptOut.id)).where(
@@ -430,7 +411,7 @@ async def release_due(
 
 async def _release(session: AsyncSession, notice: CitizenNotice, route: Route) -> int | None:
     ticket = await session.get(Ticket, notice.ticket_id)
-    answered = await _citizen_message(session, notice.ticket_id)
+    answered = await queries.citizen_message(session, ticket_id=notice.ticket_id)
     if ticket is None or answered is None:
         notice.state, notice.state_reason = SKIPPED, "no message from the citizen to answer"
         return None
@@ -456,11 +437,11 @@ async def _release(session: AsyncSession, notice: CitizenNotice, route: Route) -
             phone=answered.sender_phone,
         ),
         text=notice.text,
-        subject=_subject(answered.subject) if threaded else None,
+        subject=queries.reply_subject(answered.subject) if threaded else None,
         language=notice.language,
         in_reply_to=[answered.external_id] if threaded else [],
         metadata={
-            "private_values": await _private_values(session, ticket.contact_id),
+            "private_values": await queries.private_values(session, contact_id=ticket.contact_id),
             "notice": notice.kind,
             # Marked as a robot's mail, so auto-responders do not answer it.
             "automatic": True,
@@ -489,12 +470,6 @@ async def _release(session: AsyncSession, notice: CitizenNotice, route: Route) -
     notice.message_id, notice.state = row.id, RELEASED
     session.add(notice)
     return row.id
-
-
-def _subject(subject: str | None) -> str | None:
-    if not subject:
-        return None
-    return subject if subject.lower().startswith("re:") else "Re: " + subject
 
 
 async def notices_of(session: AsyncSession, *, ticket_id: int) -> Sequence[CitizenNotice]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from qanat.model import Identity, Inbound, Location, ProcessingState, Sender
+from qanat.model import Direction, Identity, Inbound, Location, ProcessingState, Sender
 from qanat.store.tables import (
     Attachment,
     ConnectorCursor,
@@ -464,3 +464,33 @@ def advisory_key(scope: str) -> int:
     """A signed 64-bit key for PostgreSQL advisory locks, derived from ``scope``."""
     digest = hashlib.blake2b(scope.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+async def citizen_message(session: AsyncSession, *, ticket_id: int) -> Message | None:
+    """The citizen's latest message on a ticket: the channel and address a reply goes to."""
+    statement = (
+        select(Message)
+        .where(col(Message.ticket_id) == ticket_id, col(Message.direction) == Direction.inbound)
+        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def private_values(session: AsyncSession, *, contact_id: int | None) -> list[str]:
+    """The citizen's phone numbers and email addresses, from every channel they used: what
+    a public reply (an X post) must never show."""
+    if contact_id is None:
+        return []
+    statement = select(ContactIdentity.value).where(
+        col(ContactIdentity.contact_id) == contact_id,
+        col(ContactIdentity.kind).in_(("phone", "email")),
+    )
+    return sorted((await session.execute(statement)).scalars())
+
+
+def reply_subject(subject: str | None) -> str | None:
+    """The subject of an answer to a message with ``subject`` ("Re: …", once)."""
+    if not subject:
+        return None
+    return subject if subject.lower().startswith("re:") else "Re: " + subject
