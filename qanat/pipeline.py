@@ -271,8 +271,7 @@ async def _opt_out(
     """STOP / إيقاف: no more notices to this address; the message is kept, no ticket."""
     assert message.id is not None
     _mark_processed(message, normalized)
-    address = message.sender_phone or message.sender_email or message.sender_handle
-    await notices.opt_out(session, channel=message.channel, address=address)
+    await notices.opt_out(session, channel=message.channel, address=notices.address_of(message))
     message.state, message.state_reason = ProcessingState.ignored, "asked for no more notices"
     message.ticket_id = ticket.id if ticket else None
     await queries.add_event(

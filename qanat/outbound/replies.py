@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qanat.errors import BadPayload, ForgedRequest, NotFound
 from qanat.model import DeliveryState, Direction, Reply, Sender, SentReply, Visibility
 from qanat.outbound.deps import SEND_REPLY, Delivery, OutboundDeps
-from qanat.store import audit, queries
+from qanat.store import audit, notices, queries
 from qanat.store.access import Viewer
 from qanat.store.canned import resolved_text
 from qanat.store.tables import Message, Ticket, utcnow
@@ -74,7 +74,7 @@ def reply_to(ticket: Ticket, message: Message, text: str) -> Reply:
         ),
         text=fill_placeholders(text, reference=ticket.reference, name=message.sender_name),
         subject=queries.reply_subject(message.subject),
-        language="en" if ticket.language == "en" else "ar",
+        language=notices.language_of(ticket.language),
         in_reply_to=[message.external_id],
     )
 

@@ -372,7 +372,8 @@ async def opt_out(session: AsyncSession, *, channel: str, address: str) -> bool:
     return True
 
 
-def _address(message: Message) -> str:
+def address_of(message: Message) -> str:
+    """Where a citizen's message came from, as opt-outs are kept: phone, email, handle."""
     return message.sender_phone or message.sender_email or message.sender_handle
 
 
@@ -421,7 +422,7 @@ async def _release(session: AsyncSession, notice: CitizenNotice, route: Route) -
         return None
     channel, account = where
     address = {"email": answered.sender_email, "sms": answered.sender_phone}.get(channel)
-    address = address or _address(answered)
+    address = address or address_of(answered)
     if await opted_out(session, channel=channel, address=address):
         notice.state, notice.state_reason = SKIPPED, "the citizen asked for no more notices"
         return None
