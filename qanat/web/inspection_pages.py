@@ -25,7 +25,7 @@ from qanat.web.deps import RuntimeDep
 from qanat.web.field_json import inspection_json
 from qanat.web.maps import map_context, with_map_policy
 from qanat.web.templating import page
-from qanat.web.ticket_pages import PREVIEW_TYPES
+from qanat.web.ticket_pages import image_response
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/inspections", tags=["inspections"])
@@ -151,14 +151,8 @@ async def visit_photo(
     kind = str(photo.get("content_type", ""))
     if not photo.get("stored_at") or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound(f"photo {number} of visit {visit_id} was not kept")
-    content = path.read_bytes()
-    if kind not in PREVIEW_TYPES or not content.startswith(PREVIEW_TYPES[kind]):
-        raise NotFound(f"photo {number} of visit {visit_id} cannot be shown")
-    return Response(
-        content,
-        media_type=kind,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    refusal = f"photo {number} of visit {visit_id} cannot be shown"
+    return image_response(path.read_bytes(), kind, refusal=refusal)
 
 
 @router.get("/admin/checklists")

@@ -223,9 +223,15 @@ async def preview(
     """An image attachment for ``<img>``: only PNG, JPEG, GIF, WebP whose bytes agree."""
     attachment, path = await _attachment_file(request, runtime, viewer, attachment_id)
     kind = attachment.content_type.split(";")[0].strip().lower()
-    content = path.read_bytes()
+    refusal = f"attachment {attachment_id} is not an image that can be previewed"
+    return image_response(path.read_bytes(), kind, refusal=refusal)
+
+
+def image_response(content: bytes, kind: str, *, refusal: str) -> Response:
+    """An uploaded image for ``<img>``: only PNG, JPEG, GIF, WebP whose bytes agree with
+    ``kind`` (else not found, saying ``refusal``), never run or sniffed as anything else."""
     if kind not in PREVIEW_TYPES or not content.startswith(PREVIEW_TYPES[kind]):
-        raise NotFound(f"attachment {attachment_id} is not an image that can be previewed")
+        raise NotFound(refusal)
     return Response(
         content,
         media_type=kind,

@@ -178,6 +178,9 @@ async def test_a_visit_resolved_on_site_is_kept_once_and_tells_every_reporter(
     shown = (await supervisor.get(f"/inspections/{number}")).text
     picture = await supervisor.get(f"/inspections/visits/{first.json()['visit_id']}/photos/1")
     assert picture.headers["content-type"] == "image/png" and 'src="/inspections/visits/' in shown
+    # An inspector's photo is served as an attachment's preview is: never run or sniffed.
+    assert picture.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert picture.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_needs_work_transfers_with_the_inspectors_reason(
