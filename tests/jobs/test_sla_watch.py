@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from email import message_from_bytes, policy
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -182,7 +183,15 @@ async def test_a_relay_that_refuses_is_logged_not_raised(
 async def test_pages_of_overdue_tickets_are_announced_once_then_not_read_again(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sla_watch, "_BATCH", 2)  # five tickets: three pages
+    monkeypatch.setattr(sla_watch, "_BATCH", 2)  # four tickets due (one pending): two pages
+    pages: list[int] = []
+    announce = sla_watch._announce_page
+
+    async def counted(session: Any, page: list[Any], *rest: Any) -> Any:
+        pages.append(len(page))
+        return await announce(session, page, *rest)
+
+    monkeypatch.setattr(sla_watch, "_announce_page", counted)
     async with runtime.db.writing() as session:
         for number in range(1, 6):
             session.add(
@@ -200,6 +209,7 @@ async def test_pages_of_overdue_tickets_are_announced_once_then_not_read_again(
                 )
             )
     alerts = await check_sla(runtime, now=at(2, 15))
+    assert pages == [2, 2]  # read a page at a time, never the whole table
     assert sorted((a.reference, a.type, a.clock) for a in alerts) == [
         ("QN-2026-000001", "sla_escalated", "first_response"),
         ("QN-2026-000001", "sla_warning", "resolution"),
