@@ -19,26 +19,14 @@ import os
 import time
 from typing import Any
 
-import asyncpg
+from inbox_api import fresh_database  # type: ignore[import-not-found]
 from pipeline import messages  # type: ignore[import-not-found]  # bench/pipeline.py
 from sqlalchemy import event
-from sqlalchemy.engine.url import make_url
 
 from qanat.config import load_settings
 from qanat.runtime import start_runtime, stop_runtime
 from qanat.store import queries
 from qanat.store.migrate import upgrade
-
-
-async def fresh_database(url: str) -> None:
-    target = make_url(url)
-    admin = target.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{target.database}"')
-    finally:
-        await connection.close()
 
 
 async def run(url: str, count: int, *, block: int, keep_departments: bool) -> tuple[float, float]:
