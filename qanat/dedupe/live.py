@@ -53,6 +53,7 @@ def _entry_columns() -> Select[*tuple[Any, ...]]:
         col(Ticket.lon),
         col(Ticket.contact_id),
         col(Ticket.area),
+        col(Ticket.kind),
         col(Ticket.status),
         col(Ticket.primary_ticket_id),
     ).outerjoin(Department, col(Department.id) == col(Ticket.department_id))
@@ -74,6 +75,7 @@ def report_of(ticket: Any, department: str | None) -> Report:
         lon=ticket.lon,
         contact_id=ticket.contact_id,
         area=ticket.area,
+        kind=ticket.kind,
     )
 
 

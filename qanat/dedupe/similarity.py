@@ -15,8 +15,8 @@ a body that trains its own pair model on its labelled pairs (``qanat dedupe trai
 When neither report says where (text alone), the score follows the texts' similarity:
 few labelled pairs say nothing of where, too few to learn from. Three gates are rules,
 not weights: reports elsewhere score at most 30;
-another department's work, and text alone that is too short or too far apart in time,
-at most 39 — suggested at most.
+another department's work, thanks set beside a problem, and text alone that is too short
+or too far apart in time, at most 39 — suggested at most.
 
 A wrong link is the most harmful thing qanat can do — a citizen's problem silently
 rides on someone else's ticket — so a score between the suggestion threshold and the
@@ -108,6 +108,8 @@ class Place:
     lon: float | None = None
     contact_id: int | None = None
     area: str | None = None
+    #: What the citizen is asking for (:class:`qanat.model.Kind`'s value), when known.
+    kind: str | None = None
 
     def place_parts(self) -> dict[str, Any]:
         """The fields above, to copy them into a report or an index entry."""
@@ -146,6 +148,7 @@ def report_of_message(
         lon=place.lon,
         contact_id=contact_id,
         area=place.area,
+        kind=normalized.kind.value,
     )
 
 
@@ -174,6 +177,13 @@ class Facts(NamedTuple):
     hours_apart: float
     same_contact: bool
     placeless: bool  # neither of the two says where it is
+    thanks_and_problem: bool  # one thanks staff, the other reports a problem or asks
+
+
+#: A compliment — thanks for work done — is never the same report as a complaint or a
+#: request about that work, however alike their words ("thanks for fixing the pothole
+#: on road 2404" / "a big pothole on road 2404").
+THANKS = "compliment"
 
 
 def has_place(place: Place) -> bool:
@@ -200,7 +210,12 @@ def facts(new: Place, old: Place) -> Facts:
         round(abs(gap.total_seconds()) / 3600, 1),
         new.contact_id is not None and new.contact_id == old.contact_id,
         not (has_place(new) or has_place(old)),
+        _thanks_and_problem(new.kind, old.kind),
     )
+
+
+def _thanks_and_problem(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and (a == THANKS) != (b == THANKS)
 
 
 def where(known: Facts, radius: float = DEFAULT_RADIUS) -> Where:
@@ -287,7 +302,7 @@ def gate(evidence: Mapping[str, Any]) -> float:
     place, problem = evidence.get("where"), evidence.get("work")
     if place == Where.elsewhere:
         return ELSEWHERE_CAP
-    if problem == Work.other:
+    if problem == Work.other or evidence.get("thanks_and_problem"):
         return SUGGESTED_CAP
     if place == Where.unknown:
         alone = bool(evidence.get("placeless")) and (

@@ -35,6 +35,12 @@ _PLACE_WORDS = frozenset(
     "flat apt apartment".split()
 )
 _NUMBER_WORDS = frozenset({"رقم", "no", "num", "number"})
+# "Any update on my complaint please?", "وين وصل بلاغي": asking after a report says
+# nothing of what the problem is — two such messages from two citizens are two reports.
+_ASKING_AFTER = frozenset(
+    "any update updates status news complaint complaints please pls plz kindly followup "  # noqa: SIM905
+    "شكوي شكوتي شكوانا بلاغ بلاغي تحديث متابعه مستجدات رجاء".split()
+)
 
 
 @lru_cache(maxsize=16384)
@@ -53,7 +59,7 @@ def meaningful_words(match_text: str) -> str:
         elif address and token.isdigit():
             address = False
             continue
-        if not (address and token in _NUMBER_WORDS):
+        if not (address and token in _NUMBER_WORDS) and token not in _ASKING_AFTER:
             kept.append(token)
     return " ".join(kept)
 

@@ -137,6 +137,33 @@ _PROBLEM = (
 )
 
 
+#: Thanks for work done: a compliment even when it names the problem that was fixed…
+_THANKED_FOR_WORK = (
+    "شكرا علي اصلاح",
+    "شكرا علي تصليح",
+    "شكرا لاصلاح",
+    "مشكورين علي اصلاح",
+    "مشكورين علي تصليح",
+    "thanks for fixing",
+    "thank you for fixing",
+    "thanks for repairing",
+    "thank you for repairing",
+)
+#: …unless the citizen says it is back or was never fixed.
+_NOT_FIXED = (
+    "still",
+    "again",
+    "not fixed",
+    "للحين",
+    "لين الحين",
+    "ما تصلح",
+    "مازال",
+    "ما زال",
+    "رجع",
+    "رجعت",
+)
+
+
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:[وبلف]|ال)?(?:{alternatives})(?!\w)")
@@ -144,6 +171,8 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 
 _KIND_PATTERNS = {kind: _pattern(words) for kind, words in _CUES.items()}
 _PROBLEM_PATTERN = _pattern(_PROBLEM)
+_THANKED_PATTERN = _pattern(_THANKED_FOR_WORK)
+_NOT_FIXED_PATTERN = _pattern(_NOT_FIXED)
 
 
 def kind_of(match_text: str, raw_text: str = "") -> Kind:
@@ -152,6 +181,8 @@ def kind_of(match_text: str, raw_text: str = "") -> Kind:
     if "?" in raw_text or "؟" in raw_text:
         scores[Kind.inquiry] += 1
     problem = len(_PROBLEM_PATTERN.findall(match_text))
+    if _THANKED_PATTERN.search(match_text) and not _NOT_FIXED_PATTERN.search(match_text):
+        return Kind.compliment  # "thanks for fixing the pothole": the pothole is gone
     scores[Kind.compliment] -= 2 * problem  # thanks that close a complaint are politeness
     scores[Kind.inquiry] -= problem
     best = max(scores, key=lambda kind: scores[kind])

@@ -184,3 +184,21 @@ def test_text_alone_needs_a_known_problem_or_enough_words() -> None:
     assert combined_score(features(report("الانارة طافيه", 1, **lights), first)) >= 55
     far_apart = report("الانارة طافيه", 24 * 4, **lights)
     assert combined_score(features(far_apart, first)) < 40
+
+
+def test_asking_after_a_report_says_nothing_of_the_problem() -> None:
+    assert meaningful_words(match_form("Any update on my complaint please?")) == ""
+    assert meaningful_words(match_form("وين وصل بلاغي عن الحفرة؟")) == "وين وصل حفره"
+    first = report("any update on my complaint please")
+    again = report("any update on my complaint please", 1)
+    assert combined_score(features(again, first)) == 0.0
+
+
+def test_thanks_for_a_repair_is_not_the_same_report_as_the_problem() -> None:
+    pothole = {"road": "2404", "category": "pothole", "department": "roads"}
+    complaint = report("حفرة كبيرة في الشارع 2404 مجمع 724", kind="complaint", **pothole)
+    thanks = report("شكراً على إصلاح الحفرة في طريق 2404", 1, kind="compliment", **pothole)
+    again = report("الحفرة في طريق 2404 كبيرة", 1, kind="complaint", **pothole)
+    assert features(thanks, complaint)["thanks_and_problem"] is True
+    assert combined_score(features(thanks, complaint)) < 40  # not even suggested
+    assert combined_score(features(again, complaint)) >= DEFAULT_THRESHOLD
