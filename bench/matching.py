@@ -12,6 +12,8 @@ run:
    rho of qanat's text similarity and of ``qanat dedupe score``'s pair score, against
    rapidfuzz's ratio on the raw texts, the token set ratio qanat used before, and
    TF-IDF character 2–5-gram cosine fitted on the pairs' own texts (scikit-learn).
+   Also pairs of real Saudi-dialect service requests (ArBanking77's test set) of one
+   intent or of two, drawn with a fixed seed (rho there is against the same 1 / 0).
 2. **Place × category × time** — a year of a city's 311 animal requests with the
    city's own duplicate closures, replayed in time order through qanat's candidate index
    and scorer with the default dedupe rules (each finder compares what its own time
@@ -123,6 +125,29 @@ def sts_pairs(data: Path) -> list[TextPair]:
     for line, grade in zip(lines, gold, strict=False):
         a, b = line.split("\t")[:2]
         pairs.append(TextPair(a, b, int(float(grade) >= 3), float(grade)))
+    return pairs
+
+
+def intent_pairs(data: Path, count: int = 1500, seed: int = 7) -> list[TextPair]:
+    """Pairs of real Saudi-dialect service requests (ArBanking77's test set): two of one
+    intent ("the same") and, for each, the first beside one of another intent — asked
+    alike, often in the same words, about another thing. Drawn with a fixed seed."""
+    import random
+
+    path = data / "arbanking77" / "Banking77_Arabized_Saudi_test.csv"
+    by_intent: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_intent.setdefault(row["label"], []).append(row["text"])
+    intents = sorted(name for name, texts in by_intent.items() if len(texts) >= 2)
+    draw = random.Random(seed)
+    pairs = []
+    for _ in range(count):
+        intent = draw.choice(intents)
+        first, second = draw.sample(by_intent[intent], 2)
+        other = draw.choice([name for name in intents if name != intent])
+        pairs.append(TextPair(first, second, 1, 1.0))
+        pairs.append(TextPair(first, draw.choice(by_intent[other]), 0, 0.0))
     return pairs
 
 
@@ -386,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
         text_section("STS 2017 Arabic (gold >= 3)", sts_pairs(data))
     else:
         print(f"text: skipped, no {data / 'ar-pairs'}")
+    if (data / "arbanking77").is_dir():
+        text_section("ArBanking77 Saudi requests, same intent or another", intent_pairs(data))
+    else:
+        print(f"intents: skipped, no {data / 'arbanking77'}")
     if (data / "boston311").is_dir():
         place_section(city_requests(data), trained)
     else:

@@ -341,6 +341,14 @@ def text_alone(similarity: float) -> float:
     return DEFAULT_THRESHOLD + (100 - DEFAULT_THRESHOLD) * (similarity - bend) / (1 - bend)
 
 
+def _under(cap: float, score: float) -> float:
+    """``score`` kept under ``cap`` in order: scores within a point of the cap and above
+    it share that last point (0–100 scores are printed to one decimal)."""
+    if cap >= 100.0 or score <= cap - 1:
+        return score
+    return cap - 1 + (score - cap + 1) / (101 - cap) * 0.9
+
+
 def score_of(
     evidence: Mapping[str, Any],
     model: PairModel | None = None,
@@ -356,9 +364,10 @@ def score_of(
     similar |= dict(texts or {})
     similarity = similar["text"]
     if evidence.get("where") == Where.unknown and evidence.get("work") != Work.other:
-        # Text alone: a gated pair keeps its own score up to the gate, so pairs ranked by
-        # their texts stay in the texts' order under it.
-        score = text_alone(similarity)
+        # Text alone: a gated pair keeps its own score up to a point under the gate and
+        # is squeezed into that last point above it, so pairs ranked by their texts stay
+        # in the texts' order.
+        score = _under(cap, text_alone(similarity))
     elif cap < 100.0:
         score = cap * similarity
     elif model is not None:

@@ -202,3 +202,13 @@ def test_thanks_for_a_repair_is_not_the_same_report_as_the_problem() -> None:
     assert features(thanks, complaint)["thanks_and_problem"] is True
     assert combined_score(features(thanks, complaint)) < 40  # not even suggested
     assert combined_score(features(again, complaint)) >= DEFAULT_THRESHOLD
+
+
+def test_text_alone_under_a_gate_keeps_the_texts_order() -> None:
+    # Two words, neither report placed nor categorised: never linked nor suggested, but
+    # a pairs file still ranks the nearer wording higher (not all cut to the gate).
+    first = report("الإنارة طافية")
+    same = combined_score(features(report("الانارة طافيه", 1), first))
+    close = combined_score(features(report("الإنارة طافية كلها", 1), first))
+    far = combined_score(features(report("حفرة عميقة", 1), first))
+    assert 40 > same > close > far
