@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from qanat.config import Settings
-from qanat.dedupe.calibrate import calibrate
+from qanat.dedupe.calibrate import CATEGORY_EACH, CATEGORY_PAIRS, calibrate, per_category
 from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.pairs import Pair, pair_evidence, read_pairs
 from qanat.dedupe.replay import Label, primaries, split_stream, tally
@@ -100,7 +100,7 @@ def _scored(
             yield number, pair, {"score": 0.0}
             continue
         value = combined_score(evidence, model)
-        band = rules.dedupe.band(value, pair.category_b, model)
+        band = rules.dedupe.band(value, evidence.get("category"), model)
         yield number, pair, {"score": value, "band": band, **evidence}
 
 
@@ -131,10 +131,10 @@ def score(
 
 def _labelled(
     file: Path, rules_file: Path | None, model_file: Path | None
-) -> list[tuple[float, int, str]]:
-    """(score, label, band) of each labelled pair."""
+) -> list[tuple[float, int, str, str | None]]:
+    """(score, label, band, category) of each labelled pair."""
     return [
-        (found["score"], pair.label, found["band"])
+        (found["score"], pair.label, found["band"], found.get("category"))
         for _n, pair, found in _scored(file, rules_file, model_file)
         if isinstance(pair, Pair) and pair.label is not None
     ]
@@ -151,9 +151,11 @@ def calibrate_command(
     linking where precision is at least 0.97, suggesting where nine in ten are caught."""
     from qanat.dedupe.training import choose_thresholds
 
-    scored = [(value, label) for value, label, _band in _labelled(file, rules_file, model_file)]
+    labelled = _labelled(file, rules_file, model_file)
+    scored = [(value, label) for value, label, _band, _category in labelled]
     rows, best_f1 = calibrate(scored)
     link, suggest = choose_thresholds([v for v, _l in scored], [label for _v, label in scored])
+    categories = per_category(((c, v, label) for v, label, _b, c in labelled), choose_thresholds)
     if as_json:
         out = {
             "n": len(scored),
@@ -161,6 +163,7 @@ def calibrate_command(
             "suggest": suggest,
             "best_f1_threshold": best_f1,
             "rows": [r.__dict__ for r in rows],
+            "categories": [c.__dict__ for c in categories],
         }
         print(json.dumps(out))
         return
@@ -170,6 +173,18 @@ def calibrate_command(
         print(f"{row.threshold:9.0f}  {row.precision:9.3f}  {row.recall:6.3f}  {row.f1:.3f}")
     print(f"link from: {link:g} (precision >= 0.97)   suggest from: {suggest:g}")
     print(f"best F1 at: {best_f1}")
+    if not categories:
+        print(
+            f"per category: none has {CATEGORY_PAIRS} labelled pairs with {CATEGORY_EACH} of"
+            " each label; every category takes the thresholds above"
+        )
+        return
+    print("per category (for the rules file's dedupe: categories: section):")
+    for found in categories:
+        print(
+            f"  - {{category: {found.category}, threshold: {found.link:g},"
+            f" suggest_threshold: {found.suggest:g}}}   # {found.pairs} pairs"
+        )
 
 
 @app.command("eval")
@@ -184,10 +199,10 @@ def eval_command(
     from qanat.dedupe.training import roc_auc
 
     scored = _labelled(file, rules_file, model_file)
-    labels = [label for _v, label, _b in scored]
+    labels = [label for _v, label, _b, _c in scored]
     figures: dict[str, Any] = {"n": len(scored), "duplicates": sum(labels)}
     for name, bands in (("linked", {"link"}), ("linked_or_suggested", {"link", "suggest"})):
-        chosen = [label for _v, label, band in scored if band in bands]
+        chosen = [label for _v, label, band, _c in scored if band in bands]
         precision = sum(chosen) / len(chosen) if chosen else 1.0
         recall = sum(chosen) / sum(labels) if sum(labels) else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -197,7 +212,7 @@ def eval_command(
             "recall": round(recall, 3),
             "f1": round(f1, 3),
         }
-    figures["auc"] = round(roc_auc([v for v, _l, _b in scored], labels), 3)
+    figures["auc"] = round(roc_auc([v for v, _l, _b, _c in scored], labels), 3)
     if as_json:
         print(json.dumps(figures))
         return

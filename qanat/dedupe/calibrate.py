@@ -1,9 +1,16 @@
-"""Calibrating the duplicate threshold on a body's own labelled pairs."""
+"""Calibrating the duplicate thresholds on a body's own labelled pairs: for all pairs,
+and per category where its pairs are enough to say."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+#: A category's own thresholds are recommended from this many labelled pairs on…
+CATEGORY_PAIRS = 30
+#: …with at least this many duplicates and this many non-duplicates among them.
+CATEGORY_EACH = 8
 
 
 @dataclass(frozen=True)
@@ -35,3 +42,37 @@ def calibrate(
         )
     best = max(rows, key=lambda r: (r.f1, r.threshold), default=None)
     return rows, best.threshold if best and best.f1 > 0 else None
+
+
+@dataclass(frozen=True)
+class CategoryThresholds:
+    """A category's own link and suggestion thresholds, from its ``pairs`` labelled pairs."""
+
+    category: str
+    pairs: int
+    link: float
+    suggest: float
+
+
+Choose = Callable[[Sequence[float], Sequence[int]], tuple[float, float]]
+
+
+def per_category(
+    scored: Iterable[tuple[str | None, float, int]], choose: Choose
+) -> list[CategoryThresholds]:
+    """The thresholds ``choose`` picks for each category whose labelled pairs (category,
+    score, label) are enough: :data:`CATEGORY_PAIRS` pairs, :data:`CATEGORY_EACH` of each
+    label. Other categories keep the thresholds chosen on all pairs."""
+    groups: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for category, score, label in scored:
+        if category:
+            groups[category].append((score, label))
+    found = []
+    for category, rows in sorted(groups.items()):
+        labels = [label for _score, label in rows]
+        duplicates = sum(labels)
+        if len(rows) < CATEGORY_PAIRS or min(duplicates, len(rows) - duplicates) < CATEGORY_EACH:
+            continue
+        link, suggest = choose([score for score, _label in rows], labels)
+        found.append(CategoryThresholds(category, len(rows), link, suggest))
+    return found

@@ -101,7 +101,8 @@ def pair_evidence(pair: Pair, *, route: Route, rules: DedupeRules | None = None)
         location=pair.location_b, category=pair.category_b,
     )  # fmt: skip
     radius = (rules or DedupeRules()).radius_for(second.category)
-    return features(second, first, radius)
+    # The second text's category, as the new ticket's: what its thresholds are read by.
+    return {**features(second, first, radius), "category": second.category}
 
 
 def pair_score(pair: Pair, *, route: Route, rules: DedupeRules | None = None) -> float:

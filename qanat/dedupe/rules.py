@@ -29,12 +29,15 @@ class _Strict(BaseModel):
 
 
 class DedupeCategory(_Strict):
-    """A category's own duplicate threshold, time window and "same spot" radius in metres
-    (unset: the defaults). A radius of 200 m or more makes the category an area problem
-    (a water cut, a smell): two house numbers on one street are then one problem."""
+    """A category's own duplicate thresholds (link, suggest), time window and "same spot"
+    radius in metres (unset: the defaults; ``qanat dedupe calibrate`` recommends the
+    thresholds of categories with enough labelled pairs). A radius of 200 m or more makes
+    the category an area problem (a water cut, a smell): two house numbers on one street
+    are then one problem."""
 
     category: str
     threshold: float | None = Field(default=None, ge=MIN_THRESHOLD, le=100)
+    suggest_threshold: float | None = Field(default=None, ge=MIN_SUGGEST, le=100)
     window_days: float | None = Field(default=None, gt=0, le=365)
     radius_m: float | None = Field(default=None, gt=0, le=20_000)
 
@@ -81,8 +84,11 @@ class DedupeRules(_Strict):
 
     def suggest_for(self, category: str | None, model: PairModel | None = None) -> float:
         """The score from which a possible duplicate of ``category`` is suggested."""
+        category_own = self._own(category)
         own = self.suggest_threshold
-        if own is not None:
+        if category_own and category_own.suggest_threshold is not None:
+            suggest = category_own.suggest_threshold
+        elif own is not None:
             suggest = own
         else:
             suggest = model.suggest_threshold if model is not None else DEFAULT_SUGGEST

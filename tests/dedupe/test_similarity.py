@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import qanat.dedupe
 from qanat.cli.main import app
-from qanat.dedupe.calibrate import calibrate
+from qanat.dedupe.calibrate import CATEGORY_PAIRS, calibrate, per_category
 from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import (
     DEFAULT_THRESHOLD,
@@ -112,6 +112,16 @@ def test_score_and_calibrate_commands(tmp_path: Path) -> None:
     assert result["n"] == labelled >= 250 and result["recommended"] is not None
     # Hard negatives included, the pipeline's score separates the pairs well.
     assert max(row["f1"] for row in result["rows"]) >= 0.8
+    # Categories with enough pairs get their own thresholds, each a valid rules line.
+    own = {row["category"]: row for row in result["categories"]}
+    assert own and all(row["pairs"] >= CATEGORY_PAIRS for row in own.values())
+    rules = DedupeRules(
+        categories=[
+            {"category": c, "threshold": r["link"], "suggest_threshold": r["suggest"]}
+            for c, r in own.items()
+        ]
+    )
+    assert all(rules.threshold_for(c) == r["link"] for c, r in own.items())
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"text_a": "x"}\n{"text_a": "a", "text_b": "a"}\n')
     mixed = runner.invoke(app, ["dedupe", "score", str(broken)])
@@ -212,3 +222,22 @@ def test_text_alone_under_a_gate_keeps_the_texts_order() -> None:
     close = combined_score(features(report("الإنارة طافية كلها", 1), first))
     far = combined_score(features(report("حفرة عميقة", 1), first))
     assert 40 > same > close > far
+
+
+def test_a_category_gets_its_own_thresholds_only_from_enough_pairs_of_each_label() -> None:
+    def choose(scores: object, labels: object) -> tuple[float, float]:
+        return 70.0, 45.0
+
+    many = [("pothole", 80.0, 1)] * 20 + [("pothole", 30.0, 0)] * 10
+    lopsided = [("garbage", 80.0, 1)] * 40 + [("garbage", 30.0, 0)] * 2
+    few = [("sewage_overflow", 80.0, 1)] * 5 + [("sewage_overflow", 30.0, 0)] * 5
+    found = per_category(many + lopsided + few + [(None, 50.0, 1)] * 40, choose)
+    assert [(c.category, c.pairs, c.link, c.suggest) for c in found] == [
+        ("pothole", 30, 70.0, 45.0)
+    ]
+    rules = DedupeRules(
+        suggest_threshold=42,
+        categories=[{"category": "pothole", "threshold": 70, "suggest_threshold": 45}],
+    )
+    assert rules.band(50, "pothole") == "suggest" and rules.band(44, "pothole") == "none"
+    assert rules.band(44, "garbage") == "suggest" and rules.band(41, "garbage") == "none"
