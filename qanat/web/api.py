@@ -17,12 +17,13 @@ from sqlmodel import col, select
 from qanat.errors import BadPayload
 from qanat.model import Visibility
 from qanat.store import audit, inbox, views
-from qanat.store.access import Viewer, visible_ticket
+from qanat.store.access import visible_ticket
 from qanat.store.tables import Note, User, utcnow
 from qanat.web import schemas, work
 from qanat.web.auth import Reader, client_ip
 from qanat.web.deps import MAX_ROW_ID, RowId, RuntimeDep
 from qanat.web.inbox_pages import search_words
+from qanat.web.work import who
 
 router = APIRouter(tags=["tickets"])
 
@@ -82,11 +83,6 @@ class LinkIn(BaseModel):
     """The primary ticket this one repeats."""
 
     primary_reference: str
-
-
-def who(request: Request, viewer: Viewer) -> work.Request:
-    """The acting viewer and their address."""
-    return work.Request(viewer=viewer, ip=client_ip(request))
 
 
 @router.get("/me", response_model=schemas.Me, response_model_exclude_unset=True)

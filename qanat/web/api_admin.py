@@ -16,9 +16,9 @@ from qanat.store.actions import dead_letters
 from qanat.store.canned import canned_replies
 from qanat.store.tables import Message, Ticket, utcnow
 from qanat.web import schemas, work
-from qanat.web.api import who
 from qanat.web.auth import AccountKeeper, Admin, DeadLetterKeeper, Submitter, Worker, client_ip
 from qanat.web.deps import PageLimit, RowId, RuntimeDep
+from qanat.web.work import who
 
 router = APIRouter()
 

@@ -21,12 +21,13 @@ from qanat.errors import BadPayload, NotFound
 from qanat.store.access import Viewer, visible_ticket
 from qanat.store.tables import Department
 from qanat.web import i18n, panel, work
-from qanat.web.auth import Reader, client_ip
+from qanat.web.auth import Reader
 from qanat.web.deps import RowId, RuntimeDep
 from qanat.web.names import Names, NamesDep
 from qanat.web.templating import language_for, page, render
 from qanat.web.ticket_field import ticket_extras
 from qanat.web.ticket_pages import mail_view, ticket_context
+from qanat.web.work import who
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,11 +36,6 @@ Toast = tuple[str, dict[str, str]]
 PARTS = {"ticket-head": "_ticket_head.html", "timeline": "_timeline.html",
          "side": "_ticket_side.html", "panel": "_panel.html",
          "suggestions": "_ticket_suggestions.html"}  # fmt: skip
-
-
-def who(request: Request, viewer: Viewer) -> work.Request:
-    """The acting viewer and their address."""
-    return work.Request(viewer=viewer, ip=client_ip(request))
 
 
 def wants_json(request: Request) -> bool:

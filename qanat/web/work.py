@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request as HttpRequest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -31,7 +32,7 @@ from qanat.store.access import (
     visible_ticket,
 )
 from qanat.store.tables import Ticket, User, utcnow
-from qanat.web.auth import ensure
+from qanat.web.auth import client_ip, ensure
 from qanat.web.public_intake import save_report
 
 
@@ -41,6 +42,11 @@ class Request:
 
     viewer: Viewer
     ip: str | None = None
+
+
+def who(request: HttpRequest, viewer: Viewer) -> Request:
+    """The acting viewer and their address, for an API call or a page's form alike."""
+    return Request(viewer=viewer, ip=client_ip(request))
 
 
 async def _ticket(session: AsyncSession, who: Request, reference: str, permission: str) -> Ticket:
