@@ -125,7 +125,8 @@ async def list_tickets(
     """Tickets the viewer may see, newest first, with the inbox's queues, filters and search."""
     if query.queue not in inbox.QUEUES:
         raise BadPayload(f"unknown queue {query.queue!r}; choose one of {', '.join(inbox.QUEUES)}")
-    filters = inbox.InboxFilters(**query.model_dump(), words=search_words(query.q))
+    words = search_words(query.q, runtime.settings.default_region)
+    filters = inbox.InboxFilters(**query.model_dump(), words=words)
     async with runtime.db.session() as session:
         rows = await inbox.inbox_rows(
             session, filters=filters, viewer=viewer, now=utcnow(), tz=runtime.settings.tz

@@ -41,20 +41,21 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def search_words(q: str | None) -> tuple[str, ...]:
+def search_words(q: str | None, region: str = "BH") -> tuple[str, ...]:
     """What staff typed in the search box, as the words the store compares (match form,
-    numbers kept as typed, a phone number in E.164)."""
-    return tuple(_as_phone(word) for word in search_form(q).split()) if q else ()
+    numbers kept as typed, a phone number in E.164, read as a number of ``region`` — the
+    body's default region — when it has no country code)."""
+    return tuple(_as_phone(word, region) for word in search_form(q).split()) if q else ()
 
 
-def _as_phone(word: str) -> str:
+def _as_phone(word: str, region: str) -> str:
     # A phone number typed alone is looked up among identities, which are in E.164.
     if word.isdigit() and 8 <= len(word) <= 15:
-        return normalize_phone(word) or word
+        return normalize_phone(word, region) or word
     return word
 
 
-def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
+def filters_from(request: Request, *, queue: str, region: str = "BH") -> inbox.InboxFilters:
     """The inbox filters in the query string (blank fields and bad dates are ignored)."""
     params = request.query_params
     chosen = {name: (params.get(name) or "").strip() or None for name in FILTER_FIELDS}
@@ -71,7 +72,7 @@ def filters_from(request: Request, *, queue: str) -> inbox.InboxFilters:
         date_from=_day(params.get("date_from")),
         date_to=_day(params.get("date_to")),
         q=q,
-        words=search_words(q),
+        words=search_words(q, region),
         offset=offset,
         channel=chosen["channel"],
         kind=chosen["kind"],
@@ -110,7 +111,7 @@ async def inbox_page(
     queues = inbox.queues_for(viewer)
     asked = request.query_params.get("queue")
     queue = asked if asked in queues else inbox.default_queue(viewer)
-    filters = filters_from(request, queue=queue)
+    filters = filters_from(request, queue=queue, region=runtime.settings.default_region)
     now = utcnow()
     async with runtime.db.session() as session:
         rows = await inbox.inbox_rows(

@@ -146,3 +146,9 @@ async def test_queue_counts_stop_at_the_cap_and_are_reused_briefly(database_url:
         assert now["all"] == 6
     finally:
         await db.dispose()
+
+
+def test_a_phone_without_country_code_is_read_in_the_bodys_region() -> None:
+    assert search_words("39001122") == ("+97339001122",)  # Bahrain, the default
+    assert search_words("0501234567", "SA") == ("+966501234567",)
+    assert search_words("0501234567", "AE") == ("+971501234567",)
