@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, event, func, literal, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, aliased
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, defer
 from sqlmodel import col, select
 
 from qanat.model import OPEN_STATUSES, Direction, TicketStatus
@@ -254,6 +254,8 @@ async def inbox_rows(
     the order of a column staff chose."""
     statement = (
         select(Ticket)
+        # What search looks in is up to several kB a ticket, and a page never shows it.
+        .options(defer(Ticket.search_text))  # type: ignore[arg-type]
         .where(*inbox_conditions(filters, viewer=viewer, now=now, tz=tz))
         .order_by(*ordering(filters))
         .limit(filters.limit)
