@@ -16,7 +16,13 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from qanat.config import Settings
-from qanat.dedupe.calibrate import CATEGORY_EACH, CATEGORY_PAIRS, calibrate, per_category
+from qanat.dedupe.calibrate import (
+    CATEGORY_EACH,
+    CATEGORY_PAIRS,
+    CategoryThresholds,
+    calibrate,
+    per_category,
+)
 from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.pairs import Pair, pair_evidence, read_pairs
 from qanat.dedupe.replay import Label, primaries, split_stream, tally
@@ -131,10 +137,10 @@ def score(
 
 def _labelled(
     file: Path, rules_file: Path | None, model_file: Path | None
-) -> list[tuple[float, int, str, str | None]]:
-    """(score, label, band, category) of each labelled pair."""
+) -> list[tuple[float, int, str, str | None, float | None]]:
+    """(score, label, band, category, metres apart) of each labelled pair."""
     return [
-        (found["score"], pair.label, found["band"], found.get("category"))
+        (found["score"], pair.label, found["band"], found.get("category"), found.get("metres"))
         for _n, pair, found in _scored(file, rules_file, model_file)
         if isinstance(pair, Pair) and pair.label is not None
     ]
@@ -152,10 +158,12 @@ def calibrate_command(
     from qanat.dedupe.training import choose_thresholds
 
     labelled = _labelled(file, rules_file, model_file)
-    scored = [(value, label) for value, label, _band, _category in labelled]
+    scored = [(value, label) for value, label, _band, _category, _metres in labelled]
     rows, best_f1 = calibrate(scored)
     link, suggest = choose_thresholds([v for v, _l in scored], [label for _v, label in scored])
-    categories = per_category(((c, v, label) for v, label, _b, c in labelled), choose_thresholds)
+    categories = per_category(
+        ((c, v, label, m) for v, label, _b, c, m in labelled), choose_thresholds
+    )
     if as_json:
         out = {
             "n": len(scored),
@@ -181,10 +189,22 @@ def calibrate_command(
         return
     print("per category (for the rules file's dedupe: categories: section):")
     for found in categories:
-        print(
-            f"  - {{category: {found.category}, threshold: {found.link:g},"
-            f" suggest_threshold: {found.suggest:g}}}   # {found.pairs} pairs"
-        )
+        print(f"  - {{{category_line(found)}}}   # {found.pairs} pairs")
+
+
+def category_line(found: CategoryThresholds) -> str:
+    """A category's recommendation as the fields of its line in the rules file."""
+    fields = {
+        "category": found.category,
+        "threshold": found.link,
+        "suggest_threshold": found.suggest,
+        "radius_m": found.radius_m,
+    }
+    return ", ".join(
+        f"{name}: {value:g}" if isinstance(value, float) else f"{name}: {value}"
+        for name, value in fields.items()
+        if value is not None
+    )
 
 
 @app.command("eval")
@@ -199,10 +219,10 @@ def eval_command(
     from qanat.dedupe.training import roc_auc
 
     scored = _labelled(file, rules_file, model_file)
-    labels = [label for _v, label, _b, _c in scored]
+    labels = [label for _v, label, _b, _c, _m in scored]
     figures: dict[str, Any] = {"n": len(scored), "duplicates": sum(labels)}
     for name, bands in (("linked", {"link"}), ("linked_or_suggested", {"link", "suggest"})):
-        chosen = [label for _v, label, band, _c in scored if band in bands]
+        chosen = [label for _v, label, band, _c, _m in scored if band in bands]
         precision = sum(chosen) / len(chosen) if chosen else 1.0
         recall = sum(chosen) / sum(labels) if sum(labels) else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -212,7 +232,7 @@ def eval_command(
             "recall": round(recall, 3),
             "f1": round(f1, 3),
         }
-    figures["auc"] = round(roc_auc([v for v, _l, _b, _c in scored], labels), 3)
+    figures["auc"] = round(roc_auc([v for v, _l, _b, _c, _m in scored], labels), 3)
     if as_json:
         print(json.dumps(figures))
         return

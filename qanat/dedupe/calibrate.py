@@ -44,35 +44,63 @@ def calibrate(
     return rows, best.threshold if best and best.f1 > 0 else None
 
 
+#: The radii (metres) a category's "same spot" is chosen among…
+RADII = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)
+#: …the smallest that holds this share of its labelled duplicates, where at least this
+#: share of the pairs it holds are duplicates.
+RADIUS_CATCHES, RADIUS_PRECISION = 0.9, 0.9
+
+
 @dataclass(frozen=True)
 class CategoryThresholds:
-    """A category's own link and suggestion thresholds, from its ``pairs`` labelled pairs."""
+    """A category's own thresholds, from its ``pairs`` labelled pairs: link and suggest
+    (None: too few pairs to say) and the radius of "the same spot" (None: too few pairs
+    with coordinates, or no radius holds its duplicates without its other problems)."""
 
     category: str
     pairs: int
-    link: float
-    suggest: float
+    link: float | None
+    suggest: float | None
+    radius_m: float | None = None
 
 
 Choose = Callable[[Sequence[float], Sequence[int]], tuple[float, float]]
 
 
+def spot_radius(distances: Sequence[tuple[float, int]]) -> float | None:
+    """The radius of "the same spot" that labelled pairs (metres apart, label) of one
+    category say: the smallest of :data:`RADII` holding 90 % of the duplicates where 90 %
+    of the pairs it holds are duplicates; None when there are fewer than
+    :data:`CATEGORY_EACH` pairs of each label, or no radius does."""
+    duplicates = sum(label for _metres, label in distances)
+    if min(duplicates, len(distances) - duplicates) < CATEGORY_EACH:
+        return None
+    for radius in RADII:
+        held = [label for metres, label in distances if metres <= radius]
+        if sum(held) >= RADIUS_CATCHES * duplicates:
+            return radius if sum(held) >= RADIUS_PRECISION * len(held) else None
+    return None
+
+
 def per_category(
-    scored: Iterable[tuple[str | None, float, int]], choose: Choose
+    scored: Iterable[tuple[str | None, float, int, float | None]], choose: Choose
 ) -> list[CategoryThresholds]:
-    """The thresholds ``choose`` picks for each category whose labelled pairs (category,
-    score, label) are enough: :data:`CATEGORY_PAIRS` pairs, :data:`CATEGORY_EACH` of each
-    label. Other categories keep the thresholds chosen on all pairs."""
-    groups: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for category, score, label in scored:
+    """What a category's labelled pairs (category, score, label, metres apart or None)
+    say of its own thresholds and radius: thresholds (as ``choose`` picks them) from
+    :data:`CATEGORY_PAIRS` pairs with :data:`CATEGORY_EACH` of each label, a radius from
+    :func:`spot_radius`. Other categories keep the thresholds chosen on all pairs."""
+    groups: dict[str, list[tuple[float, int, float | None]]] = defaultdict(list)
+    for category, score, label, metres in scored:
         if category:
-            groups[category].append((score, label))
+            groups[category].append((score, label, metres))
     found = []
     for category, rows in sorted(groups.items()):
-        labels = [label for _score, label in rows]
+        labels = [label for _score, label, _metres in rows]
         duplicates = sum(labels)
-        if len(rows) < CATEGORY_PAIRS or min(duplicates, len(rows) - duplicates) < CATEGORY_EACH:
-            continue
-        link, suggest = choose([score for score, _label in rows], labels)
-        found.append(CategoryThresholds(category, len(rows), link, suggest))
+        link = suggest = None
+        if len(rows) >= CATEGORY_PAIRS and min(duplicates, len(rows) - duplicates) >= CATEGORY_EACH:
+            link, suggest = choose([score for score, _label, _metres in rows], labels)
+        radius = spot_radius([(m, label) for _s, label, m in rows if m is not None])
+        if link is not None or radius is not None:
+            found.append(CategoryThresholds(category, len(rows), link, suggest, radius))
     return found

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import qanat.dedupe
 from qanat.cli.main import app
-from qanat.dedupe.calibrate import CATEGORY_PAIRS, calibrate, per_category
+from qanat.dedupe.calibrate import CATEGORY_PAIRS, calibrate, per_category, spot_radius
 from qanat.dedupe.rules import DedupeRules
 from qanat.dedupe.similarity import (
     DEFAULT_THRESHOLD,
@@ -228,12 +228,13 @@ def test_a_category_gets_its_own_thresholds_only_from_enough_pairs_of_each_label
     def choose(scores: object, labels: object) -> tuple[float, float]:
         return 70.0, 45.0
 
-    many = [("pothole", 80.0, 1)] * 20 + [("pothole", 30.0, 0)] * 10
-    lopsided = [("garbage", 80.0, 1)] * 40 + [("garbage", 30.0, 0)] * 2
-    few = [("sewage_overflow", 80.0, 1)] * 5 + [("sewage_overflow", 30.0, 0)] * 5
-    found = per_category(many + lopsided + few + [(None, 50.0, 1)] * 40, choose)
-    assert [(c.category, c.pairs, c.link, c.suggest) for c in found] == [
-        ("pothole", 30, 70.0, 45.0)
+    many = [("pothole", 80.0, 1, None)] * 20 + [("pothole", 30.0, 0, None)] * 10
+    lopsided = [("garbage", 80.0, 1, None)] * 40 + [("garbage", 30.0, 0, None)] * 2
+    few = [("sewage_overflow", 80.0, 1, None)] * 5 + [("sewage_overflow", 30.0, 0, None)] * 5
+    unknown = [(None, 50.0, 1, None)] * 40
+    found = per_category(many + lopsided + few + unknown, choose)
+    assert [(c.category, c.pairs, c.link, c.suggest, c.radius_m) for c in found] == [
+        ("pothole", 30, 70.0, 45.0, None)
     ]
     rules = DedupeRules(
         suggest_threshold=42,
@@ -241,3 +242,20 @@ def test_a_category_gets_its_own_thresholds_only_from_enough_pairs_of_each_label
     )
     assert rules.band(50, "pothole") == "suggest" and rules.band(44, "pothole") == "none"
     assert rules.band(44, "garbage") == "suggest" and rules.band(41, "garbage") == "none"
+
+
+def test_a_categorys_radius_is_learned_from_how_far_apart_its_duplicates_were() -> None:
+    # Strays seen by neighbours: duplicates up to 180 m apart, other cases further.
+    strays = [(float(m), 1) for m in (5, 20, 60, 90, 120, 150, 170, 180, 30, 40)]
+    strays += [(float(m), 0) for m in (450, 600, 700, 900, 1200, 350, 500, 800)]
+    assert spot_radius(strays) == 200.0
+    # A street light: duplicates at one pole, the next poles other problems.
+    poles = [(float(m), 1) for m in (0, 3, 5, 8, 10, 12, 15, 20, 2, 4)]
+    poles += [(float(m), 0) for m in (30, 35, 40, 60, 45, 80, 90, 70)]
+    assert spot_radius(poles) == 25.0
+    # No radius holds the duplicates without as many other problems: none recommended.
+    mixed = [(float(m), 1) for m in range(0, 100, 10)] + [(float(m), 0) for m in range(5, 95, 10)]
+    assert spot_radius(mixed) is None
+    assert spot_radius(poles[:4] + poles[10:]) is None  # four duplicates are too few
+    found = per_category([("stray_animals", 50.0, label, m) for m, label in strays], None)  # type: ignore[arg-type]
+    assert [(c.category, c.link, c.radius_m) for c in found] == [("stray_animals", None, 200.0)]
