@@ -40,7 +40,7 @@ def test_routing_with_numpy_gives_scikit_learns_probabilities() -> None:
     model = trained(pairs)
     texts = [prepared(t) for t, _d in pairs]
     labels = [d for _t, d in pairs]
-    vectorizer = _vectorizer()
+    vectorizer = _vectorizer(len(texts))
     svm = _fit(vectorizer.fit_transform(texts), labels, np.ones(len(texts)), model.training["c"])  # type: ignore[attr-defined,index]
     classes = sorted(set(labels))
     for text in ("الزبالة متراكمة عند باب العمارة", "حفرة كبيرة في الشارع", "street light out"):
