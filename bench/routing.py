@@ -167,7 +167,7 @@ def qanat_router(split: Split) -> Score:
         f"at threshold {model.threshold}: triage {1 - figures['coverage']:.1%}, accuracy of "
         f"the rest {figures['accuracy_answered']:.3f}; per message: routing "
         f"{routing * 1000:.2f} ms (normalize + route), model {scoring * 1000:.2f} ms; "
-        f"{facts.get('settings', '')} C={facts.get('c')}, CV balanced accuracy "
+        f"C={facts.get('c')}, CV balanced accuracy "
         f"{facts.get('cv_balanced_accuracy')}; {len(model.vocabulary):,} features"
     )
     name, accuracy, f1, _ = _scored("qanat router", [g for _, g in split.test], guesses, seconds)

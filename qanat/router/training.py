@@ -32,8 +32,6 @@ CORRECTION_WEIGHT = 2.0
 #: The temperature used when there are too few examples to fit one (measured: 5.9 on
 #: qanat's Arabic examples, 6.2 on San Diego's requests).
 FALLBACK_BETA = 5.0
-#: From this many examples on, an n-gram seen in one example only is left out.
-KEEP_RARE_BELOW = 5000
 #: The largest temperature fitted: beyond it the held-out scores separated perfectly,
 #: which says the examples are too few to tell how sure to be, not that it is sure.
 MAX_BETA = 20.0
@@ -56,27 +54,29 @@ class TrainingSettings:
     folds: int = 5
     threshold: float = DEFAULT_THRESHOLD
     seed: int = 0
+    #: From this many examples on, an n-gram seen in one example only is left out.
+    keep_rare_below: int = 5000
 
 
 Matrix = npt.NDArray[np.float64]
 
 
-def min_documents(examples: int) -> int:
+def min_documents(examples: int, settings: TrainingSettings) -> int:
     """In how many examples an n-gram must occur to be kept: with
-    :data:`KEEP_RARE_BELOW` examples or more, in two (it halves the model file, at the
-    same accuracy as measured); with fewer, in one (a rare n-gram may then be all a small
-    department has)."""
-    return 2 if examples >= KEEP_RARE_BELOW else 1
+    ``settings.keep_rare_below`` examples or more, in two (it halves the model file, at
+    the same accuracy as measured); with fewer, in one (a rare n-gram may then be all a
+    small department has)."""
+    return 2 if examples >= settings.keep_rare_below else 1
 
 
-def _vectorizer(examples: int) -> object:
+def _vectorizer(min_df: int = 1) -> object:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
         analyzer="char_wb",
         ngram_range=NGRAMS,
         sublinear_tf=True,
-        min_df=min_documents(examples),
+        min_df=min_df,
         dtype=np.float32,
     )
 
@@ -122,7 +122,7 @@ def out_of_fold(
     scores = {c: np.zeros((len(texts), len(classes))) for c in c_grid}
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=settings.seed)
     for train, held in split.split(np.zeros(len(labels)), labels):
-        vectorizer = _vectorizer(len(train))
+        vectorizer = _vectorizer(min_documents(len(train), settings))
         x = vectorizer.fit_transform([texts[i] for i in train])  # type: ignore[attr-defined]
         held_x = vectorizer.transform([texts[i] for i in held])  # type: ignore[attr-defined]
         for c in c_grid:
@@ -165,7 +165,8 @@ def train_router(
         raise ValueError("a routing model needs examples of at least two departments")
     truth = np.searchsorted(np.asarray(classes), np.asarray(labels)).astype(np.int64)
     c, beta, cv = _choose(texts, labels, weights, truth, settings)
-    vectorizer = _vectorizer(len(texts))
+    min_df = min_documents(len(texts), settings)
+    vectorizer = _vectorizer(min_df)
     x = vectorizer.fit_transform(texts)  # type: ignore[attr-defined]
     model = _fit(x, labels, weights, c)
     coef = np.asarray(model.coef_, dtype=np.float64)  # type: ignore[attr-defined]
@@ -186,6 +187,7 @@ def train_router(
             "departments": len(classes),
             "weighted": int(sum(1 for e in examples if e.weight != 1.0)),
             "c": c,
+            "min_documents": min_df,
             "cv_balanced_accuracy": cv,
         },
     )
