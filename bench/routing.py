@@ -110,7 +110,7 @@ class Score:
     macro_f1: float
     train_seconds: float
     size_bytes: int | None = None
-    notes: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _scored(
@@ -140,8 +140,12 @@ def tfidf_logistic(split: Split, analyzer: str, label: str) -> Score:
 
 def qanat_router(split: Split) -> Score:
     """qanat's model as ``qanat router train`` builds it, routed as the pipeline routes."""
+    # A department's code is lower-case Latin: a set's labels are numbered.
+    codes = {label: f"d{n:02d}" for n, label in enumerate(sorted({g for _, g in split.train}))}
+    train = [(text, codes[label]) for text, label in split.train]
+    test = [(text, codes.get(label, "unknown")) for text, label in split.test]
     started = time.perf_counter()
-    built = train_router([Example(text, label) for text, label in split.train])
+    built = train_router([Example(text, label) for text, label in train])
     seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "router-model.npz"
@@ -150,28 +154,46 @@ def qanat_router(split: Split) -> Score:
         model = LearnedRouter.load(path)
     rules = model_only_rules(model.departments)
     timed = time.perf_counter()
-    decisions = [decide_text(text, rules, model) for text, _ in split.test]
+    decisions = [decide_text(text, rules, model) for text, _ in test]
     routing = (time.perf_counter() - timed) / len(decisions)
     report = EvalReport()
-    for (_text, expected), decision in zip(split.test, decisions, strict=True):
+    for (_text, expected), decision in zip(test, decisions, strict=True):
         report.add(expected, decision)
     guesses = [first_choice(d) or "-" for d in decisions]
     figures = report.to_json()
-    texts = [prepared(text) for text, _ in split.test]
+    texts = [prepared(text) for text, _ in test]
     timed = time.perf_counter()
-    for text in texts:
-        model.scores(text)
+    found = [model.scores(text) for text in texts]
     scoring = (time.perf_counter() - timed) / len(texts)
+    sure = [max(f.values()) if f else 0.0 for f in found]
+    right = [
+        bool(f) and max(f, key=lambda d: f[d]) == label
+        for f, (_text, label) in zip(found, test, strict=True)
+    ]
     facts = model.training or {}
     notes = (
-        f"at threshold {model.threshold}: triage {1 - figures['coverage']:.1%}, accuracy of "
-        f"the rest {figures['accuracy_answered']:.3f}; per message: routing "
-        f"{routing * 1000:.2f} ms (normalize + route), model {scoring * 1000:.2f} ms; "
-        f"C={facts.get('c')}, CV balanced accuracy "
-        f"{facts.get('cv_balanced_accuracy')}; {len(model.vocabulary):,} features"
+        f"at its threshold {model.threshold}: triage {1 - figures['coverage']:.1%}, accuracy "
+        f"of the rest {figures['accuracy_answered']:.3f}; mean probability of the first "
+        f"choice {sum(sure) / len(sure):.3f} (right: {sum(right) / len(right):.3f}), "
+        f"calibration error {calibration_error(sure, right):.3f}",
+        f"per message: routing {routing * 1000:.2f} ms (normalize + route), the model "
+        f"{scoring * 1000:.2f} ms; C={facts.get('c')} (CV balanced accuracy "
+        f"{facts.get('cv_balanced_accuracy')}), {len(model.vocabulary):,} n-grams",
     )
-    name, accuracy, f1, _ = _scored("qanat router", [g for _, g in split.test], guesses, seconds)
+    name, accuracy, f1, _ = _scored("qanat router", [g for _, g in test], guesses, seconds)
     return Score(name, accuracy, f1, seconds, size, notes)
+
+
+def calibration_error(sure: list[float], right: list[bool], bins: int = 10) -> float:
+    """Expected calibration error: over ten bins of the first choice's probability, how
+    far the mean probability is from the share right, weighted by the bin's size."""
+    binned: dict[int, list[tuple[float, bool]]] = {}
+    for probability, correct in zip(sure, right, strict=True):
+        binned.setdefault(min(int(probability * bins), bins - 1), []).append((probability, correct))
+    gaps = (
+        abs(sum(p for p, _ in inside) - sum(r for _, r in inside)) for inside in binned.values()
+    )
+    return sum(gaps) / len(sure)
 
 
 def _size(size: int | None) -> str:
@@ -193,8 +215,7 @@ def set_report(split: Split) -> list[str]:
             f"{score.accuracy - baseline.accuracy:+7.3f} {score.train_seconds:6.1f}s "
             f"{_size(score.size_bytes):>8}"
         )
-        if score.notes:
-            lines.append(f"    {score.notes}")
+        lines += [f"    {note}" for note in score.notes]
     return lines
 
 

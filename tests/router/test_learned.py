@@ -42,11 +42,11 @@ def test_the_ngrams_are_scikit_learns(text: str) -> None:
     assert char_wb_ngrams(prepared(text)) == analyzer(prepared(text))
 
 
-@pytest.mark.parametrize("keep_rare_below", [10_000, 10])
-def test_routing_with_numpy_gives_scikit_learns_probabilities(keep_rare_below: int) -> None:
+@pytest.mark.parametrize("large_from", [10_000, 10])
+def test_routing_with_numpy_gives_scikit_learns_probabilities(large_from: int) -> None:
     # 10: the n-grams of one example only are left out, as for a large training set.
     pairs = examples("ar_train.jsonl")
-    settings = TrainingSettings(keep_rare_below=keep_rare_below)
+    settings = TrainingSettings(large_from=large_from)
     model = train_router([Example(t, d) for t, d in pairs], settings)
     facts = model.training or {}
     texts = [prepared(t) for t, _d in pairs]
@@ -66,7 +66,7 @@ def test_routing_with_numpy_gives_scikit_learns_probabilities(keep_rare_below: i
 def test_a_large_training_set_leaves_out_the_ngrams_of_one_example() -> None:
     pairs = [Example(t, d) for t, d in examples("ar_train.jsonl")]
     every = train_router(pairs)
-    shared = train_router(pairs, TrainingSettings(keep_rare_below=10))
+    shared = train_router(pairs, TrainingSettings(large_from=10))
     assert (every.training or {})["min_documents"] == 1
     assert (shared.training or {})["min_documents"] == 2
     assert set(shared.vocabulary) < set(every.vocabulary)
