@@ -15,7 +15,14 @@ from qanat.cli.router import decide_text
 from qanat.router.evaluate import evaluate
 from qanat.router.learned import LearnedRouter, ModelFile, char_wb_ngrams, prepared
 from qanat.router.rules import load_rules, model_only_rules
-from qanat.router.training import Example, _decision, _fit, _vectorizer, train_router
+from qanat.router.training import (
+    Example,
+    TrainingSettings,
+    _decision,
+    _fit,
+    _vectorizer,
+    train_router,
+)
 from tests.support.routers import trained
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "router"
@@ -35,13 +42,18 @@ def test_the_ngrams_are_scikit_learns(text: str) -> None:
     assert char_wb_ngrams(prepared(text)) == analyzer(prepared(text))
 
 
-def test_routing_with_numpy_gives_scikit_learns_probabilities() -> None:
+@pytest.mark.parametrize("large_from", [10_000, 10])
+def test_routing_with_numpy_gives_scikit_learns_probabilities(large_from: int) -> None:
+    # 10: the n-grams of one example only are left out, as for a large training set.
     pairs = examples("ar_train.jsonl")
-    model = trained(pairs)
+    settings = TrainingSettings(large_from=large_from)
+    model = train_router([Example(t, d) for t, d in pairs], settings)
+    facts = model.training or {}
     texts = [prepared(t) for t, _d in pairs]
     labels = [d for _t, d in pairs]
-    vectorizer = _vectorizer()
-    svm = _fit(vectorizer.fit_transform(texts), labels, np.ones(len(texts)), model.training["c"])  # type: ignore[attr-defined,index]
+    vectorizer = _vectorizer(facts["min_documents"])
+    svm = _fit(vectorizer.fit_transform(texts), labels, np.ones(len(texts)), facts["c"])  # type: ignore[attr-defined]
+    assert len(model.vocabulary) == len(vectorizer.vocabulary_)  # type: ignore[attr-defined]
     classes = sorted(set(labels))
     for text in ("الزبالة متراكمة عند باب العمارة", "حفرة كبيرة في الشارع", "street light out"):
         decision = _decision(svm, vectorizer.transform([prepared(text)]), classes)[0]  # type: ignore[attr-defined]
@@ -49,6 +61,15 @@ def test_routing_with_numpy_gives_scikit_learns_probabilities() -> None:
         got = model.scores(text)
         assert got.keys() == expected.keys()
         assert max(abs(got[d] - expected[d]) for d in got) < 1e-4
+
+
+def test_a_large_training_set_leaves_out_the_ngrams_of_one_example() -> None:
+    pairs = [Example(t, d) for t, d in examples("ar_train.jsonl")]
+    every = train_router(pairs)
+    shared = train_router(pairs, TrainingSettings(large_from=10))
+    assert (every.training or {})["min_documents"] == 1
+    assert (shared.training or {})["min_documents"] == 2
+    assert set(shared.vocabulary) < set(every.vocabulary)
 
 
 def test_nothing_familiar_means_no_guess() -> None:
