@@ -26,6 +26,8 @@ run:
 3. **qanat's own labelled pairs** (written for qanat): precision, recall and AUC of the
    default table at its link threshold, and of a pair model scored out of fold at the
    threshold chosen for precision 0.97.
+4. **Routing** (``bench/routing.py``; ``--no-routing`` leaves it out): the learned router
+   against TF-IDF + logistic regression trained and scored in the same run.
 """
 
 from __future__ import annotations
@@ -404,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run every part whose data is there."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data())
-    data = parser.parse_args(argv).data
+    parser.add_argument(
+        "--no-routing", action="store_true", help="leave out routing (ArBanking77 takes minutes)"
+    )
+    args = parser.parse_args(argv)
+    data = args.data
     trained = own_pairs_section()
     if (data / "ar-pairs").is_dir():
         text_section("Alian paraphrase pairs", alian_pairs(data))
@@ -419,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         place_section(city_requests(data), trained)
     else:
         print(f"place: skipped, no {data / 'boston311'}")
+    if not args.no_routing:
+        from routing import routing_report  # bench/routing.py, beside this file
+
+        print("\nrouting (bench/routing.py)")
+        for line in routing_report(data):
+            print(line)
     return 0
 
 
