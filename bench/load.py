@@ -277,11 +277,15 @@ def percentile(values: list[float], share: float) -> float:
 
 def environment(folder: Path, smtp_port: int) -> dict[str, str]:
     accounts = folder / "connectors.yaml"
+    # Secrets come from the environment, never the connectors file (qanat refuses them).
     accounts.write_text(
-        f"sms:\n  - {{account: load, provider: generic, secret: {SECRET}}}\n"
-        f"telegram:\n  - {{account: load, token: '{TELEGRAM_TOKEN}', secret_token: {SECRET}}}\n"
+        "sms:\n  - {account: load, provider: generic, secret_env: QANAT_BENCH_SECRET}\n"
+        "telegram:\n  - {account: load, token_env: QANAT_BENCH_TELEGRAM_TOKEN, "
+        "secret_token_env: QANAT_BENCH_SECRET}\n"
     )
     return os.environ | {
+        "QANAT_BENCH_SECRET": SECRET,
+        "QANAT_BENCH_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "QANAT_DATABASE_URL": DATABASE,
         "QANAT_REDIS_URL": REDIS,
         "QANAT_CONNECTORS_FILE": str(accounts),
