@@ -198,6 +198,17 @@ async def load_message_for_update(session: AsyncSession, *, message_id: int) -> 
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def load_messages_for_update(
+    session: AsyncSession, *, message_ids: Sequence[int]
+) -> dict[int, Message]:
+    """Load messages by id and lock their rows (PostgreSQL), in id order (two workers
+    locking overlapping sets wait for each other instead of deadlocking): id → message."""
+    statement = select(Message).where(col(Message.id).in_(message_ids)).order_by(col(Message.id))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return {message.id or 0: message for message in (await session.execute(statement)).scalars()}
+
+
 async def get_cursor(session: AsyncSession, *, channel: str, account: str) -> dict[str, Any] | None:
     """A channel account's stored watermark, or None before its first poll."""
     statement = select(col(ConnectorCursor.value)).where(
