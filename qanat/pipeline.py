@@ -134,6 +134,11 @@ class _Run:
     live: LiveIndex
     #: The dedupe lock scopes the transaction holds (all of the batch's, taken at once).
     locked: set[str] = field(default_factory=set)
+    #: Who owns the batch's identities: read at once, kept current as contacts are made.
+    owners: queries.IdentityOwners = field(default_factory=dict)
+    #: The departments, read once per batch: held here, the session finds them by id
+    #: without a query (an acknowledgement names its department).
+    departments: list[Department] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,9 @@ async def _process_all(run: _Run, message_ids: list[int]) -> dict[int, Outcome]:
             normalized = normalize(inbound, region=run.settings.default_region)
             waiting.append(_Waiting(message, inbound, normalized))
     if waiting:
+        identities = [i for item in waiting for i in item.normalized.identities]
+        run.owners.update(await queries.identity_owners(session, identities=identities))
+        run.departments.extend(await queries.departments(session))
         await run.live.ready(session)  # a first load, outside the locks
         await _lock_places(run, [item.normalized.location for item in waiting])
         # Under the locks: what other workers committed in these places is read once.
@@ -238,7 +246,10 @@ async def _process(run: _Run, item: _Waiting) -> Outcome:
     # updated once and its events inserted together, not at every query.
     with session.no_autoflush:
         contact_id, new_contact = await queries.identify_contact(
-            session, identities=normalized.identities, display_name=inbound.sender.name
+            session,
+            identities=normalized.identities,
+            display_name=inbound.sender.name,
+            known=run.owners,
         )
         ticket = await followups.find_thread(
             session,
