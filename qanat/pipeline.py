@@ -164,7 +164,8 @@ async def process_batch(deps: PipelineDeps, message_ids: Sequence[int]) -> list[
     asked (the worker hands in the messages its jobs are processing at the same time).
 
     When the batch fails, each message is processed again in a transaction of its own,
-    where a stage that raises counts a try against that message alone.
+    where a stage that raises counts a try against that message alone; when the store
+    is away, every message of the batch is to be retried, no try counted.
     """
     started = time.perf_counter()
     wanted = sorted(set(message_ids))
@@ -174,14 +175,14 @@ async def process_batch(deps: PipelineDeps, message_ids: Sequence[int]) -> list[
             run = _Run(session, deps.settings, rules, model, deps.dedupe)
             outcomes = await _process_all(run, wanted)
     except Exception as exc:
-        if len(wanted) > 1:
+        if len(wanted) > 1 and not store_unavailable(exc):
             log.warning(
                 "a batch of %s messages failed (%s); each is processed on its own",
                 len(wanted),
                 describe(exc) if is_store_error(exc) else type(exc).__name__,
             )
             return [(await process_batch(deps, [one]))[0] for one in message_ids]
-        outcomes = {wanted[0]: await _failed(deps, wanted[0], exc)}
+        outcomes = {message_id: await _failed(deps, message_id, exc) for message_id in wanted}
     ms = round((time.perf_counter() - started) * 1000, 1)
     for outcome in outcomes.values():
         log.info(

@@ -164,9 +164,11 @@ async def test_the_store_away_is_a_retry_that_counts_no_try(runtime: Runtime) ->
     )
     try:
         outcome = await pipeline.process_message(deps, 1)  # type: ignore[arg-type]
+        batch = await pipeline.process_batch(deps, [2, 1])  # type: ignore[arg-type]
     finally:
         await away.dispose()
     assert outcome.result == pipeline.Result.retry and "unavailable" in outcome.detail
+    assert [(o.message_id, o.result) for o in batch] == [(2, "retry"), (1, "retry")]
 
 
 async def test_a_failure_that_cannot_be_recorded_is_retried(
