@@ -14,7 +14,9 @@ SQLAlchemy ``before_cursor_execute`` listener) and the transactions it commits:
   time with :func:`qanat.jobs.batching.process_and_notify` (what a worker runs): one
   transaction per batch, and the batch's notices released together.
 
-Each is run twice, alternated; the best of each is printed.
+Each is run twice, alternated; the best of each is printed. Measured with 500 messages
+(load average 8.7): before 19.0 statements and 3.0 commits a message, 16 messages/s;
+blocks 17.0 and 3.0; batched 10.2 and 1.06, 32 messages/s (2.0×).
 
     python bench/statements.py --database-url postgresql://postgres@127.0.0.1/qanat_bench \\
         [--messages 1000] [--block 50] [--batch 50]
