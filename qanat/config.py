@@ -213,6 +213,19 @@ class Settings(BaseSettings):
         "off, the first request after a database restart is answered 'try again').",
     )
 
+    batch_size: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="The most messages a worker processes in one transaction (1: one by one).",
+    )
+    batch_wait_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="How long a worker's lone message waits for others to share its batch.",
+    )
+
     reference_block: int = Field(
         default=1,
         ge=1,

@@ -1,20 +1,29 @@
-"""``process_message``: the one place the stages are chained.
+"""``process_batch`` and ``process_message``: the one place the stages are chained.
 
 load → normalize → thread or dedupe → route → assign → save outcome and events, in
-one transaction. Running it twice changes nothing the second time: a message that is no
-longer ``received`` is left alone. The same function runs inline and under arq.
+one transaction per batch of messages (a single message is a batch of one). Running it
+twice changes nothing the second time: a message that is no longer ``received`` is left
+alone. The same functions run inline and under arq.
+
+A batch is read with one statement, takes the dedupe locks of all its places at once
+(in one order, so two workers' batches never wait on each other's locks), brings the
+dedupe index up to date once, and commits once; its messages are processed one after
+another, oldest first, so a conversation's messages keep their order and a later
+message sees the tickets the earlier ones opened. A batch that fails is processed
+again one message at a time, so one bad message costs the others nothing.
 
 What it needs of the running process is the small :class:`PipelineDeps` protocol (the
 store, the settings, the rules and model in force, the dedupe index); the rules and the
-model are read once per message, so a rules file saved halfway through a message does
-not change its decision midway.
+model are read once per batch, so a rules file saved halfway through a batch does
+not change its decisions midway.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -24,9 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qanat.config import Settings
 from qanat.dedupe import service as dedupe
 from qanat.dedupe import threads as followups
-from qanat.dedupe.live import LiveIndex
+from qanat.dedupe.index import entry_of
+from qanat.dedupe.live import LiveIndex, report_of
 from qanat.dedupe.similarity import report_of_message
 from qanat.model import (
+    OPEN_STATUSES,
     Inbound,
     Kind,
     Location,
@@ -114,57 +125,132 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Run:
-    """One message's processing: its transaction, and what is in force for all of it."""
+    """One batch's processing: its transaction, and what is in force for all of it."""
 
     session: AsyncSession
     settings: Settings
     rules: RoutingRules
     model: LearnedRouter | None
     live: LiveIndex
+    #: The dedupe lock scopes the transaction holds (all of the batch's, taken at once).
+    locked: set[str] = field(default_factory=set)
+    #: Who owns the batch's identities: read at once, kept current as contacts are made.
+    owners: queries.IdentityOwners = field(default_factory=dict)
+    #: The departments, read once per batch: held here, the session finds them by id
+    #: without a query (an acknowledgement names its department).
+    departments: list[Department] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A message of the batch still ``received``: what the stages start from."""
+
+    message: Message
+    inbound: Inbound
+    normalized: Normalized
 
 
 async def process_message(deps: PipelineDeps, message_id: int) -> Outcome:
-    """Run the stages on one saved message (the job arq and the inline runner call).
+    """Run the stages on one saved message: a batch of one (the inline runner calls it).
 
     A stage that raises leaves the message ``received`` with its error until
     ``max_attempts`` tries have failed; then it is dead-lettered with the reason.
     """
+    return (await process_batch(deps, [message_id]))[0]
+
+
+async def process_batch(deps: PipelineDeps, message_ids: Sequence[int]) -> list[Outcome]:
+    """Run the stages on saved messages in one transaction; their outcomes, in the order
+    asked (the worker hands in the messages its jobs are processing at the same time).
+
+    When the batch fails, each message is processed again in a transaction of its own,
+    where a stage that raises counts a try against that message alone; when the store
+    is away, every message of the batch is to be retried, no try counted.
+    """
     started = time.perf_counter()
+    wanted = sorted(set(message_ids))
     rules, model = deps.rules(), deps.learned_model()
     try:
         async with deps.db.writing() as session:
             run = _Run(session, deps.settings, rules, model, deps.dedupe)
-            outcome = await _process(run, message_id)
+            outcomes = await _process_all(run, wanted)
     except Exception as exc:
-        outcome = await _failed(deps, message_id, exc)
-    log.info(
-        "message processed",
-        extra={
-            "message_id": message_id,
-            "result": outcome.result,
-            "ticket_id": outcome.ticket_id,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return outcome
+        if len(wanted) > 1 and not store_unavailable(exc):
+            log.warning(
+                "a batch of %s messages failed (%s); each is processed on its own",
+                len(wanted),
+                describe(exc) if is_store_error(exc) else type(exc).__name__,
+            )
+            return [(await process_batch(deps, [one]))[0] for one in message_ids]
+        outcomes = {message_id: await _failed(deps, message_id, exc) for message_id in wanted}
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    for outcome in outcomes.values():
+        log.info(
+            "message processed",
+            extra={
+                "message_id": outcome.message_id,
+                "result": outcome.result,
+                "ticket_id": outcome.ticket_id,
+                "ms": ms,
+                "batch": len(wanted),
+            },
+        )
+    return [outcomes[message_id] for message_id in message_ids]
 
 
-async def _process(run: _Run, message_id: int) -> Outcome:
+async def _process_all(run: _Run, message_ids: list[int]) -> dict[int, Outcome]:
+    """The batch's messages, read together and processed oldest first."""
     session = run.session
-    message = await queries.load_message_for_update(session, message_id=message_id)
-    if message is None:
-        return Outcome(message_id, Result.skipped, detail="no such message")
-    if message.state != ProcessingState.received:
-        detail = f"already {message.state}"
-        return Outcome(message_id, Result.skipped, message.ticket_id, detail=detail)
-    inbound = queries.inbound_of(message)
-    normalized = normalize(inbound, region=run.settings.default_region)
+    found = await queries.load_messages_for_update(session, message_ids=message_ids)
+    outcomes: dict[int, Outcome] = {}
+    waiting: list[_Waiting] = []
+    for message_id in message_ids:
+        message = found.get(message_id)
+        if message is None:
+            outcomes[message_id] = Outcome(message_id, Result.skipped, detail="no such message")
+        elif message.state != ProcessingState.received:
+            detail = f"already {message.state}"
+            outcomes[message_id] = Outcome(
+                message_id, Result.skipped, message.ticket_id, detail=detail
+            )
+        else:
+            inbound = queries.inbound_of(message)
+            normalized = normalize(inbound, region=run.settings.default_region)
+            waiting.append(_Waiting(message, inbound, normalized))
+    if waiting:
+        identities = [i for item in waiting for i in item.normalized.identities]
+        run.owners.update(await queries.identity_owners(session, identities=identities))
+        run.departments.extend(await queries.departments(session))
+        await run.live.ready(session)  # a first load, outside the locks
+        await _lock_places(run, [item.normalized.location for item in waiting])
+        # Under the locks: what other workers committed in these places is read once.
+        await run.live.catch_up(session)
+    for item in waiting:
+        assert item.message.id is not None
+        outcomes[item.message.id] = await _process(run, item)
+    return outcomes
+
+
+async def _lock_places(run: _Run, locations: Sequence[Location | None]) -> None:
+    """Take the dedupe locks of the batch's places not held yet, in one statement and in
+    one order (two workers taking them in different orders would wait on each other)."""
+    scopes = {dedupe.lock_scope(location) for location in locations} - run.locked
+    await dedupe.lock_scopes(run.session, scopes=scopes)
+    run.locked.update(scopes)
+
+
+async def _process(run: _Run, item: _Waiting) -> Outcome:
+    session = run.session
+    message, inbound, normalized = item.message, item.inbound, item.normalized
     # No query here reads what this message changes, so nothing is written before the
     # commit but the new contact and ticket (their ids are needed): the message's row is
     # updated once and its events inserted together, not at every query.
     with session.no_autoflush:
         contact_id, new_contact = await queries.identify_contact(
-            session, identities=normalized.identities, display_name=inbound.sender.name
+            session,
+            identities=normalized.identities,
+            display_name=inbound.sender.name,
+            known=run.owners,
         )
         ticket = await followups.find_thread(
             session,
@@ -352,23 +438,23 @@ async def _open_ticket(
         normalized, decision, received_at=inbound.received_at, contact_id=contact_id
     )
     rules = run.rules.dedupe
-    await run.live.ready(session)  # a first load, outside the lock
-    async with dedupe.decision_lock(session, location=normalized.location):
-        duplicate, primary = await dedupe.find_duplicate(
-            session, live=run.live, new=report, rules=rules
-        )
-        if primary is not None and duplicate.features.get("same_contact"):
-            # The same citizen about the same problem: a follow-up, not a second ticket.
-            return await _add_to_ticket(run, message, primary, reason="same problem")
-        ticket = await _create_ticket(run, message, inbound, normalized, contact_id, decision)
-        if primary is not None:
-            await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
-        elif duplicate.suggested_ticket_id is not None:
+    # The batch took this place's lock and caught the index up under it (_process_all).
+    await _lock_places(run, [normalized.location])
+    duplicate, primary = await dedupe.find_duplicate(
+        session, live=run.live, new=report, rules=rules, caught_up=True
+    )
+    if primary is not None and duplicate.features.get("same_contact"):
+        # The same citizen about the same problem: a follow-up, not a second ticket.
+        return await _add_to_ticket(run, message, primary, reason="same problem")
+    ticket = await _create_ticket(run, message, inbound, normalized, contact_id, decision)
+    if primary is not None:
+        await dedupe.link(session, ticket=ticket, primary=primary, decision=duplicate)
+    else:
+        if duplicate.suggested_ticket_id is not None:
             await dedupe.suggest(session, ticket=ticket, decision=duplicate)
-        if primary is None and (
-            history := await dedupe.find_recurrence(session, new=report, rules=rules)
-        ):
+        if history := await dedupe.find_recurrence(session, new=report, rules=rules):
             await dedupe.mark_recurring(session, ticket=ticket, history=history)
+        _file_in_index(run, ticket, decision)
     await _message_added(session, ticket, message, "first message")
     if primary is None and not ticket.needs_triage and ticket.status == TicketStatus.new:
         # In the same transaction as the ticket: processing again assigns nothing twice.
@@ -483,6 +569,16 @@ async def _create_ticket(
 
 _DONE = (TicketStatus.resolved, TicketStatus.closed)
 _DONE_VALUES = frozenset(status.value for status in _DONE)
+_OPEN_VALUES = frozenset(status.value for status in OPEN_STATUSES)
+
+
+def _file_in_index(run: _Run, ticket: Ticket, decision: RoutingDecision) -> None:
+    """A new open primary goes into the dedupe index at once, so the batch's later
+    messages are compared with it (the next batch's catch-up reads it again anyway)."""
+    if ticket.id is None or ticket.status not in _OPEN_VALUES:
+        return
+    code = decision.department if ticket.department_id is not None else None
+    run.live.index.put(ticket.id, entry_of(report_of(ticket, code)))
 
 
 async def _survey_answered(

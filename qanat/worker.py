@@ -11,6 +11,7 @@ import itertools
 import logging
 import socket
 import time
+from functools import partial
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings, create_pool
@@ -20,6 +21,7 @@ from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
 from qanat.config import Settings, load_settings
+from qanat.jobs.batching import Batcher, process_and_notify
 from qanat.jobs.queue import PROCESS_JOB
 from qanat.outbound.deps import (
     FORWARD_REQUEST,
@@ -29,12 +31,10 @@ from qanat.outbound.deps import (
     Delivery,
 )
 from qanat.outbound.forwarding import deliver_forward
-from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update, queue_status_updates
 from qanat.pipeline import Outcome, Result
-from qanat.pipeline import process_message as run_pipeline
 from qanat.router.rules import RoutingRules
 from qanat.runtime import start_runtime, stop_runtime
 
@@ -48,13 +48,13 @@ SEND_BACKOFF_S = 30
 
 
 async def process_message(ctx: dict[str, Any], message_id: int) -> str:
-    """arq job: run the pipeline on one message; a transient failure is retried later."""
-    outcome: Outcome = await run_pipeline(ctx["runtime"], message_id)
+    """arq job: run the pipeline on one message, in a batch with the messages of the
+    jobs running at the same moment (its notices go after the batch's commit, as jobs
+    of their own); a transient failure is retried later."""
+    batcher: Batcher = ctx["batcher"]
+    outcome: Outcome = await batcher.submit(message_id)
     if outcome.result == Result.retry:
         raise Retry(defer=RETRY_BACKOFF_S * ctx.get("job_try", 1))
-    if outcome.ticket_id is not None and outcome.noticed:
-        # After the commit: the citizen's notices go as jobs of their own.
-        await send_due_notices(ctx["runtime"], ticket_ids=[outcome.ticket_id])
     return outcome.result.value
 
 
@@ -126,6 +126,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     for attempt in itertools.count():
         try:
             runtime = ctx["runtime"] = await start_runtime(settings, inline=False)
+            ctx["batcher"] = Batcher(
+                partial(process_and_notify, runtime),
+                size=settings.batch_size,
+                wait_s=settings.batch_wait_ms / 1000,
+            )
             async with runtime.db.session() as session:
                 await runtime.dedupe.ready(session)  # jobs then find the index in memory
             return
@@ -256,7 +261,12 @@ class WorkerSettings:
     # Keep job results briefly: a job id is refused while its result is kept, which is
     # what stops one message being queued twice.
     keep_result = 3600
-    max_jobs = 20
+    # Jobs run at once: the processing jobs among them share batches (QANAT_BATCH_SIZE),
+    # so a worker needs room for a few batches' worth.
+    max_jobs = 100
+    # Seconds between looks at the queue when it has had no room or no work: each look
+    # starts up to max_jobs jobs, so this bounds a worker's rate at max_jobs / poll_delay.
+    poll_delay = 0.1
     job_timeout = 300
     health_check_interval = HEALTH_EVERY_S
     # Results are ids and outcomes; never the arguments' text in a log line.

@@ -164,9 +164,11 @@ async def test_the_store_away_is_a_retry_that_counts_no_try(runtime: Runtime) ->
     )
     try:
         outcome = await pipeline.process_message(deps, 1)  # type: ignore[arg-type]
+        batch = await pipeline.process_batch(deps, [2, 1])  # type: ignore[arg-type]
     finally:
         await away.dispose()
     assert outcome.result == pipeline.Result.retry and "unavailable" in outcome.detail
+    assert [(o.message_id, o.result) for o in batch] == [(2, "retry"), (1, "retry")]
 
 
 async def test_a_failure_that_cannot_be_recorded_is_retried(
@@ -174,13 +176,75 @@ async def test_a_failure_that_cannot_be_recorded_is_retried(
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    async def broken_stage(run: object, message_id: int) -> None:
+    async def broken_stage(run: object, message_ids: list[int]) -> None:
         raise ValueError("a stage bug")
 
     async def store_gone(*args: object) -> None:
         raise OperationalError("UPDATE message", {}, ConnectionResetError())
 
-    monkeypatch.setattr(pipeline, "_process", broken_stage)
+    monkeypatch.setattr(pipeline, "_process_all", broken_stage)
     monkeypatch.setattr(pipeline, "_record_failure", store_gone)
     outcome = await pipeline.process_message(runtime, 1)
     assert outcome.result == pipeline.Result.retry
+
+
+async def saved_only(runtime: Runtime, *inbounds: Inbound) -> list[int]:
+    """Commit messages without processing them (as a worker finds them queued)."""
+    from qanat.store import queries
+
+    ids = []
+    for inbound in inbounds:
+        async with runtime.db.writing() as session:
+            ids.append((await queries.save_message(session, inbound=inbound))[0])
+    return ids
+
+
+async def test_a_batch_sees_the_tickets_its_earlier_messages_opened(runtime: Runtime) -> None:
+    """One transaction for three messages: the second citizen's report of the same
+    problem links to the first's new ticket, the first citizen's next SMS joins it, and
+    the outcomes come back in the order asked."""
+    first, duplicate, follow_up = await saved_only(
+        runtime,
+        message("SM1", "طفح مجاري في مجمع 305"),
+        message("1852", "طَفْحُ مجاري في مُجمّع ٣٠٥", channel="x", phone="+97339998877", minutes=1),
+        message("SM2", "وصلت المياه الى البيت", minutes=2),
+    )
+    outcomes = await pipeline.process_batch(runtime, [follow_up, first, duplicate])
+    assert [o.message_id for o in outcomes] == [follow_up, first, duplicate]
+    assert [o.result for o in outcomes] == ["follow_up", "created", "duplicate"]
+    primary, linked = await tickets(runtime)
+    assert linked.primary_ticket_id == primary.id
+    assert outcomes[0].ticket_id == primary.id
+
+
+async def test_a_batch_with_a_failing_message_processes_the_others(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pipeline.normalize
+
+    def explode(inbound: Inbound, *, region: str) -> Any:
+        if "poison" in inbound.text:
+            raise RuntimeError("stage exploded on purpose")
+        return real(inbound, region=region)
+
+    monkeypatch.setattr(pipeline, "normalize", explode)
+    good, bad, other = await saved_only(
+        runtime,
+        message("SM1", "حفرة في طريق 12"),
+        message("SM2", "poison", phone="+97333000002"),
+        message("SM3", "انقطاع الإنارة في مجمع 338", phone="+97333000003"),
+    )
+    outcomes = await pipeline.process_batch(runtime, [good, bad, other])
+    assert [o.result for o in outcomes] == ["created", "retry", "created"]
+    async with runtime.db.session() as session:
+        failed = await session.get(Message, bad)
+    assert failed is not None and failed.attempts == 1 and failed.state == "received"
+    assert len(await tickets(runtime)) == 2
+
+
+async def test_a_batch_of_messages_already_processed_changes_nothing(runtime: Runtime) -> None:
+    saved = await runtime.intake.save(message("SM1", "عمود إنارة طايح في طريق 12"))
+    before = await events(runtime)
+    outcomes = await pipeline.process_batch(runtime, [saved.message_id, saved.message_id, 999])
+    assert [o.result for o in outcomes] == ["skipped", "skipped", "skipped"]
+    assert await events(runtime) == before

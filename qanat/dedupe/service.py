@@ -8,8 +8,7 @@ The winner is read back from the store before it is linked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -39,18 +38,25 @@ def lock_scope(location: Location | None) -> str:
     return f"dedupe:block:{block}"
 
 
-@asynccontextmanager
-async def decision_lock(session: AsyncSession, *, location: Location | None) -> AsyncIterator[None]:
-    """Hold the dedupe lock for a place until the transaction ends.
+async def lock_scopes(session: AsyncSession, *, scopes: Iterable[str]) -> None:
+    """Hold the dedupe locks of these places (:func:`lock_scope`) until the transaction
+    ends, taken in one statement and in the order of their keys.
 
-    PostgreSQL: a transaction-level advisory lock, so two workers on two machines never
-    both open a primary for the same problem. SQLite: writes are already serialized by
-    :meth:`qanat.store.db.Database.writing`, which qanat uses in one process only.
+    PostgreSQL: transaction-level advisory locks, so two workers on two machines never
+    both open a primary for the same problem; one order for every worker, so two
+    batches that share places wait for each other instead of deadlocking. SQLite:
+    writes are already serialized by :meth:`qanat.store.db.Database.writing`, which
+    qanat uses in one process only.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        key = queries.advisory_key(lock_scope(location))
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    yield
+    keys = sorted({queries.advisory_key(scope) for scope in scopes})
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    # A subquery in key order: the locks are taken one by one as its rows come.
+    statement = text(
+        "SELECT count(pg_advisory_xact_lock(key)) FROM "
+        "(SELECT unnest(CAST(:keys AS bigint[])) AS key ORDER BY 1) AS ordered"
+    )
+    await session.execute(statement, {"keys": keys})
 
 
 async def _primary_row(session: AsyncSession, ticket_id: int) -> tuple[Ticket, str | None] | None:
@@ -116,14 +122,21 @@ async def best_primary(
 
 
 async def find_duplicate(
-    session: AsyncSession, *, live: LiveIndex, new: Report, rules: DedupeRules
+    session: AsyncSession,
+    *,
+    live: LiveIndex,
+    new: Report,
+    rules: DedupeRules,
+    caught_up: bool = False,
 ) -> tuple[DuplicateDecision, Ticket | None]:
     """The open primary ticket this report repeats, with the evidence, or none.
 
-    Call it under :func:`decision_lock`: the index first reads what other workers
-    committed since it last looked, so the decision sees all of the block's tickets.
+    Call it holding the place's lock (:func:`lock_scopes`): the index first reads what
+    other workers committed since it last looked, so the decision sees all of the
+    block's tickets; ``caught_up`` says the caller did that after taking the lock.
     """
-    await live.catch_up(session)
+    if not caught_up:
+        await live.catch_up(session)
     model = live.model_file.current()
     return await best_primary(session, live.index, new=new, rules=rules, model=model)
 

@@ -8,6 +8,8 @@ arq runs it on a worker, retrying it later (:mod:`qanat.worker`).
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -75,8 +77,20 @@ class InlineQueue:
         """Nothing to release."""
 
 
+#: arq's enqueue as one atomic script: refuse an id whose job or result Redis still
+#: holds, else store the job and queue it. arq's own ``enqueue_job`` does the same with
+#: WATCH / MULTI: three round trips on a connection of its own, on every webhook.
+ENQUEUE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+
 class ArqQueue:
-    """Enqueues jobs on Redis for ``qanat worker`` processes.
+    """Enqueues jobs on Redis for ``qanat worker`` processes, as arq's ``enqueue_job``
+    would (same keys, same job format) in one round trip (:data:`ENQUEUE_SCRIPT`).
 
     Connects on first use and again after a failure, so a process that starts while
     Redis is down still saves messages (they wait in ``received`` for the nightly
@@ -86,6 +100,7 @@ class ArqQueue:
     def __init__(self, redis_url: str) -> None:
         self._redis_url = redis_url
         self._pool: Any = None
+        self._script: Any = None
 
     async def _connect(self) -> Any:
         from arq import create_pool
@@ -96,14 +111,26 @@ class ArqQueue:
         return await create_pool(settings)
 
     async def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
-        """Queue ``job(*args)`` under ``job_id`` (arq refuses an id it still holds)."""
-        if self._pool is None:
-            self._pool = await self._connect()
+        """Queue ``job(*args)`` under ``job_id`` (an id Redis still holds is refused)."""
         try:
-            await self._pool.enqueue_job(job, *args, _job_id=job_id)
+            await self._enqueue(job, args, job_id or uuid.uuid4().hex)
         except Exception:
             await self.close()
             raise
+
+    async def _enqueue(self, job: str, args: tuple[Any, ...], job_id: str) -> bool:
+        """True when queued; False when ``job_id`` is still held (queued, or its result)."""
+        from arq.constants import job_key_prefix, result_key_prefix
+        from arq.jobs import serialize_job
+
+        if self._pool is None:
+            self._pool = await self._connect()
+            self._script = self._pool.register_script(ENQUEUE_SCRIPT)
+        now_ms = int(time.time() * 1000)
+        payload = serialize_job(job, args, {}, None, now_ms, serializer=self._pool.job_serializer)
+        keys = [job_key_prefix + job_id, result_key_prefix + job_id, self._pool.default_queue_name]
+        expires_ms = self._pool.expires_extra_ms
+        return bool(await self._script(keys=keys, args=[expires_ms, payload, now_ms, job_id]))
 
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
         """Queue the processing job with the message id as its id, so it is queued once."""
@@ -115,15 +142,13 @@ class ArqQueue:
         from arq.jobs import Job as ArqJob
         from arq.jobs import JobStatus
 
-        if self._pool is None:
-            self._pool = await self._connect()
         try:
-            if await self._pool.enqueue_job(job, *args, _job_id=job_id) is not None:
+            if await self._enqueue(job, args, job_id):
                 return True
             status = await ArqJob(job_id, self._pool).status()
             if status != JobStatus.complete:
                 return False  # still queued, deferred for a retry, or running: it will run
-            return await self._pool.enqueue_job(job, *args, _job_id=again_id) is not None
+            return await self._enqueue(job, args, again_id)
         except Exception:
             await self.close()
             raise
@@ -131,5 +156,5 @@ class ArqQueue:
     async def close(self) -> None:
         """Close the Redis pool."""
         if self._pool is not None:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._script = self._pool, None, None
             await pool.aclose()

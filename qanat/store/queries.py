@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, update
+from sqlalchemy import delete, event, func, insert, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -198,6 +198,17 @@ async def load_message_for_update(session: AsyncSession, *, message_id: int) -> 
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def load_messages_for_update(
+    session: AsyncSession, *, message_ids: Sequence[int]
+) -> dict[int, Message]:
+    """Load messages by id and lock their rows (PostgreSQL), in id order (two workers
+    locking overlapping sets wait for each other instead of deadlocking): id → message."""
+    statement = select(Message).where(col(Message.id).in_(message_ids)).order_by(col(Message.id))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return {message.id or 0: message for message in (await session.execute(statement)).scalars()}
+
+
 async def get_cursor(session: AsyncSession, *, channel: str, account: str) -> dict[str, Any] | None:
     """A channel account's stored watermark, or None before its first poll."""
     statement = select(col(ConnectorCursor.value)).where(
@@ -302,14 +313,44 @@ async def contact_for_identities(
     return contact_id
 
 
+#: Identity (kind, value) → the contact that owns it, or None when none does: read for a
+#: whole batch of messages at once, and kept current as its messages create contacts.
+IdentityOwners = dict[tuple[str, str], int | None]
+
+
+async def identity_owners(
+    session: AsyncSession, *, identities: Iterable[Identity]
+) -> IdentityOwners:
+    """Who owns each of ``identities`` (None: no contact yet), a few hundred a statement."""
+    keys = sorted({(identity.kind, identity.value) for identity in identities})
+    found: IdentityOwners = dict.fromkeys(keys)
+    pair = tuple_(col(ContactIdentity.kind), col(ContactIdentity.value))
+    for start in range(0, len(keys), 500):
+        statement = select(
+            col(ContactIdentity.kind), col(ContactIdentity.value), col(ContactIdentity.contact_id)
+        ).where(pair.in_(keys[start : start + 500]))
+        for kind, value, owner in await session.execute(statement):
+            found[(kind, value)] = owner
+    return found
+
+
 async def identify_contact(
-    session: AsyncSession, *, identities: Sequence[Identity], display_name: str | None
+    session: AsyncSession,
+    *,
+    identities: Sequence[Identity],
+    display_name: str | None,
+    known: IdentityOwners | None = None,
 ) -> tuple[int | None, bool]:
     """:func:`contact_for_identities`, and whether this call created the contact (a
-    citizen seen for the first time has no tickets to look up)."""
+    citizen seen for the first time has no tickets to look up).
+
+    ``known`` (from :func:`identity_owners`, for a batch) saves the look-ups of the
+    identities it holds, and learns the identities this call attaches. An identity it
+    takes for nobody's that another worker has just attached meets the same unique key
+    as without it, so the outcome is the same."""
     if not identities:
         return None, False
-    owners = await _identity_owners(session, identities=identities)
+    owners = await _identity_owners(session, identities=identities, known=known)
     contact_id = min(owners.values()) if owners else None
     if len(set(owners.values())) > 1:
         # One message proves two contacts are one citizen (a Telegram user shared the
@@ -342,10 +383,18 @@ async def identify_contact(
             .on_conflict_do_nothing(index_elements=["kind", "value"])
             .returning(col(ContactIdentity.id))
         )
-        if (await session.execute(statement)).scalar_one_or_none() is None and not owners:
+        key = (identity.kind, identity.value)
+        attached = (await session.execute(statement)).scalar_one_or_none() is not None
+        if known is not None and attached:
+            known[key] = contact_id
+        elif known is not None:
+            known.pop(key, None)  # someone else's: read from the store next time
+        if not attached and not owners:
             # Another worker created this citizen a moment ago: use theirs, drop ours.
             winner = await _identity_owners(session, identities=[identity])
-            owner = winner[(identity.kind, identity.value)]
+            owner = winner[key]
+            if known is not None:
+                known.update({(i.kind, i.value): owner for i in identities})
             return await _adopt(session, orphan=contact_id, owner=owner), False
     return contact_id, not owners
 
@@ -361,10 +410,15 @@ async def _adopt(session: AsyncSession, *, orphan: int, owner: int) -> int:
 
 
 async def _identity_owners(
-    session: AsyncSession, *, identities: Iterable[Identity]
+    session: AsyncSession, *, identities: Iterable[Identity], known: IdentityOwners | None = None
 ) -> dict[tuple[str, str], int]:
     owners: dict[tuple[str, str], int] = {}
     for identity in identities:
+        key = (identity.kind, identity.value)
+        if known is not None and key in known:
+            if (owner_known := known[key]) is not None:
+                owners[key] = owner_known
+            continue
         statement = select(col(ContactIdentity.contact_id)).where(
             col(ContactIdentity.kind) == identity.kind,
             col(ContactIdentity.value) == identity.value,
@@ -398,6 +452,12 @@ async def ticket_by_reference(session: AsyncSession, *, reference: str) -> Ticke
     """The ticket with this reference number, if any."""
     statement = select(Ticket).where(col(Ticket.reference) == reference)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def departments(session: AsyncSession) -> list[Department]:
+    """Every department, as rows of the session (held, they answer ``session.get``
+    without a query for as long as the session lasts)."""
+    return list((await session.execute(select(Department))).scalars())
 
 
 async def department_ids(session: AsyncSession) -> dict[str, int]:

@@ -24,6 +24,7 @@ from qanat.model import Inbound, Sender
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store.db import Database
 from qanat.store.tables import Event, Message, Ticket
+from qanat.worker import WorkerSettings
 
 CHANNELS = ("sms", "telegram", "x", "email", "call_centre", "web")
 TEXTS = (
@@ -105,7 +106,8 @@ async def test_a_worker_killed_mid_burst_loses_and_duplicates_nothing(
         try:
             # Jobs in flight at the kill stay held by arq's in-progress keys (until their
             # timeout); the reconciliation re-queues those messages under new job ids.
-            await wait_until(runtime, lambda processed: processed >= count - 20)
+            in_flight = WorkerSettings.max_jobs
+            await wait_until(runtime, lambda processed: processed >= count - in_flight)
             await asyncio.sleep(1)
             await reconcile(runtime, since=datetime(2026, 11, 1, tzinfo=UTC), grace=timedelta(0))
             await wait_until(runtime, lambda processed: processed == count)

@@ -160,6 +160,37 @@ async def test_two_workers_creating_the_same_citizen_end_with_one_contact(
     assert len(set(got)) == 1 and contacts == 1 and owners == set(got)
 
 
+async def test_a_batch_reads_its_citizens_once_and_learns_the_ones_it_makes(
+    database_url: str,
+) -> None:
+    """Owners read for a batch: a citizen made by its first message is found by its
+    second; one that another worker made after the read is adopted, not doubled."""
+    db = Database.from_url(database_url)
+    phone = Identity(kind="phone", value="+97333123456")
+    email = Identity(kind="email", value="ali@example.bh")
+    async with db.writing() as session:
+        known = await queries.identity_owners(session, identities=[phone, email])
+        assert known == {("email", "ali@example.bh"): None, ("phone", "+97333123456"): None}
+        first, new = await queries.identify_contact(
+            session, identities=[phone], display_name=None, known=known
+        )
+        again, new_again = await queries.identify_contact(
+            session, identities=[phone], display_name=None, known=known
+        )
+    async with db.writing() as session:  # another worker makes the email's citizen
+        other = await queries.contact_for_identities(session, identities=[email], display_name=None)
+    async with db.writing() as session:  # ``known`` still says the email is nobody's
+        adopted, adopted_new = await queries.identify_contact(
+            session, identities=[email], display_name=None, known=known
+        )
+    async with db.session() as session:
+        contacts = (await session.execute(select(func.count()).select_from(Contact))).scalar_one()
+    await db.dispose()
+    assert new and not new_again and first == again
+    assert adopted == other and not adopted_new and contacts == 2
+    assert known[("email", "ali@example.bh")] == other
+
+
 async def test_two_processes_starting_together_make_each_department_once(
     postgres_url: str,
 ) -> None:
