@@ -125,7 +125,8 @@
       document.getElementById("lon").value = position.coords.longitude.toFixed(6);
       document.getElementById("accuracy").value = Math.round(position.coords.accuracy);
       status.textContent = status.dataset.found;
-      document.getElementById("gps-accuracy").textContent = "± " + Math.round(position.coords.accuracy) + " m";
+      var accuracy = document.getElementById("gps-accuracy");
+      accuracy.textContent = accuracy.dataset.within.replace("{n}", String(Math.round(position.coords.accuracy)));
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
