@@ -257,6 +257,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "latitude": ("خط العرض", "Latitude"),
     "longitude": ("خط الطول", "Longitude"),
     "use_my_location": ("استخدم موقعي الحالي", "Use my current location"),
+    "choose_photos": ("اختر صورًا", "Choose photos"),
+    "no_photo_chosen": ("لم تُختر صورة", "No photo chosen"),
     "photos_limit": (
         "صور (حتى {count}، {megabytes} ميغابايت للصورة)",
         "Photos (up to {count}, {megabytes} MB each)",

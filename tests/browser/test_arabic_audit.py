@@ -28,6 +28,7 @@ from tests.browser.conftest import Server, run_elsewhere, wider_than_the_window
 pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).parent
+PHOTO = HERE.parent / "fixtures" / "web" / "pothole.png"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 #: The phone is about 30 metres from the reported place.
@@ -460,6 +461,10 @@ def test_the_citizens_form_refuses_and_answers_in_arabic(day: Day, citizen: Watc
     page = citizen.page
     page.set_viewport_size(PHONE)
     page.goto(f"{day.server.url}/report")
+    # The photo picker's words are the page's (the browser's own button is hidden).
+    assert in_arabic(page.inner_text(".file-pick"))
+    page.set_input_files('input[name="photos"]', str(PHOTO))
+    assert page.inner_text(".file-pick .file-names") == "pothole.png"
     page.click(".public-form button[type=submit]")
     refusal = page.eval_on_selector('textarea[name="text"]', "box => box.validationMessage")
     assert in_arabic(refusal), refusal

@@ -200,6 +200,15 @@
     }, true);
   });
 
+  // A photo picker shows the chosen files' names under its own (translated) button.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var pick = input.closest ? input.closest(".file-pick") : null;
+    if (!pick || input.type !== "file") { return; }
+    var names = Array.prototype.map.call(input.files, function (file) { return file.name; });
+    pick.querySelector(".file-names").textContent = names.length ? names.join(input.dataset.comma || ", ") : input.dataset.none;
+  });
+
   window.qanat = {
     api: api, csrf: csrf, toast: toast, send: send, listen: listen, plainKey: plainKey,
     typing: typing, replaceParts: replaceParts, showErrors: showErrors, confirmThen: confirmThen
