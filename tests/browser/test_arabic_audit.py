@@ -501,6 +501,18 @@ def test_the_map_and_the_phones_outbox_speak_arabic(
     refusal = page.eval_on_selector('input[name="decision"]', "box => box.validationMessage")
     assert in_arabic(refusal), refusal
     page.check('input[name="decision"][value="resolved"]')
+    # A refusal: the page's words, the server's reason apart (as code).
+    visits = re.compile(r".*/api/inspections/\d+/visits$")
+    refusal = {"detail": "observed_at needs its offset"}
+    page.route(visits, lambda route: route.fulfill(status=400, json=refusal))
+    page.click("#visit-form button[type=submit]")
+    page.wait_for_selector('#outbox[data-state="refused"]')
+    words = page.eval_on_selector("#outbox", "line => line.firstChild.textContent")
+    assert in_arabic(words) and page.inner_text("#outbox code") == refusal["detail"]
+    page.unroute(visits)
+    page.reload()
+    page.wait_for_function("document.getElementById('lat').value !== ''")
+    page.check('input[name="decision"][value="resolved"]')
     page.context.set_offline(True)
     page.click("#visit-form button[type=submit]")
     page.wait_for_selector('#outbox[data-state="waiting"]')

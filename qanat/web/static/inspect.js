@@ -54,7 +54,14 @@
     if (!line) { return; }
     line.hidden = false;
     line.dataset.state = key;
-    line.textContent = line.dataset[key] + (extra ? " " + extra : "");
+    line.textContent = line.dataset[key];
+    if (extra) {
+      // The server's reason is for whoever fixes it, in the server's words: shown as code.
+      var detail = document.createElement("code");
+      detail.dir = "ltr";
+      detail.textContent = String(extra);
+      line.append(" ", detail);
+    }
   }
 
   function later() {
