@@ -473,6 +473,23 @@ def test_the_citizens_form_refuses_and_answers_in_arabic(day: Day, citizen: Watc
     page.click(".public-form button[type=submit]")
     refusal = page.eval_on_selector('input[name="email"]', "box => box.validationMessage")
     assert in_arabic(refusal), refusal
+    page.fill('input[name="email"]', "citizen@example.bh")
+    page.click(".public-form button[type=submit]")
+    page.wait_for_selector("body[data-page=public-done]")
+    assert look(citizen, "ar", [PHONE, DESKTOP]) == []
+    # A wrong password, and a new password typed differently twice.
+    page.goto(f"{day.server.url}/login")
+    page.fill('input[name="username"]', "agent_sewage")
+    page.fill('input[name="password"]', "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".login .error")
+    assert look(citizen, "ar", [PHONE, DESKTOP]) == []
+    page.goto(f"{day.server.url}/reset/{day.reset_token}")
+    page.fill('input[name="new"]', "a long enough new password")
+    page.fill('input[name="again"]', "another long new password")
+    page.click("main button[type=submit]")
+    page.wait_for_selector(".field-error")
+    assert look(citizen, "ar", [PHONE, DESKTOP]) == []
     page.goto(f"{day.server.url}/report/status")
     page.fill('input[name="reference"]', "QN-2026-000001")
     page.fill('input[name="contact"]', "+97300000000")
