@@ -458,6 +458,12 @@ def translator(language: str) -> Callable[..., str]:
     return t
 
 
+def isolated(value: object) -> str:
+    """``value`` (a reference, a number) set apart from the words around it, so a
+    right-to-left line never reorders its parts: Unicode's first-strong isolate."""
+    return f"\u2068{value}\u2069"
+
+
 def value_name(language: str, value: str | None) -> str:
     """The shown name of an enum value (status, kind, channel, …); unknown ones as given."""
     if value is None:

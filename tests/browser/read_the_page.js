@@ -21,5 +21,20 @@
     }
     if (el.matches("input[type=submit],input[type=button]") && el.value) { found.push("value=" + el.value); }
   }
-  return {lang: lang, dir: document.documentElement.dir, texts: found};
+  // A reference or a number run into words flips in a right-to-left line unless it is
+  // isolated: its own element with unicode-bidi isolate (dir="ltr", <bdi>, dir="auto"),
+  const REFERENCE = /QN-\d{4}-\d{6}/;
+  const ISOLATED = ["isolate", "isolate-override", "plaintext"];
+  const unisolated = [];
+  const refs = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = refs.nextNode(); node; node = refs.nextNode()) {
+    const el = node.parentElement;
+    if (!REFERENCE.test(node.textContent) || !el || el.closest("script,style,textarea,code,pre,kbd,[data-typed]")) { continue; }
+    const text = node.textContent.trim();
+    const alone = text.match(REFERENCE)[0] === text && ISOLATED.includes(getComputedStyle(el).unicodeBidi);
+    // Or set apart inside the words by Unicode's isolates (U+2068 … U+2069).
+    const marked = text.replace(/\u2068QN-\d{4}-\d{6}\u2069/g, "");
+    if (!alone && REFERENCE.test(marked)) { unisolated.push(text.slice(0, 60)); }
+  }
+  return {lang: lang, dir: document.documentElement.dir, texts: found, unisolated: unisolated};
 }

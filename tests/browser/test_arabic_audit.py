@@ -325,6 +325,8 @@ def look(watched: Watched, language: str, sizes: list[dict[str, int]]) -> list[s
         problems.append(f"lang={seen['lang']} dir={seen['dir']}")
     if language == "ar" and (words := latin_words(seen["texts"])):
         problems.append(f"Latin words {words}")
+    if language == "ar" and seen["unisolated"]:
+        problems.append(f"references not isolated {sorted(set(seen['unisolated']))}")
     if language == "en" and (texts := arabic_texts(seen["texts"])):
         problems.append(f"Arabic texts {texts}")
     for size in sizes:
@@ -404,15 +406,17 @@ def in_arabic(text: str) -> bool:
 def test_what_scripts_write_on_the_ticket_page_is_arabic(day: Day, admin: Watched) -> None:
     page = admin.page
     page.set_viewport_size(PHONE)
-    page.request.put(
-        f"{day.server.url}/api/tickets/QN-2026-000004/primary",
-        headers={"X-CSRF-Token": day.csrf}, data={"primary_reference": "QN-2026-000001"},
-    )  # fmt: skip
     page.goto(f"{day.server.url}/tickets/QN-2026-000004")
     # A reply: the toast says it went.
     page.fill("#text", "وصلنا بلاغكم")
     page.click("#update-form button#apply")
     assert in_arabic(said(admin, "#toasts .toast"))
+    # Linking: the toast names the primary, set apart from the words.
+    page.fill('#link-form [name="primary_reference"]', "QN-2026-000001")
+    page.click("#link-form button[type=submit]")
+    assert in_arabic(said(admin, "#toasts .toast:has-text('QN-2026-000001')"))
+    page.wait_for_selector("#unlink-form")
+    assert look(admin, "ar", [PHONE]) == []  # the toast and the unlink dialog's words too
     # Unlinking asks first; an empty reason is refused in Arabic.
     page.click("#unlink-form button[type=submit]")
     dialog = "#unlink-dialog"
