@@ -21,6 +21,15 @@
     }
     if (el.matches("input[type=submit],input[type=button]") && el.value) { found.push("value=" + el.value); }
   }
+  // Words kept in data-* attributes for scripts to show later (toasts, the outbox, the
+  // GPS line, the map's buttons, validation messages, placeholders).
+  const SAID_LATER = /^data-(done|failed|none|found|waiting|sending|sent|refused|within|zoom-in|zoom-out|note-placeholder|reply-placeholder|invalid-[a-z]+)$/;
+  for (const el of document.querySelectorAll("*")) {
+    if (skip(el)) { continue; }
+    for (const attribute of el.attributes) {
+      if (SAID_LATER.test(attribute.name) && attribute.value.trim()) { found.push(attribute.name + "=" + attribute.value.trim()); }
+    }
+  }
   // A reference or a number run into words flips in a right-to-left line unless it is
   // isolated: its own element with unicode-bidi isolate (dir="ltr", <bdi>, dir="auto"),
   const REFERENCE = /QN-\d{4}-\d{6}/;

@@ -47,10 +47,10 @@ ALLOWED = frozenset(
     {"Sara", "Ahmed", "Fatima", "Ali", "Open311", "CSV", "YAML", "IP", "ZIP", "QR", "Enter"}
 )
 #: Data, taken out before looking for words: references, e-mail and web addresses,
-#: usernames in @ form, file names.
+#: usernames in @ form, file names, and the {placeholders} scripts fill in.
 DATA = re.compile(
     r"QN-\d{4}-\d{6}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|/[\w./?=&%-]*|@\w+"
-    r"|\w+\.(?:png|jpe?g|csv|yaml)"
+    r"|\w+\.(?:png|jpe?g|csv|yaml)|\{\w+\}"
 )
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’]+")
 ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
@@ -81,7 +81,7 @@ def test_the_check_finds_words_to_translate_but_not_data() -> None:
     texts = [
         "وصل بلاغكم QN-2026-000001 من fatima.ali@example.bh", "title=Zoom in",
         "placeholder=https://tile.example.bh/{z}", "Fatima Ali", "تصدير CSV", "queue_open",
-        "Open311", "± 9 m",
+        "Open311", "± 9 m", "data-failed=تعذر على {count}: {references}",
     ]  # fmt: skip
     assert latin_words(texts) == ["Zoom", "in", "queue_open"]
     assert arabic_texts(["Inbox", "aria-label=الخريطة", "QN-2026-000001"]) == ["aria-label=الخريطة"]
@@ -387,7 +387,10 @@ def test_every_page_in_english_shows_no_arabic_and_fits(
 ) -> None:
     staff_page, citizen = english
     url = day.server.url
-    found = audit_all(staff_page, url, staff_pages(day), "en", "admin", [DESKTOP])
+    # Lighter: one of each kind of page (the other queues and tickets share their templates).
+    again = ("/inbox?", "/tickets/QN-2026-00000")
+    pages = [p for p in staff_pages(day) if not p.startswith(again) or p.endswith("1")]
+    found = audit_all(staff_page, url, pages, "en", "admin", [DESKTOP])
     found |= audit_all(citizen, url, public_pages(day), "en", "citizen", [DESKTOP, PHONE])
     assert found == {}, report(found)
 
