@@ -1,5 +1,5 @@
 () => {
-  // What people read on a page after its script ran (tests/browser/test_arabic_audit.py).
+  // What people read on a page after its script ran (tests/support/page_audit.py).
   const lang = document.documentElement.lang;
   const DATA = "script,style,code,kbd,textarea,bdi,[data-typed],[dir=auto],template,noscript";
   const elsewhere = (el) => {
