@@ -18,6 +18,7 @@ from typing import Any
 
 from qanat.model import BUILTIN_CHANNELS, Kind, Priority
 from qanat.web import wording
+from qanat.web.i18n import isolated
 from qanat.web.names import SYSTEM_ACTORS, Names, place
 
 KINDS = frozenset(k.value for k in Kind)
@@ -219,7 +220,7 @@ def reason_sentence(
     if found := _NO_SENDER.match(text):
         return t("reason_no_sender", channel=v(found["channel"])), None
     if found := _NOT_FIXED.match(text):
-        return t("reason_reporter_not_fixed", reference=found["reference"]), None
+        return t("reason_reporter_not_fixed", reference=isolated(found["reference"])), None
     if found := _TRANSFERRED.match(text):
         return t(
             "reason_transferred", department=names.department(language, found["department"])

@@ -36,6 +36,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "language": ("اللغة", "Language"),
     "lang_ar": ("العربية", "العربية"),
     "lang_en": ("English", "English"),
+    # A language named in the page's language (what staff speak, what an entry is in).
+    "language_ar": ("العربية", "Arabic"),
+    "language_en": ("الإنجليزية", "English"),
+    "list_comma": ("، ", ", "),
+    # What a form says about a field the browser refuses (its own words follow the
+    # browser's language, not the page's).
+    "invalid_required": ("يُرجى تعبئة هذا الحقل.", "Please fill in this field."),
+    "invalid_email": (
+        "اكتب عنوان بريد إلكتروني صحيحًا، مثل name@example.bh",
+        "Write an e-mail address such as name@example.bh",
+    ),
+    "invalid_range": ("القيمة خارج الحدود المسموح بها.", "The value is outside what is allowed."),
+    "invalid_short": ("قصير جدًا: {n} أحرف على الأقل.", "Too short: at least {n} characters."),
+    "invalid_format": (
+        "الصيغة غير صحيحة، راجع ما كتبته.",
+        "Not in the expected form; check what you wrote.",
+    ),
     "save": ("حفظ", "Save"),
     "search": ("بحث", "Search"),
     "search_hint": ("ابحث في النصوص أو الرقم المرجعي أو الهاتف", "Search text, reference or phone"),
@@ -240,6 +257,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "latitude": ("خط العرض", "Latitude"),
     "longitude": ("خط الطول", "Longitude"),
     "use_my_location": ("استخدم موقعي الحالي", "Use my current location"),
+    "choose_photos": ("اختر صورًا", "Choose photos"),
+    "no_photo_chosen": ("لم تُختر صورة", "No photo chosen"),
     "photos_limit": (
         "صور (حتى {count}، {megabytes} ميغابايت للصورة)",
         "Photos (up to {count}, {megabytes} MB each)",
@@ -401,6 +420,7 @@ VALUE_TEXTS: dict[str, tuple[str, str]] = {
     "walk_in": ("حضور شخصي", "Walk-in"),
     "letter": ("خطاب", "Letter"),
     "open311": ("Open311", "Open311"),
+    "whatsapp": ("واتساب", "WhatsApp"),
     "agent": ("موظف", "Agent"),
     "supervisor": ("مشرف", "Supervisor"),
     "admin": ("مسؤول النظام", "Admin"),
@@ -436,6 +456,12 @@ def translator(language: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def isolated(value: object) -> str:
+    """``value`` (a reference, a number) set apart from the words around it, so a
+    right-to-left line never reorders its parts: Unicode's first-strong isolate."""
+    return f"\u2068{value}\u2069"
 
 
 def value_name(language: str, value: str | None) -> str:

@@ -136,7 +136,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "assignment_round_robin": ("بالتناوب", "In turn"),
     "assignment_least_loaded": ("للأقل انشغالًا", "To the least busy"),
     "departments_are_rules": ("الأقسام جزء من قواعد التوجيه: كل حفظ يُنشئ نسخة جديدة منها بعد التحقق منها كاملة.", "Departments are part of the routing rules: each save makes a new version of them, checked whole."),
-    "saving_makes_a_version": ("الحفظ يتحقق من القواعد كاملة كما يفعل أمر router check، ويحفظ نسخة جديدة تسري فورًا، ويُسجَّل في سجل التدقيق.", "Saving checks the whole rules as router check does, keeps a new version in force at once, and is written in the audit log."),
+    "saving_makes_a_version": ("الحفظ يتحقق من القواعد كاملة كما يفعل أمر التحقق من القواعد في سطر الأوامر، ويحفظ نسخة جديدة تسري فورًا، ويُسجَّل في سجل التدقيق.", "Saving checks the whole rules as router check does, keeps a new version in force at once, and is written in the audit log."),
     "saved_name": ("حُفظ {name}.", "{name} saved."),
     "rules_do_not_check": ("لم تُحفظ القواعد لأنها لا تصح:", "Not saved: the rules do not check:"),
     "rules_check_ok": ("القواعد صحيحة. لم تُحفظ بعد.", "The rules check out. Not saved yet."),

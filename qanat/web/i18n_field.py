@@ -10,7 +10,7 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     "checklists": ("قوائم الفحص", "Checklists"),
     "checklist": ("قائمة الفحص", "Checklist"),
     "checklist_hint": (
-        "بند في كل سطر: النص العربي | English. يُنسخ البند إلى كل تفتيش جديد من هذه الفئة.",
+        "بند في كل سطر: النص العربي | النص الإنجليزي. يُنسخ البند إلى كل تفتيش جديد من هذه الفئة.",
         "One item a line: Arabic | English. Each new inspection of the category copies them.",
     ),
     "default_checklist": ("القائمة الافتراضية (لكل فئة بلا قائمة)", "Default (any category)"),
@@ -44,6 +44,8 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "you_are_here": ("موقعك", "You are here"),
     "map": ("الخريطة", "Map"),
+    "zoom_in": ("تكبير", "Zoom in"),
+    "zoom_out": ("تصغير", "Zoom out"),
     "gps_fix": ("الموقع الجغرافي", "GPS fix"),
     "gps_waiting": ("جارٍ تحديد الموقع…", "Finding your position…"),
     "gps_none": ("الموقع غير متاح", "No GPS fix"),

@@ -24,6 +24,7 @@ from qanat.errors import (
 )
 from qanat.store.errors import describe, store_unavailable
 from qanat.web import i18n
+from qanat.web.auth import find_viewer
 from qanat.web.templating import page
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,17 @@ def error_page(request: Request, status_code: int, detail: str) -> Response:
     )
 
 
+async def _known_viewer(request: Request) -> None:
+    """Find who is signed in when no route did (an address no page answers), so the error
+    page is in their language; a store that cannot say leaves the page in the default."""
+    if hasattr(request.state, "viewer"):
+        return
+    try:
+        await find_viewer(request)
+    except Exception:  # the error page must show whatever the store does
+        log.warning("could not tell who asked for %s", request.url.path, exc_info=True)
+
+
 def _login_redirect(request: Request) -> Response:
     target = request.url.path if request.method == "GET" else "/inbox"
     if request.url.query and request.method == "GET":
@@ -103,6 +115,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if wants_page(request):
         if exc.status_code == 401:
             return _login_redirect(request)
+        await _known_viewer(request)
         return error_page(request, exc.status_code, str(exc.detail))
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 

@@ -40,6 +40,7 @@ def environment() -> Environment:
     )
     env.filters["bdi"] = safety.bdi
     env.filters["nobidi"] = safety.strip_bidi
+    env.filters["isolated"] = i18n.isolated
     env.filters["readable"] = readable_json
     env.globals["static"] = static_url
     return env

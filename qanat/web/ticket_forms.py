@@ -53,6 +53,8 @@ def toast_text(toast: Toast, *, language: str, names: Names) -> str:
         said["department"] = names.department(language, said["department"])
     if "status" in said:
         said["status"] = i18n.value_name(language, said["status"])
+    if "reference" in said:
+        said["reference"] = i18n.isolated(said["reference"])
     return i18n.translator(language)(key, **said)
 
 

@@ -104,3 +104,14 @@ def test_the_template_lint_finds_words_that_bypass_translation(
 
 def test_qanats_own_templates_pass_the_lint() -> None:
     assert [str(f) for f in lint()] == []
+
+
+async def test_an_address_no_page_answers_is_in_the_signed_in_persons_language(
+    login: Login,
+) -> None:
+    admin = await login("admin")
+    assert '<html lang="ar" dir="rtl">' in (await admin.get("/no-such-page")).text
+    await admin.post("/account/language", data={"language": "en", "next": "/account"})
+    missing = await admin.get("/no-such-page")
+    assert missing.status_code == 404
+    assert '<html lang="en" dir="ltr">' in missing.text

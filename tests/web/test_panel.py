@@ -134,7 +134,7 @@ async def test_unlinking_asks_why_and_keeps_the_reason(seeded: Runtime, login: L
     linked = await agent.post(
         "/tickets/QN-2026-000002/link", data={"primary_reference": "qn-2026-000001"}, headers=JSON
     )
-    assert linked.json()["toasts"] == ["رُبطت كمكررة من QN-2026-000001."]
+    assert linked.json()["toasts"] == ["رُبطت كمكررة من \u2068QN-2026-000001\u2069."]
     silent = await agent.post("/tickets/QN-2026-000002/unlink", data={}, headers=JSON)
     assert silent.json()["errors"] == {"reason": "اذكر السبب."}
     assert (await ticket(seeded, "QN-2026-000002")).primary_ticket_id is not None

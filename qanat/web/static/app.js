@@ -171,6 +171,44 @@
     });
   }
 
+  // The browser says why a field is refused in the browser's language, which may not be
+  // the page's: qanat says it in the page's words instead (texts on <body data-invalid-*>).
+  function refusal(field) {
+    var says = document.body.dataset;
+    var validity = field.validity;
+    if (validity.valueMissing) { return says.invalidRequired; }
+    if (validity.typeMismatch && field.type === "email") { return says.invalidEmail; }
+    if (validity.rangeOverflow || validity.rangeUnderflow || validity.stepMismatch) { return says.invalidRange; }
+    if (validity.tooShort) { return says.invalidShort.replace("{n}", String(field.minLength)); }
+    return says.invalidFormat;
+  }
+  document.addEventListener("invalid", function (event) {
+    var field = event.target;
+    field.setCustomValidity("");
+    if (!field.validity.valid) { field.setCustomValidity(refusal(field) || ""); }
+  }, true);
+  ["input", "change"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var field = event.target;
+      if (field.setCustomValidity) { field.setCustomValidity(""); }
+      // A radio group is one answer: choosing one clears the group's refusal.
+      if (field.type === "radio" && field.form) {
+        Array.prototype.forEach.call(field.form.querySelectorAll('input[type="radio"][name="' + CSS.escape(field.name) + '"]'), function (other) {
+          other.setCustomValidity("");
+        });
+      }
+    }, true);
+  });
+
+  // A photo picker shows the chosen files' names under its own (translated) button.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var pick = input.closest ? input.closest(".file-pick") : null;
+    if (!pick || input.type !== "file") { return; }
+    var names = Array.prototype.map.call(input.files, function (file) { return file.name; });
+    pick.querySelector(".file-names").textContent = names.length ? names.join(input.dataset.comma || ", ") : input.dataset.none;
+  });
+
   window.qanat = {
     api: api, csrf: csrf, toast: toast, send: send, listen: listen, plainKey: plainKey,
     typing: typing, replaceParts: replaceParts, showErrors: showErrors, confirmThen: confirmThen

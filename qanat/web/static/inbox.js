@@ -157,7 +157,7 @@
         q.toast(bulk.dataset.done.replace("{count}", String(result.done.length)));
         var failed = Object.keys(result.failed);
         if (failed.length) {
-          q.toast(bulk.dataset.failed.replace("{count}", String(failed.length)).replace("{references}", failed.join(", ")), "bad");
+          q.toast(bulk.dataset.failed.replace("{count}", String(failed.length)).replace("{references}", failed.map(function (r) { return "\u2068" + r + "\u2069"; }).join(", ")), "bad");
         }
         return refresh(result.done, true);
       }).catch(function () {

@@ -54,7 +54,14 @@
     if (!line) { return; }
     line.hidden = false;
     line.dataset.state = key;
-    line.textContent = line.dataset[key] + (extra ? " " + extra : "");
+    line.textContent = line.dataset[key];
+    if (extra) {
+      // The server's reason is for whoever fixes it, in the server's words: shown as code.
+      var detail = document.createElement("code");
+      detail.dir = "ltr";
+      detail.textContent = String(extra);
+      line.append(" ", detail);
+    }
   }
 
   function later() {
@@ -125,7 +132,8 @@
       document.getElementById("lon").value = position.coords.longitude.toFixed(6);
       document.getElementById("accuracy").value = Math.round(position.coords.accuracy);
       status.textContent = status.dataset.found;
-      document.getElementById("gps-accuracy").textContent = "± " + Math.round(position.coords.accuracy) + " m";
+      var accuracy = document.getElementById("gps-accuracy");
+      accuracy.textContent = accuracy.dataset.within.replace("{n}", String(Math.round(position.coords.accuracy)));
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();

@@ -16,16 +16,29 @@
     }).filter(function (p) { return isFinite(p.lat) && isFinite(p.lon); });
   }
 
+  // A marker's label is people's text: shown as text (never as HTML), in its own direction.
+  function label(text) {
+    var span = document.createElement("span");
+    span.dir = "auto";
+    span.textContent = text || "";
+    return span;
+  }
+
   function draw(box) {
     if (!window.L) { return; }
-    var map = L.map(box, { attributionControl: Boolean(box.dataset.attribution) });
+    var map = L.map(box, { attributionControl: Boolean(box.dataset.attribution), zoomControl: false });
+    // The zoom buttons in the page's language, at the start of the line (right in Arabic).
+    L.control.zoom({
+      zoomInTitle: box.dataset.zoomIn, zoomOutTitle: box.dataset.zoomOut,
+      position: document.documentElement.dir === "rtl" ? "topright" : "topleft"
+    }).addTo(map);
     if (box.dataset.tiles) {
       L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution, maxZoom: 19 }).addTo(map);
     }
     var markers = pointsOf(box).map(function (p) {
       var colour = COLOURS[p.kind] || COLOURS.inspection;
       var marker = L.circleMarker([p.lat, p.lon], { radius: 9, color: colour, fillColor: colour, fillOpacity: 0.6 });
-      marker.bindTooltip(p.label || "");
+      marker.bindTooltip(label(p.label));
       if (p.href) { marker.on("click", function () { window.location.href = p.href; }); }
       return marker.addTo(map);
     });
