@@ -164,7 +164,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("browser")
     database = f"sqlite+aiosqlite:///{folder / 'qanat.db'}"
     upgrade(database)
-    settings = load_settings(database_url=database, attachments_dir=folder / "files")
+    # The tests run at any hour: no quiet hours, or the SMS notices a page leads to would
+    # wait for the morning whenever the suite runs in the evening.
+    settings = load_settings(
+        database_url=database, attachments_dir=folder / "files", notice_quiet_hours=""
+    )
     run_elsewhere(lambda: _seed(settings))
     app = create_app(settings)
     app.state.sse_poll_seconds = 0.2
