@@ -166,7 +166,7 @@ def keys_of(entry: Entry) -> list[Key]:
     return keys
 
 
-def _text_alone_keys(new: Report, words: set[str]) -> list[Key]:
+def _text_alone_keys(new: Report, words: Iterable[str]) -> list[Key]:
     """Where text-alone candidates are, for a report that says nothing of where it is:
     the tickets that say nothing either, of the same kind of work (or none)."""
     if has_place(new):
@@ -302,7 +302,9 @@ class CandidateIndex:
         placed: set[int] = set()
         for key in _placed_keys(new, around=True):
             placed.update(self._within(key, earliest, latest))
-        terms = set(words.split())
+        # In a fixed order: of lists as short as each other, the first are read — the same
+        # ones whatever order Python's string hashing gives a set this time.
+        terms = sorted(set(words.split()))
         shared: list[int] = []
         if new.block:
             block = "b" + new.block

@@ -230,3 +230,37 @@ def test_with_a_trained_model_the_index_still_picks_what_scoring_every_ticket_wo
     index = index_of(*filed)
     found = index.scan(new, threshold=threshold, window=WINDOW, model=model)
     assert found == naive(new, filed, threshold, model)
+
+
+_PROPOSE_IN_A_BLOCK = """
+from datetime import datetime, timedelta, UTC
+from qanat.dedupe.index import CandidateIndex, entry_of
+from qanat.dedupe.similarity import Report
+at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+index = CandidateIndex()
+words = ["ashes", "bench", "cable", "drain", "fence", "gravel", "hedge", "ivy"]
+for number, word in enumerate(words, start=1):  # one ticket a word: lists as short
+    index.put(number, entry_of(Report(match_text=word, created_at=at, block="305")))
+new = Report(match_text=" ".join(words), created_at=at, block="305")
+print(sorted(index.propose(new, new.match_text, timedelta(days=2))[1]))
+"""
+
+
+def test_what_is_proposed_does_not_depend_on_string_hashing() -> None:
+    # Of a report's words whose lists are as short as each other, the same are read in
+    # every process, so a decision is the same whatever PYTHONHASHSEED a worker has.
+    import os
+    import subprocess
+    import sys
+
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", _PROPOSE_IN_A_BLOCK],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {"[1, 2, 3, 4]\n"}
