@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from qanat import pipeline
 from qanat.model import Inbound, Sender
+from qanat.pipeline import batch
 from qanat.runtime import Runtime
 from qanat.store.tables import Event, Message, Ticket
 
@@ -111,14 +112,14 @@ async def test_a_quoted_reference_joins_only_for_the_same_citizen(runtime: Runti
 async def test_a_failing_stage_dead_letters_after_the_attempts_and_the_next_goes_on(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = pipeline.normalize
+    real = batch.normalize
 
     def explode(inbound: Inbound, *, region: str) -> Any:
         if "poison" in inbound.text:
             raise RuntimeError("stage exploded on purpose")
         return real(inbound, region=region)
 
-    monkeypatch.setattr(pipeline, "normalize", explode)
+    monkeypatch.setattr(batch, "normalize", explode)
     bad = await runtime.intake.save(message("SM1", "poison"))
     good = await runtime.intake.save(message("SM2", "حفرة في طريق 12"))
     async with runtime.db.session() as session:
@@ -182,8 +183,8 @@ async def test_a_failure_that_cannot_be_recorded_is_retried(
     async def store_gone(*args: object) -> None:
         raise OperationalError("UPDATE message", {}, ConnectionResetError())
 
-    monkeypatch.setattr(pipeline, "_process_all", broken_stage)
-    monkeypatch.setattr(pipeline, "_record_failure", store_gone)
+    monkeypatch.setattr(batch, "_process_all", broken_stage)
+    monkeypatch.setattr(batch, "_record_failure", store_gone)
     outcome = await pipeline.process_message(runtime, 1)
     assert outcome.result == pipeline.Result.retry
 
@@ -220,14 +221,14 @@ async def test_a_batch_sees_the_tickets_its_earlier_messages_opened(runtime: Run
 async def test_a_batch_with_a_failing_message_processes_the_others(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = pipeline.normalize
+    real = batch.normalize
 
     def explode(inbound: Inbound, *, region: str) -> Any:
         if "poison" in inbound.text:
             raise RuntimeError("stage exploded on purpose")
         return real(inbound, region=region)
 
-    monkeypatch.setattr(pipeline, "normalize", explode)
+    monkeypatch.setattr(batch, "normalize", explode)
     good, bad, other = await saved_only(
         runtime,
         message("SM1", "حفرة في طريق 12"),

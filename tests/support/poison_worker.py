@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from qanat import pipeline
 from qanat.cli.main import app
 from qanat.model import Inbound
+from qanat.pipeline import batch
 
-_real_normalize = pipeline.normalize
+_real_normalize = batch.normalize
 
 
 def _normalize_or_break(inbound: Inbound, *, region: str) -> Any:
@@ -22,5 +22,5 @@ def _normalize_or_break(inbound: Inbound, *, region: str) -> Any:
 
 
 if __name__ == "__main__":
-    pipeline.normalize = _normalize_or_break  # type: ignore[assignment]
+    batch.normalize = _normalize_or_break  # type: ignore[assignment]
     app(["worker"])
