@@ -80,6 +80,21 @@ class Server:
         """Save many messages through the real intake, with one runtime."""
         run_elsewhere(lambda: _save_all(self.settings, inbounds))
 
+    def in_store(self, body: Callable[[Runtime], Awaitable[Any]]) -> Any:
+        """What ``body(runtime)`` returns, run against the server's store from another
+        thread (Playwright owns this one)."""
+        found: list[Any] = []
+
+        async def go() -> None:
+            runtime = await start_runtime(self.settings)
+            try:
+                found.append(await body(runtime))
+            finally:
+                await stop_runtime(runtime)
+
+        run_elsewhere(go)
+        return found[0]
+
 
 def run_elsewhere(coroutine: Callable[[], Any]) -> None:
     """Run a coroutine to completion on its own loop and thread (Playwright owns this one)."""

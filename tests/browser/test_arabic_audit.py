@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from qanat.store import accounts, inspections, staff
 from qanat.store.tables import Ticket, User, utcnow
 from qanat.web.auth import SESSION_COOKIE
-from tests.browser.conftest import Server, run_elsewhere
+from tests.browser.conftest import Server
 from tests.support.page_audit import (
     Watched,
     arabic_texts,
@@ -81,23 +81,6 @@ def signed_in(context: Any, day: Day, username: str) -> Any:
     cookie = {"name": SESSION_COOKIE, "value": day.sessions[username], "url": day.server.url}
     context.add_cookies([cookie])
     return context
-
-
-def in_store(server: Server, body: Any) -> Any:
-    """Run ``body(runtime)`` against the server's store, from another thread."""
-    from qanat.runtime import start_runtime, stop_runtime
-
-    found: list[Any] = []
-
-    async def go() -> None:
-        runtime = await start_runtime(server.settings)
-        try:
-            found.append(await body(runtime))
-        finally:
-            await stop_runtime(runtime)
-
-    run_elsewhere(go)
-    return found[0]
 
 
 async def _people_and_places(runtime: Any) -> dict[str, Any]:
@@ -175,7 +158,7 @@ def a_days_work(page: Any, day: Day) -> None:
 @pytest.fixture(scope="module")
 def day(server: Server) -> Day:
     """The server after a day's work."""
-    made = in_store(server, _people_and_places)
+    made = server.in_store(_people_and_places)
     return Day(
         server=server, reset_token=made["reset_token"], user_id=made["user_id"],
         sessions=made["sessions"],

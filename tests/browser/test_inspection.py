@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from qanat.model import Direction, Inbound, Location, Sender
-from qanat.runtime import start_runtime, stop_runtime
 from qanat.store import inspections, staff
 from qanat.store.inspection_tables import Visit
 from qanat.store.tables import Message, Ticket
 from qanat.store.users import add_user
 from qanat.web import work
-from tests.browser.conftest import PASSWORD, Server, run_elsewhere
+from tests.browser.conftest import PASSWORD, Server
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +29,6 @@ PHOTO = Path(__file__).parent.parent / "fixtures" / "web" / "pothole.png"
 PLACE = (26.2170, 50.5800)
 #: Where the phone is: about 30 metres from the reported place.
 PHONE = {"latitude": 26.2172, "longitude": 50.5802, "accuracy": 9}
-
-
-def in_store(settings: Any, body: Any) -> Any:
-    """Run ``body(runtime)`` against the server's store, from another thread."""
-    found: list[Any] = []
-
-    async def go() -> None:
-        runtime = await start_runtime(settings)
-        try:
-            found.append(await body(runtime))
-        finally:
-            await stop_runtime(runtime)
-
-    run_elsewhere(go)
-    return found[0]
 
 
 def prepare(server: Server) -> str:
@@ -102,7 +86,7 @@ def prepare(server: Server) -> str:
                 await work.link(runtime, who, reference, "QN-2026-000001")
         return str(reference)
 
-    return str(in_store(server.settings, body))
+    return str(server.in_store(body))
 
 
 def log_in(page: Any, server: Server, username: str, landing: str) -> None:
@@ -142,7 +126,7 @@ def stored(server: Server) -> dict[str, Any]:
             )
         return {"visits": visits, "statuses": statuses, "told": len(told)}
 
-    result: dict[str, Any] = in_store(server.settings, body)
+    result: dict[str, Any] = server.in_store(body)
     return result
 
 
