@@ -226,6 +226,15 @@ class Settings(BaseSettings):
         description="How long a worker's lone message waits for others to share its batch.",
     )
 
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much a worker yields the CPU to what shares its machine (0–19, "
+        "the operating system's niceness): on one box, webhooks are acknowledged first and "
+        "processing takes what is left; on a worker's own machine it changes nothing.",
+    )
+
     reference_block: int = Field(
         default=1,
         ge=1,

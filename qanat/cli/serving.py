@@ -131,6 +131,7 @@ def worker(
     if check:
         code = asyncio.run(async_check_health(redis_settings(settings), health_key()))
         raise typer.Exit(code)
+    yield_cpu(settings.worker_nice)
     QanatWorker(
         **get_kwargs(WorkerSettings)  # type: ignore[arg-type]
         | {
@@ -142,6 +143,16 @@ def worker(
             "health_check_key": health_key(),
         }
     ).run()
+
+
+def yield_cpu(niceness: int) -> None:
+    """Lower this process's CPU priority by ``niceness``: a citizen's message waits on
+    its acknowledgement, a ticket can wait a moment for processing (where the OS has no
+    niceness, nothing changes)."""
+    import os
+
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
 
 
 def demo(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from qanat.config import Settings
 from qanat.web.auth import LOGIN_COOKIE
 
 
@@ -130,3 +131,15 @@ def test_several_workers_need_postgresql(tmp_path: Path) -> None:
     )
     assert answer.returncode == 2
     assert "needs PostgreSQL" in answer.stdout + answer.stderr
+
+
+def test_a_worker_yields_the_cpu_to_what_shares_its_machine() -> None:
+    # In a process of its own: niceness only ever goes up.
+    script = (
+        "import os; from qanat.cli.serving import yield_cpu; before = os.nice(0); "
+        "yield_cpu(0); same = os.nice(0); yield_cpu(7); print(same - before, os.nice(0) - before)"
+    )
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "7"]
+    assert Settings.model_fields["worker_nice"].default == 10
