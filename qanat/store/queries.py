@@ -123,15 +123,10 @@ async def save_message(
     import finds the existing row and changes nothing.
     """
     values = message_values(inbound) | {"state": state, "state_reason": reason}
-    # Core, not ORM: the ORM's bookkeeping showed in every webhook's profile.
-    table: Any = Message.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert_or(session, table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "account", "external_id"])
-        .returning(table.c.id)
-    )
-    created_id = (await session.execute(statement)).scalar_one_or_none()
+    # Core, not ORM: the ORM's bookkeeping showed in every webhook's profile. One
+    # statement per database, the values handed in as parameters: built with .values()
+    # each time, its cache key walked every value of every message.
+    created_id = (await session.execute(_save_statement(session), values)).scalar_one_or_none()
     if created_id is not None:
         await _save_attachments(session, message_id=created_id, inbound=inbound)
         return created_id, True
@@ -141,6 +136,24 @@ async def save_message(
     if existing is None:  # pragma: no cover - the conflict row vanished mid-transaction
         raise RuntimeError(f"message {inbound.external_id!r} conflicted but cannot be found")
     return existing, False
+
+
+_SAVE_STATEMENTS: dict[str, Any] = {}
+
+
+def _save_statement(session: AsyncSession) -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING RETURNING id of a message, for this database."""
+    dialect = session.get_bind().dialect.name
+    statement = _SAVE_STATEMENTS.get(dialect)
+    if statement is None:
+        table: Any = Message.__table__  # type: ignore[attr-defined]
+        statement = (
+            insert_or(session, table)
+            .on_conflict_do_nothing(index_elements=["channel", "account", "external_id"])
+            .returning(table.c.id)
+        )
+        _SAVE_STATEMENTS[dialect] = statement
+    return statement
 
 
 async def _save_attachments(session: AsyncSession, *, message_id: int, inbound: Inbound) -> None:
