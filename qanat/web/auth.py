@@ -26,7 +26,7 @@ from qanat.store import accounts, audit, staff
 from qanat.store.access import Viewer
 from qanat.store.tables import User, utcnow
 from qanat.web import totp
-from qanat.web.deps import get_runtime
+from qanat.web.deps import runtime_of
 
 SESSION_COOKIE = "qanat_session"
 #: A random value the log-in form echoes (double-submit), before any session exists.
@@ -89,7 +89,7 @@ async def find_viewer(request: Request) -> Viewer | None:
     if hasattr(request.state, "viewer"):
         cached: Viewer | None = request.state.viewer
         return cached
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     now = utcnow()
     viewer: Viewer | None = None
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
@@ -110,7 +110,7 @@ async def find_viewer(request: Request) -> Viewer | None:
 def csrf_of(request: Request) -> str:
     """The CSRF token the pages of this request must embed ('' when not logged in)."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    return csrf_token_for(get_runtime(request).settings, cookie) if cookie else ""
+    return csrf_token_for(runtime_of(request).settings, cookie) if cookie else ""
 
 
 async def check_csrf(request: Request, viewer: Viewer) -> None:
@@ -202,7 +202,7 @@ async def _password_ok(user: User | None, password: str) -> bool:
 
 async def log_in(request: Request, *, username: str, password: str, code: str = "") -> LoginOutcome:
     """Check a username, password (and TOTP code when enrolled); open a session if right."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     now, ip = utcnow(), client_ip(request)
     async with runtime.db.session() as session:
         until = await staff.locked_until(session, username=username, now=now, ip=ip)
@@ -246,6 +246,6 @@ async def log_out(request: Request, response: Response) -> None:
     """End the request's session (if any) and clear the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        async with get_runtime(request).db.writing() as session:
+        async with runtime_of(request).db.writing() as session:
             await staff.close_session(session, token=cookie, now=utcnow())
     response.delete_cookie(SESSION_COOKIE, path="/")

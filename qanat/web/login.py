@@ -21,7 +21,7 @@ from qanat.web.auth import (
     log_out,
     set_session_cookie,
 )
-from qanat.web.deps import RuntimeDep, get_runtime
+from qanat.web.deps import RuntimeDep, runtime_of
 from qanat.web.templating import LANGUAGE_COOKIE, page
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +51,7 @@ def _login_page(
         error=error,
         status_code=status_code,
     )
-    secure = cookies_secure(request, get_runtime(request).settings)
+    secure = cookies_secure(request, runtime_of(request).settings)
     response.set_cookie(
         LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=secure
     )

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from qanat.normalize.location import load_gazetteer
 from qanat.store.tables import Department, User
-from qanat.web.deps import get_runtime
+from qanat.web.deps import runtime_of
 
 #: Actors of events that are qanat itself, by the part before any ``:``.
 SYSTEM_ACTORS = frozenset(
@@ -87,7 +87,7 @@ def place(language: str, name: str | None) -> str:
 
 async def get_names(request: Request) -> Names:
     """The names of departments (from the store), categories (the rules) and staff."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     rules = runtime.rules()
     async with runtime.db.session() as session:
         departments = {

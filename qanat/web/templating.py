@@ -19,7 +19,7 @@ from qanat.store.tables import utcnow
 from qanat.web import explain, i18n, safety
 from qanat.web.auth import csrf_of, may
 from qanat.web.deadlines import deadlines
-from qanat.web.deps import get_runtime
+from qanat.web.deps import runtime_of
 from qanat.web.names import Names
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,7 +102,7 @@ def page(
 def render(request: Request, template: str, *, viewer: Viewer | None, **context: Any) -> str:
     """``template`` as text, with :func:`page`'s context (for parts of a page sent alone)."""
     language = language_for(request, viewer)
-    settings = get_runtime(request).settings
+    settings = runtime_of(request).settings
     names: Names = context.pop("names", None) or Names()
     now = utcnow()
     t = i18n.translator(language)
