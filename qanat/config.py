@@ -9,15 +9,20 @@ model and, when present, the rules and connectors files; jobs run inline.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qanat.errors import ConfigError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Placeholder secrets that may only be used in development.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "qanat-development-secret"})
@@ -326,3 +331,33 @@ def load_settings(**overrides: object) -> Settings:
             for err in exc.errors()
         )
         raise ConfigError(problems) from exc
+
+
+class ReloadedFile(Generic[T]):
+    """A file qanat reads again when it changes (its time or size): a model ``qanat …
+    train`` writes, picked up by a running serve or worker without a restart. None until
+    the file exists (or with no path); a file that cannot be read (``read`` raises
+    ValueError) keeps the last good value and says so in the log."""
+
+    def __init__(self, path: Path | None, read: Callable[[Path], T], what: str) -> None:
+        self.path = path
+        self._read, self._what = read, what
+        self._stamp: tuple[float, int] | None = None
+        self._value: T | None = None
+
+    def current(self) -> T | None:
+        """The value now."""
+        if self.path is None:
+            return None
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return self._value
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp != self._stamp:
+            try:
+                self._value = self._read(self.path)
+            except ValueError as exc:
+                log.warning("cannot read the %s: %s", self._what, exc)
+            self._stamp = stamp
+        return self._value

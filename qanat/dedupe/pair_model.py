@@ -21,14 +21,13 @@ city's coordinate-only requests that the table links (``bench/matching.py``).
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from qanat.config import ReloadedFile
 
 #: qanat's own labelled pairs (written for qanat): ``qanat dedupe train`` starts from them.
 TRAINING_PAIRS = Path(__file__).parent / "training_pairs.jsonl"
@@ -148,28 +147,9 @@ class PairModel:
         return cls.from_json(data)
 
 
-class PairModelFile:
+class PairModelFile(ReloadedFile[PairModel]):
     """A body's own model (``qanat dedupe train`` writes it), read again when it changes;
     None (the table) until the file exists, the last good one when it cannot be read."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._stamp: tuple[float, int] | None = None
-        self._model: PairModel | None = None
-
-    def current(self) -> PairModel | None:
-        """The model in force now (None: the table)."""
-        if self.path is None:
-            return None
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return self._model
-        stamp = (stat.st_mtime, stat.st_size)
-        if stamp != self._stamp:
-            try:
-                self._model = PairModel.load(self.path)
-            except ValueError as exc:
-                log.warning("cannot read the duplicate model: %s", exc)
-            self._stamp = stamp
-        return self._model
+        super().__init__(path, PairModel.load, "duplicate model")

@@ -17,7 +17,6 @@ re-implemented here exactly (a test pins it against scikit-learn).
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from collections import Counter
@@ -28,9 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qanat.config import ReloadedFile
 from qanat.normalize.text import match_form
-
-log = logging.getLogger(__name__)
 
 #: What a model file says it is; another value is refused with a "retrain" message.
 FORMAT = "qanat.router.linear/1"
@@ -170,7 +168,7 @@ def _bytes(text: str) -> npt.NDArray[np.uint8]:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
-class ModelFile:
+class ModelFile(ReloadedFile[LearnedRouter]):
     """The model file ``qanat router train`` writes, read again when it changes.
 
     A running ``qanat serve`` or worker picks up a retrained model without a restart; a
@@ -178,21 +176,4 @@ class ModelFile:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[float, int] | None = None
-        self._model: LearnedRouter | None = None
-
-    def current(self) -> LearnedRouter | None:
-        """The model now (None until the file exists)."""
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return self._model
-        stamp = (stat.st_mtime, stat.st_size)
-        if stamp != self._stamp:
-            try:
-                self._model = LearnedRouter.load(self.path)
-            except ValueError as exc:
-                log.warning("cannot read the routing model: %s", exc)
-            self._stamp = stamp
-        return self._model
+        super().__init__(path, LearnedRouter.load, "routing model")
