@@ -26,6 +26,7 @@ from qanat.pipeline.run import (
     SetAside,
     mark_processed,
     message_added,
+    notice_wording,
 )
 from qanat.router.pauses import restart_clock
 from qanat.router.sla import expected_time, sla_of
@@ -136,8 +137,9 @@ async def survey_answered(
     if answer.verdict != Verdict.negative:
         if run.settings.notices:
             await notices.add_notice(
-                session, ticket=ticket, kind="thanks", values={}, key=f"thanks:{survey.key}"
-            )
+                session, ticket=ticket, kind="thanks", values={}, key=f"thanks:{survey.key}",
+                wording=await notice_wording(run),
+            )  # fmt: skip
         return Outcome(message.id, Result.follow_up, ticket.id, "satisfaction recorded",
                        noticed=run.settings.notices)  # fmt: skip
     await reopen(run, ticket, words, "the citizen says it is not fixed", at=now)
@@ -153,8 +155,9 @@ async def survey_answered(
             "expected": await expected_words(run, ticket, language),
         }
         await notices.add_notice(
-            session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}"
-        )
+            session, ticket=ticket, kind="reopened", values=values, key=f"reopened:{survey.key}",
+            wording=await notice_wording(run),
+        )  # fmt: skip
     return Outcome(message.id, Result.follow_up, ticket.id, "reopened by the citizen",
                    noticed=run.settings.notices)  # fmt: skip
 

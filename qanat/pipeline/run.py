@@ -24,7 +24,7 @@ from qanat.model import (
 )
 from qanat.router.learned import LearnedRouter
 from qanat.router.rules import RoutingRules
-from qanat.store import queries
+from qanat.store import notices, queries
 from qanat.store.db import Database
 from qanat.store.tables import (
     Department,
@@ -102,6 +102,16 @@ class Run:
     #: The departments, read once per batch: held here, the session finds them by id
     #: without a query (an acknowledgement names its department).
     departments: list[Department] = field(default_factory=list)
+    #: The notices' wording in force, by kind then language: read by the batch's first
+    #: notice (:func:`notice_wording`), not once a notice.
+    wording: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+async def notice_wording(run: Run) -> dict[str, dict[str, str]]:
+    """The notices' wording in force for this batch (one query, at its first notice)."""
+    if not run.wording:
+        run.wording.update(await notices.templates(run.session))
+    return run.wording
 
 
 @dataclass(frozen=True)

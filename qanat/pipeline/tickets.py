@@ -27,6 +27,7 @@ from qanat.pipeline.run import (
     Run,
     lock_places,
     message_added,
+    notice_wording,
 )
 from qanat.router.assignment import assign_new_ticket
 from qanat.router.decide import route
@@ -153,8 +154,9 @@ async def acknowledge(run: Run, ticket: Ticket, decision: RoutingDecision, *, kn
     quiet = notices.parse_quiet_hours(run.settings.notice_quiet_hours)
     due = notices.due_time(ticket.channel, utcnow(), quiet=quiet, tz=run.settings.tz)
     await notices.add_notice(
-        run.session, ticket=ticket, kind="known" if known else "ack", values=values, due_at=due
-    )
+        run.session, ticket=ticket, kind="known" if known else "ack", values=values, due_at=due,
+        wording=await notice_wording(run),
+    )  # fmt: skip
 
 
 async def create_ticket(

@@ -312,11 +312,13 @@ async def add_notice(
     values: Mapping[str, str],
     due_at: datetime | None = None,
     key: str | None = None,
+    wording: Mapping[str, Mapping[str, str]] | None = None,
 ) -> CitizenNotice | None:
     """Decide one notice to ``ticket``'s citizen, in the caller's transaction.
 
     Returns None (nothing added) when the ticket's channel cannot answer or this key was
-    decided before: a notice is never decided twice.
+    decided before: a notice is never decided twice. ``wording`` is every kind's wording
+    in force (:func:`templates`) when the caller read it already.
     """
     assert ticket.id is not None
     if ticket.channel not in ANSWERING_CHANNELS:
@@ -328,10 +330,12 @@ async def add_notice(
     if (await session.execute(existing)).first() is not None:
         return None
     language = language_of(ticket.language)
-    text = render(
-        await template_text(session, kind=kind, language=language),
-        {"reference": ticket.reference, **values},
+    template = (
+        wording[kind][language]
+        if wording is not None
+        else await template_text(session, kind=kind, language=language)
     )
+    text = render(template, {"reference": ticket.reference, **values})
     notice = CitizenNotice(
         ticket_id=ticket.id,
         kind=kind,
