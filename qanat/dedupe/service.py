@@ -191,7 +191,7 @@ async def suggest(session: AsyncSession, *, ticket: Ticket, decision: DuplicateD
     other = await session.get(Ticket, decision.suggested_ticket_id)
     if other is None:
         return
-    ticket.flags = sorted({*ticket.flags, links.POSSIBLE_DUPLICATE})
+    links.flag_suggestion(ticket, True)
     evidence = decision.model_dump(
         mode="json", exclude={"primary_ticket_id", "suggested_ticket_id"}
     )

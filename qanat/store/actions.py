@@ -264,7 +264,7 @@ async def dismiss_suggestion(
     suggestion = await latest_suggestion(session, ticket=ticket)
     if suggestion is None:
         return None
-    ticket.flags = [flag for flag in ticket.flags if flag != links.POSSIBLE_DUPLICATE]
+    links.flag_suggestion(ticket, False)
     ticket.updated_at = utcnow()
     detail = {"primary_reference": suggestion}
     await queries.add_event(

@@ -51,6 +51,12 @@ async def root_primary(session: AsyncSession, primary: Ticket) -> Ticket:
 POSSIBLE_DUPLICATE = "possible_duplicate"
 
 
+def flag_suggestion(ticket: Ticket, suggested: bool) -> None:
+    """Raise or drop ``ticket``'s "possible duplicate" flag (other flags stay)."""
+    kept = [flag for flag in ticket.flags if flag != POSSIBLE_DUPLICATE]
+    ticket.flags = sorted([*kept, POSSIBLE_DUPLICATE]) if suggested else kept
+
+
 async def link(
     session: AsyncSession,
     *,
@@ -80,7 +86,7 @@ async def link(
     for duplicate in moved:
         duplicate.primary_ticket_id = primary.id
         # A suggestion is answered by the link, whichever ticket it named.
-        duplicate.flags = [flag for flag in duplicate.flags if flag != POSSIBLE_DUPLICATE]
+        flag_suggestion(duplicate, False)
         move_to_department(duplicate, primary.department_id)
         duplicate.needs_triage = False
         duplicate.updated_at = utcnow()
