@@ -26,9 +26,17 @@ _CLOCK_FIELDS = ("first_response_due_at", "first_response_warn_at", "sla_due_at"
 
 
 async def _recounted(
-    session: AsyncSession, *, rules: RoutingRules, tz: ZoneInfo, ticket: Ticket
+    session: AsyncSession,
+    *,
+    rules: RoutingRules,
+    tz: ZoneInfo,
+    ticket: Ticket,
+    start: datetime | None = None,
+    pauses: bool = True,
 ) -> SlaClocks | None:
-    """The ticket's clocks as the rules now count them (None: no department or SLA row)."""
+    """The ticket's clocks as the rules now count them from ``start`` (its creation by
+    default), its pauses skipped unless ``pauses`` is False (None: no department or SLA
+    row)."""
     department = (
         await session.get(Department, ticket.department_id) if ticket.department_id else None
     )
@@ -39,9 +47,9 @@ async def _recounted(
         department=department.code,
         kind=Kind(ticket.kind),
         priority=Priority(ticket.priority),
-        start=ticket.created_at,
+        start=start or ticket.created_at,
         tz=tz,
-        pauses=pauses_from(ticket.sla_pauses),
+        pauses=pauses_from(ticket.sla_pauses) if pauses else (),
     )
     return None if clocks.sla_due_at is None else clocks
 
@@ -133,21 +141,8 @@ async def restart_clock(
     """A ticket reopened because the citizen says it is not fixed: its resolution SLA is
     counted again in full from ``at`` (the first response is kept: it was given). An
     ``sla_restarted`` event shows the new due time; False when no SLA row applies."""
-    department = (
-        await session.get(Department, ticket.department_id) if ticket.department_id else None
-    )
-    if department is None:
-        return False
-    clocks = clocks_now(
-        rules,
-        department=department.code,
-        kind=Kind(ticket.kind),
-        priority=Priority(ticket.priority),
-        start=at,
-        tz=tz,
-        pauses=(),
-    )
-    if clocks.sla_due_at is None:
+    clocks = await _recounted(session, rules=rules, tz=tz, ticket=ticket, start=at, pauses=False)
+    if clocks is None:
         return False
     before = _due(ticket)
     ticket.sla_due_at, ticket.sla_warn_at = clocks.sla_due_at, clocks.sla_warn_at
