@@ -25,7 +25,7 @@ acknowledgements p50 / p99: 37 / 64 s → 7.5 / 21 s at 250/s, 41 / 72 s → 32 
 500/s (serve starved of CPU). The acknowledgements qanat decides are sent too and fail
 (no gateway behind the bench), so the workers also run their retries.
 On a quiet machine (load 0.6–2.5), 250/s: webhook acknowledgements p50 / p99 2.8 / 3.6 s
-with the workers at serve's priority → 10 / 232 ms with the workers yielding the CPU
+with the workers at serve's priority → 7–10 / 232 ms with the workers yielding the CPU
 (``QANAT_WORKER_NICE``, 10 by default), the message insert prepared once and the runtime
 dependency a coroutine; serve 3.6 → 2.6 ms of CPU a message; end to end 77 → 81 msg/s
 (3 % of raw inserts). At 500/s serve needs more CPU than the 2 cores leave it: webhooks
