@@ -1,15 +1,13 @@
 """Statements and transactions per message through the pipeline on PostgreSQL: one by
-one as before, with the per-process department list and ticket numbers in blocks, and
-in batches as a worker processes them.
+one as before, with ticket numbers in blocks, and in batches as a worker processes them.
 
 Runs the same messages through ``save + process`` (one process) into a fresh PostgreSQL
 database for each configuration, and counts the statements the engine sends (a
 SQLAlchemy ``before_cursor_execute`` listener) and the transactions it commits:
 
 - ``before`` (the baseline): each message processed as it is saved, in a transaction
-  of its own; the departments read for every ticket, ticket numbers one by one;
-- ``blocks``: the same, keeping the departments per process and taking ticket numbers
-  ``--block`` at a time;
+  of its own (a batch of one: the departments read with it), ticket numbers one by one;
+- ``blocks``: the same, taking ticket numbers ``--block`` at a time;
 - ``batched``: as ``blocks``, but the saved messages are processed ``--batch`` at a
   time with :func:`qanat.jobs.batching.process_and_notify` (what a worker runs): one
   transaction per batch, and the batch's notices released together.
@@ -40,7 +38,6 @@ from qanat.config import load_settings
 from qanat.ingest.intake import StoreIntake
 from qanat.jobs.batching import process_and_notify
 from qanat.runtime import Runtime, start_runtime, stop_runtime
-from qanat.store import queries
 from qanat.store.migrate import upgrade
 
 #: Figures of one run: statements a message, commits a message, messages/s.
@@ -57,9 +54,8 @@ class Collected:
         self.ids.append(message_id)
 
 
-async def run(url: str, count: int, *, block: int, keep_departments: bool, batch: int) -> Figures:
+async def run(url: str, count: int, *, block: int, batch: int) -> Figures:
     """The figures of one configuration (``batch`` 0: each message as it is saved)."""
-    queries.DEPARTMENTS_KEPT_S = 60.0 if keep_departments else -1.0
     runtime = await start_runtime(load_settings(database_url=url, reference_block=block))
     sent, commits = [0], [0]
 
@@ -114,13 +110,13 @@ def main() -> None:
     if not args.database_url or not args.database_url.startswith("postgresql"):
         parser.error("--database-url postgresql://… (a database this may drop and re-create)")
     configurations = (
-        ("before", 1, False, 0),
-        ("blocks", args.block, True, 0),
-        ("batched", args.block, True, args.batch),
+        ("before", 1, 0),
+        ("blocks", args.block, 0),
+        ("batched", args.block, args.batch),
     )
     results: dict[str, list[Figures]] = {name: [] for name, *_ in configurations}
     for _round in range(2):  # alternated, so warming up favours none
-        for name, block, keep, batch in configurations:
+        for name, block, batch in configurations:
             asyncio.run(fresh_database(args.database_url))
             upgrade(args.database_url)
             figures = asyncio.run(
@@ -128,7 +124,6 @@ def main() -> None:
                     args.database_url,
                     args.messages,
                     block=block,
-                    keep_departments=keep,
                     batch=batch,
                 ),
             )

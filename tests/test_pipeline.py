@@ -246,3 +246,32 @@ async def test_a_batch_of_messages_already_processed_changes_nothing(runtime: Ru
     outcomes = await pipeline.process_batch(runtime, [saved.message_id, saved.message_id, 999])
     assert [o.result for o in outcomes] == ["skipped", "skipped", "skipped"]
     assert await events(runtime) == before
+
+
+async def test_a_department_another_process_adds_during_a_batch_is_found(
+    runtime: Runtime,
+) -> None:
+    from qanat.pipeline.run import Run, department_id_of
+    from qanat.store import queries
+    from qanat.store.db import Database
+    from qanat.store.tables import Department
+
+    other = Database.from_url(runtime.settings.database_url)
+    try:
+        # A reading session: on SQLite the other process's write must not wait on it.
+        async with runtime.db.session() as session:
+            run = Run(session, runtime.settings, runtime.rules(), None, runtime.dedupe)
+            run.departments.extend(await queries.departments(session))
+            roads = await department_id_of(run, "roads")
+            assert roads is not None and await department_id_of(run, "night_markets") is None
+            async with other.writing() as elsewhere:
+                elsewhere.add(
+                    Department(
+                        code="night_markets", name_en="Night markets", name_ar="الأسواق الليلية"
+                    )
+                )
+            assert await department_id_of(run, "night_markets") is not None  # read again once
+            assert await department_id_of(run, "roads") == roads
+            assert await department_id_of(run, None) is None
+    finally:
+        await other.dispose()

@@ -107,6 +107,20 @@ class Run:
     wording: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
+async def department_id_of(run: Run, code: str | None) -> int | None:
+    """The id of department ``code`` among the batch's departments (read again once when
+    it is not there: another process may have just added it)."""
+    if code is None:
+        return None
+    for again in (False, True):
+        if again:
+            run.departments[:] = await queries.departments(run.session)
+        found = next((d.id for d in run.departments if d.code == code), None)
+        if found is not None:
+            return found
+    return None
+
+
 async def notice_wording(run: Run) -> dict[str, dict[str, str]]:
     """The notices' wording in force for this batch (one query, at its first notice)."""
     if not run.wording:

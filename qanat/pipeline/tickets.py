@@ -25,6 +25,7 @@ from qanat.pipeline.run import (
     Outcome,
     Result,
     Run,
+    department_id_of,
     lock_places,
     message_added,
     notice_wording,
@@ -170,7 +171,7 @@ async def create_ticket(
     """The ticket row with its reference, SLA clocks and place, and its ``created`` and
     ``routed`` events."""
     session, tz = run.session, run.settings.tz
-    department_id = await queries.department_id(session, decision.department)
+    department_id = await department_id_of(run, decision.department)
     clocks = due_times(decision, run.rules, start=inbound.received_at, tz=tz)
     year = inbound.received_at.astimezone(tz).year
     status = inbound.status or TicketStatus.new

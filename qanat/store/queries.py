@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, tuple_, update
+from sqlalchemy import delete, func, insert, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from qanat.model import Direction, Identity, Inbound, Location, ProcessingState, Sender
@@ -477,34 +475,6 @@ async def department_ids(session: AsyncSession) -> dict[str, int]:
     """Department code → id."""
     rows = await session.execute(select(Department.code, Department.id))
     return {code: id_ for code, id_ in rows}
-
-
-#: How long a process trusts its copy of the departments (another process may add one;
-#: a code not in the copy is looked up at once anyway).
-DEPARTMENTS_KEPT_S = 60.0
-_departments: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, int]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-@event.listens_for(Session, "after_flush")
-def _departments_changed(session: Session, _context: Any) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(row, Department) for row in changed):
-        _departments.clear()
-
-
-async def department_id(session: AsyncSession, code: str | None) -> int | None:
-    """The id of department ``code`` from this process's copy of the departments (read
-    again when older than :data:`DEPARTMENTS_KEPT_S`, when it lacks ``code`` or when this
-    process changed a department): no query for most messages."""
-    if code is None:
-        return None
-    loaded_at, known = _departments.get(session.bind, (0.0, {}))
-    if code not in known or time.monotonic() - loaded_at > DEPARTMENTS_KEPT_S:
-        known = await department_ids(session)
-        _departments[session.bind] = (time.monotonic(), known)
-    return known.get(code)
 
 
 async def sync_departments(

@@ -245,21 +245,3 @@ async def test_references_taken_in_blocks_are_unique_and_rise_in_each_process(
             "QN-2026-000002",
             "QN-2026-000005",
         ]
-
-
-async def test_a_department_another_process_adds_is_known_at_once(database_url: str) -> None:
-    db, other = Database.from_url(database_url), Database.from_url(database_url)
-    try:
-        async with db.writing() as session:
-            session.add(Department(code="roads", name_en="Roads", name_ar="الطرق"))
-        async with db.session() as session:
-            roads = await queries.department_id(session, "roads")
-            assert await queries.department_id(session, "parks") is None
-        async with other.writing() as session:
-            session.add(Department(code="parks", name_en="Parks", name_ar="الحدائق"))
-        async with db.session() as session:
-            assert await queries.department_id(session, "roads") == roads is not None
-            assert await queries.department_id(session, "parks") is not None
-    finally:
-        await db.dispose()
-        await other.dispose()
