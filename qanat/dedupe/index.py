@@ -40,15 +40,23 @@ from rapidfuzz import fuzz, process
 
 from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.similarity import (
+    AREA_RADIUS,
     DEFAULT_RADIUS,
     PLACELESS_WINDOW,
+    Facts,
     Place,
     Report,
+    Where,
+    Work,
     best_possible,
+    cap_of,
+    facts,
     has_place,
-    place_evidence,
     score_of,
+    table_score,
     text_evidence,
+    where,
+    work,
 )
 from qanat.dedupe.text import language_of_text, languages_apart, meaningful_words
 from qanat.normalize.text import language_of_match
@@ -378,34 +386,58 @@ def best_match(
     words = meaningful_words(new.match_text)
     told = len(words.split())
     language = language_of_text(new.match_text)
-    far = 2 * radius
     # Place and problem first (cheap), then texts from the highest possible score down:
     # once the best so far beats what the rest could reach at most, they are not read.
-    hopeful: list[tuple[float, int, Entry, dict[str, object]]] = []
+    hopeful: list[tuple[float, int, Entry, Facts, Where, Work, int, float]] = []
     for ticket_id, entry in candidates:
         if not earliest <= entry.created_at <= latest:
             continue
-        if _elsewhere(new, entry, far):
+        if _elsewhere(new, entry, radius):
             continue  # scores at most 30, under any threshold the rules allow
-        evidence: dict[str, object] = {
-            **place_evidence(new, entry, radius),
-            "radius_m": radius,
-            "words": min(told, len(entry.words.split())),
-            "two_languages": languages_apart(language, entry.language),
-        }
-        bound = best_possible(evidence, model)
+        known = facts(new, entry)
+        place, problem = where(known, radius), work(known)
+        fewer = min(told, len(entry.words.split()))
+        cap = cap_of(
+            place,
+            problem,
+            thanks_and_problem=known.thanks_and_problem,
+            placeless=known.placeless,
+            hours_apart=known.hours_apart,
+            words=fewer,
+        )
+        if model is None:  # the table's best, without building the evidence
+            two_languages = False  # a perfect text is as alike in any language
+            bound = table_score(
+                place, problem, cap, 1.0, hours_apart=known.hours_apart, two_languages=False
+            )
+        else:
+            two_languages = languages_apart(language, entry.language)
+            evidence = _evidence(known, place, problem, radius, fewer, two_languages)
+            bound = best_possible(evidence, model)
         if bound >= threshold:
-            hopeful.append((bound, ticket_id, entry, evidence))
+            hopeful.append((bound, ticket_id, entry, known, place, problem, fewer, cap))
     hopeful.sort(key=lambda found: (-found[0], -found[2].created_at.timestamp()))
     best: tuple[float, datetime, int] | None = None
-    for read, (bound, ticket_id, entry, evidence) in enumerate(hopeful):
+    for read, (bound, ticket_id, entry, known, place, problem, fewer, cap) in enumerate(hopeful):
         if (best is not None and bound < best[0]) or read >= TEXT_BUDGET:
             break
+        two_languages = languages_apart(language, entry.language)
         texts = text_evidence(
             new.match_text, entry.match_text, left=words, right=entry.words,
             ratios=model is not None,
         )  # fmt: skip
-        score = score_of({**evidence, **texts}, model)
+        if model is None:
+            score = table_score(
+                place,
+                problem,
+                cap,
+                texts["text"] / 100,
+                hours_apart=known.hours_apart,
+                two_languages=two_languages,
+            )
+        else:
+            evidence = _evidence(known, place, problem, radius, fewer, two_languages)
+            score = score_of({**evidence, **texts}, model)
         if score < (threshold if best is None else best[0]):
             continue
         candidate = (score, entry.created_at, ticket_id)
@@ -414,16 +446,39 @@ def best_match(
     return None if best is None else Match(ticket_id=best[2], score=best[0])
 
 
-def _elsewhere(new: Report, entry: Entry, far: float) -> bool:
-    """Surely elsewhere, on what is cheap to compare: another block or area, or
-    coordinates further apart than ``far`` metres (by latitude alone, a lower bound)."""
+def _evidence(
+    known: Facts, place: Where, problem: Work, radius: float, words: int, two_languages: bool
+) -> dict[str, object]:
+    """A candidate's evidence besides its texts, as :func:`place_evidence` records it."""
+    return {
+        **known._asdict(),
+        "where": place.value,
+        "work": problem.value,
+        "radius_m": radius,
+        "words": words,
+        "two_languages": two_languages,
+    }
+
+
+def _elsewhere(new: Report, entry: Entry, radius: float) -> bool:
+    """Surely elsewhere, on what is cheap to compare (as :func:`where` decides): another
+    block or area, two house numbers (unless the problem covers an area), coordinates
+    further apart than twice ``radius`` metres (by latitude alone, a lower bound), or,
+    where one of the two has none, another road."""
     if new.block and entry.block and new.block != entry.block:
         return True
     if new.area and entry.area and new.area != entry.area:
         return True
+    if (
+        new.building is not None
+        and entry.building is not None
+        and new.building != entry.building
+        and radius < AREA_RADIUS
+    ):
+        return True
     if new.lat is not None and entry.lat is not None:
-        return abs(new.lat - entry.lat) * METRES_PER_DEGREE > far
-    return False
+        return abs(new.lat - entry.lat) * METRES_PER_DEGREE > 2 * radius
+    return new.road is not None and entry.road is not None and new.road != entry.road
 
 
 def _better(a: tuple[float, datetime, int], b: tuple[float, datetime, int]) -> bool:

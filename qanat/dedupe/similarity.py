@@ -299,16 +299,33 @@ def text_evidence(
 
 def gate(evidence: Mapping[str, Any]) -> float:
     """The highest score the rules allow a pair, whatever the model says (100: none)."""
-    place, problem = evidence.get("where"), evidence.get("work")
-    if place == Where.elsewhere:
+    return cap_of(
+        Where(evidence["where"]),
+        Work(evidence["work"]),
+        thanks_and_problem=bool(evidence.get("thanks_and_problem")),
+        placeless=bool(evidence.get("placeless")),
+        hours_apart=float(evidence.get("hours_apart") or 0.0),
+        words=int(evidence.get("words") or 0),
+    )
+
+
+def cap_of(
+    place: Where,
+    problem: Work,
+    *,
+    thanks_and_problem: bool,
+    placeless: bool,
+    hours_apart: float,
+    words: int,
+) -> float:
+    """:func:`gate` from the values it reads (the candidate index calls it per ticket)."""
+    if place is Where.elsewhere:
         return ELSEWHERE_CAP
-    if problem == Work.other or evidence.get("thanks_and_problem"):
+    if problem is Work.other or thanks_and_problem:
         return SUGGESTED_CAP
-    if place == Where.unknown:
-        alone = bool(evidence.get("placeless")) and (
-            float(evidence.get("hours_apart") or 0.0) <= PLACELESS_HOURS
-        )
-        told = problem == Work.same or int(evidence.get("words") or 0) >= TEXT_ONLY_WORDS
+    if place is Where.unknown:
+        alone = placeless and hours_apart <= PLACELESS_HOURS
+        told = problem is Work.same or words >= TEXT_ONLY_WORDS
         return 100.0 if alone and told else SUGGESTED_CAP
     return 100.0
 
@@ -362,21 +379,43 @@ def score_of(
     cap = gate(evidence)
     similar = {name: float(evidence.get(name) or 0.0) / 100 for name in TEXTS}
     similar |= dict(texts or {})
-    similarity = similar["text"]
-    if evidence.get("where") == Where.unknown and evidence.get("work") != Work.other:
+    place, problem = Where(evidence["where"]), Work(evidence["work"])
+    if model is not None and cap >= 100.0 and place is not Where.unknown:
+        score = 100 * model.probability(inputs(evidence, texts=similar))
+        return float(round(max(0.0, min(cap, score)), 1))
+    return table_score(
+        place,
+        problem,
+        cap,
+        similar["text"],
+        hours_apart=float(evidence.get("hours_apart") or 0.0),
+        two_languages=bool(evidence.get("two_languages")),
+    )
+
+
+def table_score(
+    place: Where,
+    problem: Work,
+    cap: float,
+    similarity: float,
+    *,
+    hours_apart: float,
+    two_languages: bool,
+) -> float:
+    """The score by the place × problem table, of a pair gated at ``cap``
+    (:func:`cap_of`) whose texts are ``similarity`` (0–1) alike."""
+    if place is Where.unknown and problem is not Work.other:
         # Text alone: a gated pair keeps its own score up to a point under the gate and
         # is squeezed into that last point above it, so pairs ranked by their texts stay
         # in the texts' order.
         score = _under(cap, text_alone(similarity))
     elif cap < 100.0:
         score = cap * similarity
-    elif model is not None:
-        score = 100 * model.probability(inputs(evidence, texts=similar))
     else:
-        if evidence.get("two_languages"):
+        if two_languages:
             similarity = max(similarity, ACROSS_LANGUAGES)
-        low, gain = _LINES[Where(evidence["where"]), Work(evidence["work"])]
-        late = min(10.0, float(evidence.get("hours_apart") or 0.0) / 24)  # a day: a point
+        low, gain = _LINES[place, problem]
+        late = min(10.0, hours_apart / 24)  # a day: a point
         score = low - late + gain * similarity
     return float(round(max(0.0, min(cap, score)), 1))
 

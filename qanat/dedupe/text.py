@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from functools import lru_cache
 from itertools import chain
+from typing import NamedTuple
 
 from qanat.normalize.text import language_of_match, match_tokens, strip_prefix
 
@@ -26,7 +27,14 @@ from qanat.normalize.text import language_of_match, match_tokens, strip_prefix
 #: in ``bench/matching.py``, with a third fewer pieces to count per text).
 SHORTEST, LONGEST = 2, 3
 
-Profile = dict[str, float]
+
+class Profile(NamedTuple):
+    """A text's letter pieces, each weighed 1 + log(count), and the scale that gives the
+    weights length one (kept apart: scaling every weight would cost a text a second pass)."""
+
+    weights: dict[str, float]
+    scale: float
+
 
 # "طريق 524", "Blk 305", "مبنى رقم 12": where, not what — place is compared on its own.
 _PLACE_WORDS = frozenset(
@@ -85,10 +93,12 @@ _SUBLINEAR = tuple([0.0] + [1.0 + math.log(n) for n in range(1, 64)])
 
 
 @lru_cache(maxsize=8192)
-def profile(match_text: str) -> Profile:
+def profile(match_text: str, words: str | None = None) -> Profile:
     """The unit-length letter-piece profile of a match form (cached: the index and the
-    store's check compare the same texts again)."""
-    counts = Counter(chain.from_iterable(map(_pieces, meaningful_words(match_text).split())))
+    store's check compare the same texts again); ``words``: its meaningful words, when
+    already known (the index keeps them)."""
+    meaningful = meaningful_words(match_text) if words is None else words
+    counts = Counter(chain.from_iterable(map(_pieces, meaningful.split())))
     counts.update(
         chain.from_iterable(
             _stripped_pieces(word)
@@ -96,21 +106,23 @@ def profile(match_text: str) -> Profile:
             if not word.isdigit()  # numbers are addresses and phones: the place compares them
         )
     )
-    last = len(_SUBLINEAR) - 1
-    weighted = {
-        piece: _SUBLINEAR[n] if n <= last else 1.0 + math.log(n) for piece, n in counts.items()
-    }
-    norm = math.sqrt(sum(w * w for w in weighted.values()))
-    if not norm:
-        return {}
-    scale = 1 / norm
-    return {piece: w * scale for piece, w in weighted.items()}
+    if not counts:
+        return _EMPTY
+    if max(counts.values()) < len(_SUBLINEAR):  # a short text's counts: looked up
+        weights = dict(zip(counts, map(_SUBLINEAR.__getitem__, counts.values()), strict=True))
+    else:
+        weights = {piece: 1.0 + math.log(n) for piece, n in counts.items()}
+    return Profile(weights, 1 / math.hypot(*weights.values()))
+
+
+_EMPTY = Profile({}, 0.0)
 
 
 def cosine(a: Profile, b: Profile) -> float:
-    """The dot product of two profiles (0–1)."""
-    shared = a.keys() & b.keys()  # a set intersection in C: few pieces are shared
-    return min(1.0, sum([a[piece] * b[piece] for piece in shared]))
+    """The dot product of two profiles scaled to length one (0–1)."""
+    left, right = a.weights, b.weights
+    shared = left.keys() & right.keys()  # a set intersection in C: few pieces are shared
+    return min(1.0, sum([left[piece] * right[piece] for piece in shared]) * a.scale * b.scale)
 
 
 def text_similarity(a: str, b: str, *, left: str | None = None, right: str | None = None) -> float:
@@ -121,7 +133,7 @@ def text_similarity(a: str, b: str, *, left: str | None = None, right: str | Non
     right = meaningful_words(b) if right is None else right
     if not left or not right:
         return 0.0  # only greetings and function words: nothing says what the problem is
-    return cosine(profile(a), profile(b))
+    return cosine(profile(a, left), profile(b, right))
 
 
 def languages_differ(a: str, b: str) -> bool:
