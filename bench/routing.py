@@ -48,7 +48,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from qanat.cli.router import decide_text
 from qanat.router.evaluate import EvalReport, first_choice
 from qanat.router.learned import LearnedRouter, prepared
-from qanat.router.rules import model_only_rules
+from qanat.router.rules import load_rules, model_only_rules
 from qanat.router.training import Example, train_router
 
 HERE = Path(__file__).resolve().parent
@@ -172,6 +172,10 @@ def qanat_router(split: Split) -> Score:
         for f, (_text, label) in zip(found, test, strict=True)
     ]
     facts = model.training or {}
+    sample = load_rules()  # as `qanat router eval` routes with no rules file configured
+    beside = EvalReport()
+    for text, expected in test:
+        beside.add(expected, decide_text(text, sample, model))
     notes = (
         f"at its threshold {model.threshold}: triage {1 - figures['coverage']:.1%}, accuracy "
         f"of the rest {figures['accuracy_answered']:.3f}; mean probability of the first "
@@ -181,6 +185,8 @@ def qanat_router(split: Split) -> Score:
         f"route), the model "
         f"{scoring * 1000:.2f} ms; C={facts.get('c')} (CV balanced accuracy "
         f"{facts.get('cv_balanced_accuracy')}), {len(model.vocabulary):,} n-grams",
+        f"beside the shipped sample rules (another body's departments): accuracy "
+        f"{beside.accuracy:.3f}",
     )
     name, accuracy, f1, _ = _scored("qanat router", [g for _, g in test], guesses, seconds)
     return Score(name, accuracy, f1, seconds, size, notes)

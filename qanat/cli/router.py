@@ -16,7 +16,7 @@ from qanat.errors import ConfigError
 from qanat.model import Inbound, RoutingDecision, Sender
 from qanat.normalize import normalize
 from qanat.router.corrections import TrainingSet, training_examples
-from qanat.router.decide import route
+from qanat.router.decide import route, rules_are_foreign
 from qanat.router.evaluate import coverage_curve, evaluate
 from qanat.router.learned import LearnedRouter
 from qanat.router.rules import RoutingRules, load_rules, model_only_rules
@@ -140,6 +140,13 @@ def _warn_about_scope(rules_file: Path | None, model: LearnedRouter) -> None:
     in_rules = {d.code for d in rules.departments}
     unknown = sorted(set(model.departments) - in_rules)
     untrained = sorted(in_rules - set(model.departments))
+    if rules_are_foreign(rules, model):
+        print(
+            f"note: the rules file lacks most of the model's departments ({', '.join(unknown)}): "
+            f"it is taken for another body's, and none of its routing rules apply",
+            file=sys.stderr,
+        )
+        return
     if unknown:
         print(f"note: departments the rules file lacks: {', '.join(unknown)}", file=sys.stderr)
     if untrained:
@@ -227,10 +234,14 @@ def _rules_for_eval(
         return model_only_rules(model.departments), "none (the model alone)"
     path = Path(asked) if asked else configured
     try:
-        return load_rules(path), str(path) if path else "the shipped sample rules"
+        rules = load_rules(path)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         raise typer.Exit(2) from exc
+    named = str(path) if path else "the shipped sample rules"
+    if model is not None and rules_are_foreign(rules, model):
+        named += " (lacking most of the model's departments: none of its routing rules apply)"
+    return rules, named
 
 
 def _print_eval(result: dict[str, Any]) -> None:

@@ -8,7 +8,10 @@ with the model's guess as a suggestion.
 A rule is *in scope* when the learned model knows its department (or when there is no
 model): a body's explicit rule then wins. A rule for a department the model has no
 examples of yields to a confident model and applies when the model is unsure — so a
-model trained on a body's own history is not overridden by another body's keywords. With
+model trained on a body's own history is not overridden by another body's keywords; when
+most of the model's departments are missing from the rules file, the two are different
+bodies' (a body's model beside the shipped sample rules): no keyword, kind or place rule
+applies, and what the model is unsure of goes to triage. With
 ``learned_before_places`` the learned model comes before in-scope place rules too; a tie
 between two departments' keywords goes to the one the learned model favours. Priority and
 SLA come after, from their own rules. Every decision carries a reason staff can read.
@@ -201,8 +204,10 @@ def _department(
     guess = max(learned, key=lambda d: learned[d]) if learned else None
     sure = guess is not None and model is not None and learned[guess] >= model.threshold
 
+    foreign = model is not None and rules_are_foreign(rules, model)
+
     def in_scope(code: str) -> bool:
-        return model is None or model.knows(code)
+        return model is None or (model.knows(code) and not foreign)
 
     place = _by_place(normalized.location, rules)
     place_first = place is not None and in_scope(place[0]) and not rules.learned_before_places
@@ -211,9 +216,9 @@ def _department(
         rule = _Choice(place[0], None, 0.9, "place", place[1])
     if rule is None and sure and guess:
         rule = _Choice(guess, None, learned[guess], "learned", _learned(learned[guess]))
-    if rule is None:  # the model is unsure: rules for departments it does not know
+    if rule is None and not foreign:  # unsure: rules for departments the model does not know
         rule = _by_rule(normalized, rules, learned, lambda code: not in_scope(code))
-    if rule is None and place:
+    if rule is None and place and not foreign:
         rule = _Choice(place[0], None, 0.9, "place", place[1])
     if rule is not None:
         return rule
@@ -226,6 +231,15 @@ def _department(
         f"{reason} → {rules.default_department}, needs triage",
         needs_triage=True,
     )
+
+
+def rules_are_foreign(rules: RoutingRules, model: LearnedRouter) -> bool:
+    """Whether the rules file is another body's than the model: most of the departments
+    the model was trained on are missing from it (a body early on, whose model knows a
+    few of its own departments, keeps its rules for the rest)."""
+    in_rules = {department.code for department in rules.departments}
+    missing = sum(1 for code in model.departments if code not in in_rules)
+    return missing * 2 > len(model.departments)
 
 
 def _learned(probability: float) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from qanat.model import Inbound, Priority, Sender
 from qanat.normalize import normalize
-from qanat.router.decide import route
+from qanat.router.decide import route, rules_are_foreign
 from qanat.router.learned import LearnedRouter
 from qanat.router.rules import load_rules
 from tests.support.routers import trained
@@ -190,12 +190,30 @@ def test_rules_for_departments_the_model_never_saw_yield_to_a_sure_model() -> No
     )
     sure = route(read("حفرة كبيرة في الشارع"), rules=RULES, model=model)  # type: ignore[arg-type]
     assert sure.department == "street_division" and sure.basis == "learned"
-    unsure = trained([("حفرة", "street_division"), ("سيارة", "parking")], threshold=0.99)
-    fallback = route(read("حفرة كبيرة في الشارع"), rules=RULES, model=unsure)  # type: ignore[arg-type]
+    # A body's model that knows some of its departments: rules for the others apply when
+    # it is unsure.
+    early = trained([("حفرة", "roads"), ("مجاري", "sewage"), ("سيارة", "parking")], threshold=0.99)
+    fallback = route(read("حفرة كبيرة في الشارع"), rules=RULES, model=early)  # type: ignore[arg-type]
     assert fallback.department == "roads" and fallback.basis == "keyword"
+    unknown = route(read("عمود الإنارة طايح"), rules=RULES, model=early)  # type: ignore[arg-type]
+    assert unknown.department == "street_lighting" and unknown.basis == "keyword"
     # A rule for a department the model knows still wins over the model.
     knows_roads = trained(
         [("حفرة", "street_division"), ("حفر", "street_division"), ("طريق مسدود", "roads")]
     )
     ruled = route(read("حفرة كبيرة في الشارع"), rules=RULES, model=knows_roads)  # type: ignore[arg-type]
     assert ruled.department == "roads" and ruled.basis == "keyword"
+
+
+def test_rules_lacking_most_of_the_model_s_departments_are_another_body_s_and_never_apply() -> None:
+    # San Diego's groups beside the shipped sample rules, which happen to share "parks".
+    model = trained(
+        [("حفرة", "street_division"), ("سيارة", "parking"), ("حديقة", "parks")], threshold=0.99
+    )
+    assert rules_are_foreign(RULES, model)
+    unsure = route(read("حفرة كبيرة في الشارع"), rules=RULES, model=model)  # type: ignore[arg-type]
+    assert unsure.needs_triage and unsure.basis == "default"
+    assert unsure.suggestion == "street_division"  # the model's guess, not the sample's roads
+    garden = route(read("الحديقة مهملة والعشب طويل"), rules=RULES, model=model)  # type: ignore[arg-type]
+    assert garden.basis != "keyword"  # parks is shared by name, not by the rules' keywords
+    assert not rules_are_foreign(RULES, trained([("حفرة", "roads"), ("سيارة", "parking")]))
