@@ -150,6 +150,7 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     runtime.rules()
     rules = await runtime.refresh_rules()
     runtime.dedupe.model_file = PairModelFile(settings.dedupe_model_file)
+    runtime.dedupe.snapshot = settings.dedupe_snapshot_file
     if settings.router_model_file is not None:
         runtime.model_file = ModelFile(settings.router_model_file)
         runtime.learned_model()
@@ -210,7 +211,13 @@ def inline_jobs(runtime: Runtime) -> dict[str, Job]:
 
 
 async def stop_runtime(runtime: Runtime) -> None:
-    """Close the queue and the store's connections."""
+    """Keep the dedupe index for the next start, close the queue and the store's connections."""
+    if runtime.dedupe.loaded:
+        try:
+            async with runtime.db.session() as session:
+                await runtime.dedupe.save(session)
+        except Exception as exc:  # a store that is down: the next start loads from it instead
+            log.warning("the dedupe index was not kept (%s)", type(exc).__name__)
     await runtime.queue.close()
     await runtime.connectors.close()
     await runtime.db.dispose()

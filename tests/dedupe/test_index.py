@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qanat.dedupe.index import CandidateIndex, Match, entry_of, keys_of
+from qanat.dedupe.index import BISECT_FROM, CandidateIndex, Match, entry_of, keys_of
 from qanat.dedupe.pair_model import FEATURES, MONOTONE, PairModel
 from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features
 from qanat.normalize.text import match_form
@@ -268,3 +269,35 @@ def test_what_is_proposed_does_not_depend_on_string_hashing() -> None:
         for seed in range(6)
     }
     assert seen == {"[1, 2, 3, 4]\n"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    filed=st.lists(reports(), min_size=1, max_size=150),
+    hours=st.lists(st.sampled_from([0.0, 1.0, 1.0, 2.5, 30.0]), min_size=150, max_size=150),
+)
+def test_an_index_filed_at_once_is_the_index_filed_ticket_by_ticket(
+    filed: list[Report], hours: list[float]
+) -> None:
+    # Tickets sent at the same moment too (ties keep the order of their ids).
+    filed = [
+        replace(r, created_at=T0 + timedelta(hours=h)) if h != 30.0 else r
+        for r, h in zip(filed, hours, strict=False)
+    ]
+    one_by_one = index_of(*filed)
+    at_once = CandidateIndex.of((n, entry_of(r)) for n, r in enumerate(filed, start=1))
+    assert at_once.entries == one_by_one.entries
+    assert at_once.postings == one_by_one.postings
+    assert at_once._times == one_by_one._times
+
+
+def test_long_lists_filed_at_once_keep_their_send_times_for_bisection() -> None:
+    # Sent out of order, some at the same moment: more than BISECT_FROM in one block.
+    filed = [
+        report("طفح مجاري", hours=(n * 7) % 50, block="305", **SEWAGE)
+        for n in range(BISECT_FROM + 12)
+    ]
+    one_by_one = index_of(*filed)
+    at_once = CandidateIndex.of((n, entry_of(r)) for n, r in enumerate(filed, start=1))
+    assert at_once._times and at_once._times == one_by_one._times
+    assert at_once.postings == one_by_one.postings
