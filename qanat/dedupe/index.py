@@ -59,13 +59,22 @@ from qanat.dedupe.similarity import (
     where,
     work,
 )
-from qanat.dedupe.text import language_of_text, languages_apart, meaningful_words
+from qanat.dedupe.text import (
+    language_of_text,
+    languages_apart,
+    meaningful_words,
+    similarity_ceilings,
+)
 from qanat.normalize.text import language_of_match
 
 #: At most this many candidates' texts are compared per decision, the highest possible
 #: scores first and, among equals, the latest: in a dense block the rest are older
 #: reports of what the first already match (``bench/dedupe.py`` counts what is missed).
 TEXT_BUDGET = 64
+#: The first this many texts are compared one by one; when many more are to be read, what
+#: the rest could score at most is worked out for all at once, and only those that could
+#: still win are compared.
+COMPARED_FIRST = 4
 #: Metres in a degree of latitude (anywhere), for a cheap lower bound of a distance.
 METRES_PER_DEGREE = 111_000.0
 #: Size of a coordinates cell in degrees: a little over NEAR_METRES at Bahrain's latitude,
@@ -455,10 +464,28 @@ def best_match(
             hopeful.append((bound, ticket_id, entry, known, place, problem, fewer, cap))
     hopeful.sort(key=lambda found: (-found[0], -found[2].created_at.timestamp()))
     best: tuple[float, datetime, int] | None = None
+    ceilings: list[float] | None = None
     for read, (bound, ticket_id, entry, known, place, problem, fewer, cap) in enumerate(hopeful):
         if (best is not None and bound < best[0]) or read >= TEXT_BUDGET:
             break
         two_languages = languages_apart(language, entry.language)
+        if read == COMPARED_FIRST and model is None and len(hopeful) >= 2 * COMPARED_FIRST:
+            # Many texts to read yet: what each could score at most, all at once.
+            ahead = hopeful[read:TEXT_BUDGET]
+            ceilings = similarity_ceilings(
+                new.match_text, words, [(found[2].match_text, found[2].words) for found in ahead]
+            )
+        if ceilings is not None:
+            most = table_score(
+                place,
+                problem,
+                cap,
+                ceilings[read - COMPARED_FIRST],
+                hours_apart=known.hours_apart,
+                two_languages=two_languages,
+            )
+            if most < (threshold if best is None else best[0]):
+                continue  # its text could not make it the best
         texts = text_evidence(
             new.match_text, entry.match_text, left=words, right=entry.words,
             ratios=model is not None,

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from qanat.normalize.text import language_of_match, match_tokens, strip_prefix
 
@@ -29,11 +32,11 @@ SHORTEST, LONGEST = 2, 3
 
 
 class Profile(NamedTuple):
-    """A text's letter pieces, each weighed 1 + log(count), and the scale that gives the
-    weights length one (kept apart: scaling every weight would cost a text a second pass)."""
+    """A text's letter pieces, each weighed 1 + log(count), and the sum of the weights'
+    squares (kept apart: scaling every weight to length one would cost a second pass)."""
 
     weights: dict[str, float]
-    scale: float
+    squares: float
 
 
 # "طريق 524", "Blk 305", "مبنى رقم 12": where, not what — place is compared on its own.
@@ -94,7 +97,7 @@ _SUBLINEAR = tuple([0.0] + [1.0 + math.log(n) for n in range(1, 64)])
 
 @lru_cache(maxsize=8192)
 def profile(match_text: str, words: str | None = None) -> Profile:
-    """The unit-length letter-piece profile of a match form (cached: the index and the
+    """The letter-piece profile of a match form (cached: the index and the
     store's check compare the same texts again); ``words``: its meaningful words, when
     already known (the index keeps them)."""
     meaningful = meaningful_words(match_text) if words is None else words
@@ -112,17 +115,100 @@ def profile(match_text: str, words: str | None = None) -> Profile:
         weights = dict(zip(counts, map(_SUBLINEAR.__getitem__, counts.values()), strict=True))
     else:
         weights = {piece: 1.0 + math.log(n) for piece, n in counts.items()}
-    return Profile(weights, 1 / math.hypot(*weights.values()))
+    return Profile(weights, math.fsum(w * w for w in weights.values()))
 
 
 _EMPTY = Profile({}, 0.0)
 
 
 def cosine(a: Profile, b: Profile) -> float:
-    """The dot product of two profiles scaled to length one (0–1)."""
+    """The dot product of two profiles scaled to length one (0–1). Sums are exact
+    (``fsum``), so the result does not depend on the order a set gives the pieces — which
+    follows Python's string hashing, another in every process — and a text is exactly
+    1.0 alike itself."""
+    if not a.squares or not b.squares:
+        return 0.0
     left, right = a.weights, b.weights
     shared = left.keys() & right.keys()  # a set intersection in C: few pieces are shared
-    return min(1.0, sum([left[piece] * right[piece] for piece in shared]) * a.scale * b.scale)
+    dot = math.fsum([left[piece] * right[piece] for piece in shared])
+    return min(1.0, dot / math.sqrt(a.squares * b.squares))
+
+
+#: Letter pieces numbered as first seen, for :func:`similarity_ceilings`; past this many
+#: (text in scripts without end), texts are compared one by one only.
+_PIECE_NUMBERS: dict[str, int] = {}
+PIECES_NUMBERED = 500_000
+#: Added to a cosine worked out with numpy: more than its rounding differs from
+#: :func:`cosine`'s, and than a similarity's rounding to a tenth of a percent adds.
+CEILING_MARGIN = 0.0006
+_SUBLINEAR_ARRAY = np.array(_SUBLINEAR)
+
+
+def _number(piece: str) -> int:
+    return _PIECE_NUMBERS.setdefault(piece, len(_PIECE_NUMBERS))
+
+
+@lru_cache(maxsize=65536)
+def _numbered(word: str) -> np.ndarray[Any, Any]:
+    return np.fromiter(map(_number, _pieces(word)), dtype=np.int64)
+
+
+@lru_cache(maxsize=65536)
+def _stripped_numbered(word: str) -> np.ndarray[Any, Any]:
+    return np.fromiter(map(_number, _stripped_pieces(word)), dtype=np.int64)
+
+
+def _piece_numbers(match_text: str, words: str) -> list[np.ndarray[Any, Any]]:
+    """The numbers of the pieces :func:`profile` counts, each as often as it counts it,
+    word by word."""
+    found = list(map(_numbered, words.split()))
+    found.extend(_stripped_numbered(word) for word in match_text.split() if not word.isdigit())
+    return found
+
+
+def similarity_ceilings(
+    match_text: str, words: str, others: Sequence[tuple[str, str]]
+) -> list[float] | None:
+    """For each of ``others`` (a match form and its meaningful words), a number its
+    :func:`text_similarity` with ``match_text`` is sure not to exceed once rounded: the
+    same cosine, worked out for all of them at once (numpy, a few array operations
+    instead of a profile each), plus :data:`CEILING_MARGIN`. None when the pieces seen so
+    far are too many to number."""
+    if len(_PIECE_NUMBERS) > PIECES_NUMBERED:
+        return None
+    own = _piece_numbers(match_text, words)
+    if not own:
+        return [0.0] * len(others)
+    mine, counts = np.unique(np.concatenate(own), return_counts=True)
+    mine_weights = _weights(counts)
+    parts: list[np.ndarray[Any, Any]] = []
+    lengths: list[int] = []
+    for text, said in others:
+        pieces = _piece_numbers(text, said)
+        parts.extend(pieces)
+        lengths.append(sum(map(len, pieces)))
+    if not parts:
+        return [0.0] * len(others)
+    span = len(_PIECE_NUMBERS) + 1
+    owner = np.repeat(np.arange(len(others), dtype=np.int64), lengths)
+    keys, counted = np.unique(owner * span + np.concatenate(parts), return_counts=True)
+    owners, numbered = np.divmod(keys, span)
+    weights = _weights(counted)
+    norms = np.sqrt(np.bincount(owners, weights=weights * weights, minlength=len(others)))
+    at = np.minimum(np.searchsorted(mine, numbered), len(mine) - 1)
+    shared = mine[at] == numbered
+    dots = np.bincount(
+        owners[shared], weights=weights[shared] * mine_weights[at[shared]], minlength=len(others)
+    )
+    scale = norms * math.sqrt(float(mine_weights @ mine_weights))
+    cosines = np.divide(dots, scale, out=np.zeros(len(others)), where=scale > 0, dtype=float)
+    return [min(1.0, c + CEILING_MARGIN) for c in cosines.tolist()]
+
+
+def _weights(counts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if counts.max() < len(_SUBLINEAR):
+        return _SUBLINEAR_ARRAY[counts]  # type: ignore[no-any-return]
+    return 1.0 + np.log(counts)  # type: ignore[no-any-return]
 
 
 def text_similarity(a: str, b: str, *, left: str | None = None, right: str | None = None) -> float:

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qanat.dedupe.index import BISECT_FROM, CandidateIndex, Match, entry_of, keys_of
+from qanat.dedupe.index import (
+    BISECT_FROM,
+    COMPARED_FIRST,
+    CandidateIndex,
+    Match,
+    entry_of,
+    keys_of,
+)
 from qanat.dedupe.pair_model import FEATURES, MONOTONE, PairModel
 from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features
 from qanat.normalize.text import match_form
@@ -301,3 +308,26 @@ def test_long_lists_filed_at_once_keep_their_send_times_for_bisection() -> None:
     at_once = CandidateIndex.of((n, entry_of(r)) for n, r in enumerate(filed, start=1))
     assert at_once._times and at_once._times == one_by_one._times
     assert at_once.postings == one_by_one.postings
+
+
+@st.composite
+def in_one_block(draw: st.DrawFn) -> Report:
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5))
+    hours = draw(st.floats(min_value=0, max_value=24 * 20))
+    place = draw(st.sampled_from([{"block": "305"}, {"block": "305", "road": "524"}]))
+    return report(" ".join(words), hours, **place, **SEWAGE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    filed=st.lists(in_one_block(), min_size=COMPARED_FIRST * 2, max_size=40),
+    new=in_one_block(),
+    threshold=st.sampled_from([40.0, 60.0, 75.0]),
+)
+def test_many_texts_to_read_are_skipped_only_when_they_could_not_win(
+    filed: list[Report], new: Report, threshold: float
+) -> None:
+    # A dense block: more hopeful tickets than are compared one by one, so what the rest
+    # could score at most is worked out at once, and the choice must not change.
+    index = index_of(*filed)
+    assert index.scan(new, threshold=threshold, window=WINDOW) == naive(new, filed, threshold)
