@@ -19,6 +19,7 @@ from qanat.dedupe.index import (
 from qanat.dedupe.pair_model import FEATURES, MONOTONE, PairModel
 from qanat.dedupe.similarity import DEFAULT_THRESHOLD, Report, combined_score, features
 from qanat.normalize.text import match_form
+from tests.support.hash_seeds import printed_under_seeds
 
 T0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
 WINDOW = timedelta(days=14)
@@ -261,20 +262,7 @@ print(sorted(index.propose(new, new.match_text, timedelta(days=2))[1]))
 def test_what_is_proposed_does_not_depend_on_string_hashing() -> None:
     # Of a report's words whose lists are as short as each other, the same are read in
     # every process, so a decision is the same whatever PYTHONHASHSEED a worker has.
-    import os
-    import subprocess
-    import sys
-
-    seen = {
-        subprocess.run(
-            [sys.executable, "-c", _PROPOSE_IN_A_BLOCK],
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in range(6)
-    }
+    seen = printed_under_seeds(_PROPOSE_IN_A_BLOCK, range(6))
     assert seen == {"[1, 2, 3, 4]\n"}
 
 

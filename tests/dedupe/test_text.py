@@ -17,6 +17,7 @@ from qanat.dedupe.text import (
     text_similarity,
 )
 from qanat.normalize.text import match_form
+from tests.support.hash_seeds import printed_under_seeds
 
 
 def similarity(a: str, b: str) -> float:
@@ -91,18 +92,5 @@ def test_a_similarity_does_not_depend_on_string_hashing() -> None:
     # Summed in the order a set gives the shared pieces, the last digit of a similarity
     # would follow PYTHONHASHSEED, another in every worker: a score on a threshold could
     # link in one and not in the other.
-    import os
-    import subprocess
-    import sys
-
-    seen = {
-        subprocess.run(
-            [sys.executable, "-c", _SIMILARITIES],
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in range(8)
-    }
+    seen = printed_under_seeds(_SIMILARITIES, range(8))
     assert len(seen) == 1 and "'1.0'" in next(iter(seen))
