@@ -141,6 +141,15 @@ async def startup(ctx: dict[str, Any]) -> None:
             await asyncio.sleep(backoff(attempt))
 
 
+async def keep_dedupe_index(ctx: dict[str, Any]) -> bool:
+    """arq cron job: this worker's dedupe index kept in its snapshot, so a restart after a
+    crash catches up a day of events at most; whether it is kept."""
+    runtime = ctx["runtime"]
+    async with runtime.db.session() as session:
+        kept: bool = await runtime.dedupe.save(session)
+    return kept
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close the runtime's connections."""
     runtime = ctx.get("runtime")
@@ -255,6 +264,8 @@ class WorkerSettings:
         cron(sync_upstream, second={15}, unique=True, timeout=55),
         # Every minute in every worker (not unique: each process holds its own rules).
         cron(refresh_rules, second={15}, unique=False, timeout=30),
+        # Nightly in every worker (each holds its own index; the last written is kept).
+        cron(keep_dedupe_index, hour={3}, minute={30}, unique=False, timeout=600),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -143,6 +143,9 @@ class LiveIndex:
     #: Smaller indexes load from the store in about a second: they are not kept.
     snapshot_from: int = SNAPSHOT_FROM
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _saving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The last event id the snapshot file holds the index at (None: not known to).
+    _kept_at: int | None = None
 
     @property
     def loaded(self) -> bool:
@@ -154,11 +157,20 @@ class LiveIndex:
         snapshot when there is one the store still agrees with, else from the store."""
         if self.loaded:
             return
+        started = time.perf_counter()
         if await self._restore(session):
             await self.catch_up(session)  # what changed while the worker was away
-            return
-        await self.load(session, again=False)
-        if len(self.index) >= self.snapshot_from:
+            how = "from its snapshot"
+        else:
+            await self.load(session, again=False)
+            how = "from the store"
+        log.info(
+            "dedupe index ready %s in %.1f s: %d open tickets",
+            how,
+            time.perf_counter() - started,
+            len(self.index),
+        )
+        if how == "from the store" and len(self.index) >= self.snapshot_from:
             await self.save(session)
 
     async def load(self, session: AsyncSession, *, again: bool = True) -> None:
@@ -181,28 +193,32 @@ class LiveIndex:
 
     async def save(self, session: AsyncSession) -> bool:
         """Keep the index in its snapshot file, as it stands (a worker does it after
-        loading from the store and when it stops); whether it was written."""
+        loading from the store, nightly and when it stops); whether it is kept."""
         if self.snapshot is None or not self.loaded or len(self.index) < self.snapshot_from:
             return False
-        async with self._lock:
-            assert self.last_event_id is not None
-            last = await _event_mark(session, self.last_event_id)
-            if last is None:
+        async with self._saving:  # one at a time: a stop may come while the first is written
+            async with self._lock:
+                assert self.last_event_id is not None
+                if self.last_event_id == self._kept_at:
+                    return True  # nothing read since it was kept
+                last = await _event_mark(session, self.last_event_id)
+                if last is None:
+                    return False
+                header = Header(
+                    code=code_mark(),
+                    last_event_id=self.last_event_id,
+                    last_event=last,
+                    gaps=tuple(sorted(self.gaps)),
+                    count=len(self.index),
+                )
+                tickets = list(self.index.entries.items())  # entries never change: a copy
+            try:
+                await asyncio.to_thread(write_snapshot, self.snapshot, header, tickets)
+            except OSError as exc:
+                log.warning("the dedupe index could not be kept (%s)", type(exc).__name__)
                 return False
-            header = Header(
-                code=code_mark(),
-                last_event_id=self.last_event_id,
-                last_event=last,
-                gaps=tuple(sorted(self.gaps)),
-                count=len(self.index),
-            )
-            tickets = list(self.index.entries.items())  # entries never change: a copy
-        try:
-            await asyncio.to_thread(write_snapshot, self.snapshot, header, tickets)
-        except OSError as exc:
-            log.warning("the dedupe index could not be kept (%s)", type(exc).__name__)
-            return False
-        return True
+            self._kept_at = header.last_event_id
+            return True
 
     async def _restore(self, session: AsyncSession) -> bool:
         if self.snapshot is None:
@@ -222,8 +238,7 @@ class LiveIndex:
                 self.index = CandidateIndex.of(tickets)
             now = self.clock()
             self.gaps = dict.fromkeys(header.gaps, now)
-            self.last_event_id = header.last_event_id
-        log.info("dedupe index read from its snapshot: %d open tickets", header.count)
+            self.last_event_id = self._kept_at = header.last_event_id
         return True
 
     async def catch_up(self, session: AsyncSession) -> int:

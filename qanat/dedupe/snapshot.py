@@ -14,10 +14,13 @@ another or restored database — and the worker loads from the store as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -57,10 +60,19 @@ def code_mark() -> str:
     return digest.hexdigest()[:32]
 
 
+#: A partial file this old was left by a writer that was stopped: it is removed.
+STALE_PARTIAL_SECONDS = 3600.0
+
+
 def write_snapshot(path: Path, header: Header, tickets: Iterable[tuple[int, Entry]]) -> None:
-    """Write a snapshot beside ``path`` and move it into place (a reader never sees half)."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    """Write a snapshot beside ``path`` and move it into place (a reader never sees half;
+    several workers sharing the folder each write their own partial file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for left in path.parent.glob(f".{path.name}.*.partial"):
+        with contextlib.suppress(OSError):
+            if time.time() - left.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                left.unlink()
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
     try:
         with partial.open("w", encoding="utf-8") as out:
             out.write(json.dumps({"format": FORMAT, **_header_fields(header)}) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -16,12 +17,17 @@ from qanat.dedupe.live import LiveIndex
 from qanat.runtime import Runtime, start_runtime, stop_runtime
 from qanat.store import queries
 from qanat.store.tables import Ticket
+from qanat.worker import keep_dedupe_index
 from tests.dedupe.test_live import AGAIN, OVERFLOW, add_ticket
 
 
 def kept(path: Path) -> LiveIndex:
     """A worker's index kept in ``path`` whatever its size."""
     return LiveIndex(snapshot=path, snapshot_from=1)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(found.name for found in folder.iterdir())
 
 
 def postings(index: CandidateIndex) -> dict[object, object]:
@@ -120,3 +126,34 @@ async def test_a_stopping_worker_keeps_its_index_once_it_is_large_enough(
     rebuilt = CandidateIndex.of(read)
     assert postings(rebuilt) == postings(worker.dedupe.index)
     assert set(rebuilt.entries) == {first, second}
+
+
+async def test_saves_at_once_keep_one_whole_file_and_an_unchanged_index_is_not_written_again(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    path = tmp_path / "kept" / "dedupe-index.jsonl"
+    await two_tickets(runtime)
+    worker = LiveIndex(snapshot=path, snapshot_from=3)  # loaded, not kept yet
+    async with runtime.db.session() as session:
+        await worker.ready(session)
+    worker.snapshot_from = 1
+    async with runtime.db.session() as first, runtime.db.session() as second:
+        assert await asyncio.gather(worker.save(first), worker.save(second)) == [True, True]
+    written = path.stat().st_mtime_ns
+    header = snapshot.read_header(path)
+    assert header is not None and snapshot.read_entries(path, header.count) is not None
+    assert files_in(path.parent) == [path.name]  # no partial file left
+    async with runtime.db.session() as session:
+        assert await worker.save(session)  # nothing read since: kept as it is
+    assert path.stat().st_mtime_ns == written
+
+
+async def test_the_nightly_job_keeps_the_worker_s_index(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "dedupe-index.jsonl"
+    await two_tickets(runtime)
+    runtime.dedupe.snapshot, runtime.dedupe.snapshot_from = path, 1
+    async with runtime.db.session() as session:
+        await runtime.dedupe.load(session)  # loaded, as a long-running worker's is
+    assert await keep_dedupe_index({"runtime": runtime})
+    header = snapshot.read_header(path)
+    assert header is not None and header.count == 2
