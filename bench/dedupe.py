@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import gc
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -535,6 +536,7 @@ async def store_part(url: str, filed: list[Report], reports: list[Report]) -> No
         grown = rss_bytes() - before
         assert restarted.index.postings == live.index.postings, "the snapshot lost tickets"
         del restarted
+        shutil.rmtree(folder)
         catch_up, whole = [], []
         for report in reports:
             async with database.writing() as session:

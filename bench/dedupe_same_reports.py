@@ -6,6 +6,7 @@ a single figure moves by a third from one run to the next. This writes the repor
 (plain fields, JSON Lines) and times the decisions of whichever qanat is imported on
 them, so two checkouts are measured one after the other on the same reports:
 
+    python bench/dedupe_same_reports.py              # 100,000 tickets, this checkout
     python bench/dedupe_same_reports.py write reports.jsonl [--size 1000000]
     python bench/dedupe_same_reports.py time reports.jsonl
     PYTHONPATH=../older-checkout python bench/dedupe_same_reports.py time reports.jsonl
@@ -22,6 +23,7 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -102,13 +104,18 @@ def measure(path: Path, passes: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", choices=["write", "time"])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("action", nargs="?", choices=["write", "time"])
+    parser.add_argument("file", nargs="?", type=Path)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--passes", type=int, default=2)
     args = parser.parse_args()
-    if args.action == "write":
+    if args.action is None or args.file is None:  # as `make bench` runs it: both, smaller
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "reports.jsonl"
+            write(path, min(args.size, 100_000), args.queries)
+            measure(path, args.passes)
+    elif args.action == "write":
         write(args.file, args.size, args.queries)
     else:
         measure(args.file, args.passes)
