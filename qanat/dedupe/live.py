@@ -201,11 +201,12 @@ class LiveIndex:
                 assert self.last_event_id is not None
                 if self.last_event_id == self._kept_at:
                     return True  # nothing read since it was kept
+                code = code_mark()
                 last = await _event_mark(session, self.last_event_id)
-                if last is None:
+                if code is None or last is None:
                     return False
                 header = Header(
-                    code=code_mark(),
+                    code=code,
                     last_event_id=self.last_event_id,
                     last_event=last,
                     gaps=tuple(sorted(self.gaps)),
@@ -224,7 +225,8 @@ class LiveIndex:
         if self.snapshot is None:
             return False
         header = await asyncio.to_thread(read_header, self.snapshot)
-        if header is None or header.code != code_mark():
+        code = code_mark()
+        if header is None or code is None or header.code != code:
             return False
         if await _event_mark(session, header.last_event_id) != header.last_event:
             return False  # another database, or one restored from an earlier backup

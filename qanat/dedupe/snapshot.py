@@ -51,12 +51,18 @@ class Header:
     count: int
 
 
-def code_mark() -> str:
+def code_mark() -> str | None:
     """A digest of the code that makes an index entry (the words, the language, the keys):
-    a snapshot written by other code is not used."""
+    a snapshot written by other code is not used. None where that code cannot be read
+    (a frozen build): then no snapshot is written or read."""
     digest = hashlib.sha256(f"{FORMAT}:{','.join(ENTRY_FIELDS)}".encode())
     for module in (index_module, text_module, normalize_text):
-        digest.update(Path(module.__file__ or "").read_bytes())
+        if not module.__file__:
+            return None
+        try:
+            digest.update(Path(module.__file__).read_bytes())
+        except OSError:
+            return None
     return digest.hexdigest()[:32]
 
 

@@ -157,3 +157,27 @@ async def test_the_nightly_job_keeps_the_worker_s_index(runtime: Runtime, tmp_pa
     assert await keep_dedupe_index({"runtime": runtime})
     header = snapshot.read_header(path)
     assert header is not None and header.count == 2
+
+
+async def test_where_the_code_cannot_be_read_no_snapshot_is_written_or_used(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A frozen build: the modules that make an entry have no file to digest.
+    path = tmp_path / "dedupe-index.jsonl"
+    first, second = await two_tickets(runtime)
+    async with runtime.db.session() as session:
+        await kept(path).ready(session)  # kept while the code can be read
+    monkeypatch.setattr(snapshot.text_module, "__file__", None)
+    assert snapshot.code_mark() is None
+
+    def unread(*_args: object) -> None:
+        raise AssertionError("the snapshot was read")
+
+    monkeypatch.setattr(live_module, "read_entries", unread)
+    loaded = kept(path)
+    written = path.stat().st_mtime_ns
+    async with runtime.db.session() as session:
+        await loaded.ready(session)  # from the store, not from the file
+        assert not await loaded.save(session)
+    assert set(loaded.index.entries) == {first, second}
+    assert path.stat().st_mtime_ns == written
