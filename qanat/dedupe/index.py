@@ -451,8 +451,8 @@ def best_match(
             hours_apart=known.hours_apart,
             words=fewer,
         )
-        if model is None:  # the table's best, without building the evidence
-            two_languages = False  # a perfect text is as alike in any language
+        if model is None:  # the table's best, without building the evidence (a perfect
+            # text is as alike in any language)
             bound = table_score(
                 place, problem, cap, 1.0, hours_apart=known.hours_apart, two_languages=False
             )
