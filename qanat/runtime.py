@@ -21,6 +21,7 @@ from qanat.ingest.accounts import load_accounts
 from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
+from qanat.jobs.batching import process_and_notify
 from qanat.jobs.queue import PROCESS_JOB, ArqQueue, InlineQueue, Job, JobQueue
 from qanat.outbound.deps import (
     FORWARD_REQUEST,
@@ -31,11 +32,10 @@ from qanat.outbound.deps import (
     ReplySender,
 )
 from qanat.outbound.forwarding import deliver_forward
-from qanat.outbound.notices import send_due_notices
 from qanat.outbound.replies import deliver_reply
 from qanat.outbound.staff_mail import deliver_staff_mail
 from qanat.outbound.upstream import deliver_upstream_update
-from qanat.pipeline import Result, process_message
+from qanat.pipeline import Result
 from qanat.router.learned import LearnedRouter, ModelFile
 from qanat.router.rules import RoutingRules, RulesSource, parse_rules
 from qanat.store import canned, queries, rules_versions
@@ -166,11 +166,9 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
 async def process_inline(runtime: Runtime, message_id: int) -> None:
     """Process a message in this process, retrying at once up to ``max_attempts``."""
     for _ in range(runtime.settings.max_attempts):
-        outcome = await process_message(runtime, message_id)
+        (outcome,) = await process_and_notify(runtime, [message_id])
         if outcome.result != Result.retry:
             break
-    if outcome.ticket_id is not None and outcome.noticed:
-        await send_due_notices(runtime, ticket_ids=[outcome.ticket_id])
 
 
 def inline_jobs(runtime: Runtime) -> dict[str, Job]:

@@ -238,7 +238,7 @@ class CandidateIndex:
                     filed.append(ticket_id)
         for key, filed in postings.items():
             if len(filed) > BISECT_FROM:
-                index._times[key] = array("d", (index._sent(i).timestamp() for i in filed))
+                index._times[key] = index._times_of(filed)
         return index
 
     def __contains__(self, ticket_id: object) -> bool:
@@ -281,6 +281,10 @@ class CandidateIndex:
                 self._times[key] = array("d", (times[n] for n in kept))
         self._discarded.clear()
 
+    def _times_of(self, filed: list[int]) -> array[float]:
+        """The send times (epoch seconds) of a list's tickets, for bisection."""
+        return array("d", (self._sent(i).timestamp() for i in filed))
+
     def _sent(self, ticket_id: int) -> datetime:
         entry = self.entries.get(ticket_id) or self._discarded[ticket_id]
         return entry.created_at
@@ -298,7 +302,7 @@ class CandidateIndex:
         else:
             insort(filed, ticket_id, key=self._sent)
         if len(filed) > BISECT_FROM:
-            self._times[key] = array("d", (self._sent(i).timestamp() for i in filed))
+            self._times[key] = self._times_of(filed)
 
     def _unfile(self, ticket_id: int, keys: Iterable[Key]) -> None:
         for key in keys:

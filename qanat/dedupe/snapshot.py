@@ -106,8 +106,8 @@ def read_header(path: Path) -> Header | None:
         )
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("the dedupe index snapshot %s is unreadable (%s)", path, type(exc).__name__)
+    except _UNREADABLE as exc:
+        _unreadable(path, exc)
         return None
 
 
@@ -116,10 +116,18 @@ def read_entries(path: Path, count: int) -> list[tuple[int, Entry]] | None:
     promised, whole (a file cut short, or changed)."""
     try:
         tickets = list(_entries(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("the dedupe index snapshot %s is unreadable (%s)", path, type(exc).__name__)
+    except _UNREADABLE as exc:
+        _unreadable(path, exc)
         return None
     return tickets if len(tickets) == count else None
+
+
+#: What reading a snapshot that is cut short, broken or of another shape raises.
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError)
+
+
+def _unreadable(path: Path, exc: Exception) -> None:
+    log.warning("the dedupe index snapshot %s is unreadable (%s)", path, type(exc).__name__)
 
 
 def _entries(path: Path) -> Iterator[tuple[int, Entry]]:

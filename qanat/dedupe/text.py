@@ -100,15 +100,9 @@ def profile(match_text: str, words: str | None = None) -> Profile:
     """The letter-piece profile of a match form (cached: the index and the
     store's check compare the same texts again); ``words``: its meaningful words, when
     already known (the index keeps them)."""
-    meaningful = meaningful_words(match_text) if words is None else words
-    counts = Counter(chain.from_iterable(map(_pieces, meaningful.split())))
-    counts.update(
-        chain.from_iterable(
-            _stripped_pieces(word)
-            for word in match_text.split()
-            if not word.isdigit()  # numbers are addresses and phones: the place compares them
-        )
-    )
+    meaningful, every = _counted_words(match_text, words)
+    counts = Counter(chain.from_iterable(map(_pieces, meaningful)))
+    counts.update(chain.from_iterable(map(_stripped_pieces, every)))
     if not counts:
         return _EMPTY
     if max(counts.values()) < len(_SUBLINEAR):  # a short text's counts: looked up
@@ -119,6 +113,14 @@ def profile(match_text: str, words: str | None = None) -> Profile:
 
 
 _EMPTY = Profile({}, 0.0)
+
+
+def _counted_words(match_text: str, words: str | None) -> tuple[list[str], list[str]]:
+    """The words a profile counts the pieces of: the meaningful words (``words``, when
+    known), and every word but numbers with its prefix stripped (numbers are addresses
+    and phones: the place compares them)."""
+    meaningful = meaningful_words(match_text) if words is None else words
+    return meaningful.split(), [word for word in match_text.split() if not word.isdigit()]
 
 
 def cosine(a: Profile, b: Profile) -> float:
@@ -161,9 +163,8 @@ def _stripped_numbered(word: str) -> np.ndarray[Any, Any]:
 def _piece_numbers(match_text: str, words: str) -> list[np.ndarray[Any, Any]]:
     """The numbers of the pieces :func:`profile` counts, each as often as it counts it,
     word by word."""
-    found = list(map(_numbered, words.split()))
-    found.extend(_stripped_numbered(word) for word in match_text.split() if not word.isdigit())
-    return found
+    meaningful, every = _counted_words(match_text, words)
+    return [*map(_numbered, meaningful), *map(_stripped_numbered, every)]
 
 
 def similarity_ceilings(
