@@ -127,16 +127,13 @@ async def find_duplicate(
     live: LiveIndex,
     new: Report,
     rules: DedupeRules,
-    caught_up: bool = False,
 ) -> tuple[DuplicateDecision, Ticket | None]:
     """The open primary ticket this report repeats, with the evidence, or none.
 
-    Call it holding the place's lock (:func:`lock_scopes`): the index first reads what
-    other workers committed since it last looked, so the decision sees all of the
-    block's tickets; ``caught_up`` says the caller did that after taking the lock.
+    Call it holding the place's lock (:func:`lock_scopes`), the index caught up after
+    the lock was taken (:meth:`LiveIndex.catch_up`: what other workers committed since it
+    last looked), so the decision sees all of the block's tickets.
     """
-    if not caught_up:
-        await live.catch_up(session)
     model = live.model_file.current()
     return await best_primary(session, live.index, new=new, rules=rules, model=model)
 

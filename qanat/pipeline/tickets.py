@@ -103,7 +103,7 @@ async def open_ticket(
     # The batch took this place's lock and caught the index up under it (_process_all).
     await lock_places(run, [normalized.location])
     duplicate, primary = await dedupe.find_duplicate(
-        session, live=run.live, new=report, rules=rules, caught_up=True
+        session, live=run.live, new=report, rules=rules
     )
     if primary is not None and duplicate.features.get("same_contact"):
         # The same citizen about the same problem: a follow-up, not a second ticket.

@@ -127,11 +127,13 @@ async def test_a_winner_changed_without_an_event_is_checked_in_the_store(
     async with runtime.db.writing() as session:
         ticket = await add_ticket(session, "QN-2026-000001", OVERFLOW)
     async with runtime.db.writing() as session:
+        await live.catch_up(session)  # under the place's lock, as the pipeline does
         found, primary = await service.find_duplicate(session, live=live, new=report(), rules=RULES)
     assert primary is not None and found.primary_ticket_id == ticket.id
     async with runtime.db.writing() as session:  # closed behind the index's back
         await session.execute(update(Ticket).values(status="closed"))
     async with runtime.db.writing() as session:
+        await live.catch_up(session)  # under the place's lock, as the pipeline does
         found, primary = await service.find_duplicate(session, live=live, new=report(), rules=RULES)
     assert primary is None and found.primary_ticket_id is None
     assert ticket.id not in live.index
