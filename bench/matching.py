@@ -57,6 +57,7 @@ from qanat.dedupe.training import roc_auc
 from qanat.model import Location, Normalized, RoutingDecision
 from qanat.normalize.location import extract_location
 from qanat.normalize.text import match_form
+from qanat.router.rules import load_rules
 
 HERE = Path(__file__).resolve().parent
 
@@ -348,6 +349,9 @@ def place_section(requests: list[Request], trained: PairModel) -> None:
         ("baseline: plain rule (50 m, 48 h)", plain),
         ("qanat, default dedupe rules (2 days)", replay_qanat(requests, DedupeRules())),
         ("qanat, window_days: 14", replay_qanat(requests, DedupeRules(window_days=14))),
+        # What `qanat dedupe replay` uses unless told otherwise: the sample's 14 days are
+        # for its own categories, and a city's are not among them.
+        ("qanat, the shipped sample rules", replay_qanat(requests, load_rules().dedupe)),
         ("qanat, pair model trained on qanat's pairs",
          replay_qanat(requests, DedupeRules(), trained)),
     )  # fmt: skip
@@ -371,7 +375,6 @@ def own_pairs_section() -> PairModel:
     from qanat.dedupe.pairs import pair_evidence, read_pairs
     from qanat.dedupe.training import Example, choose_thresholds, measured, out_of_fold, train
     from qanat.router.decide import route
-    from qanat.router.rules import load_rules
 
     rules = load_rules()
 

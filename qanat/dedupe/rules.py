@@ -6,10 +6,11 @@ names the line of a problem); dedupe owns what the section means.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from qanat.dedupe.pair_model import PairModel
 from qanat.dedupe.similarity import (
@@ -45,6 +46,10 @@ class DedupeCategory(_Strict):
 class DedupeRules(_Strict):
     """When a new report links to an open primary: score threshold, time window, radius.
 
+    ``window_days`` and ``radius_m`` are the body's for its own categories (and reports
+    with none); a category its rules file does not list gets at most qanat's defaults
+    (:meth:`know_categories`).
+
     From ``threshold`` on a new report is linked; from ``suggest_threshold`` (under the
     link threshold) the possible duplicate is only suggested to staff. Unset, both are
     a trained pair model's own, chosen when it was trained, else 55 and 40 (``qanat
@@ -58,6 +63,19 @@ class DedupeRules(_Strict):
     radius_m: float = Field(default=DEFAULT_RADIUS, gt=0, le=20_000)
     recurrence_days: float = Field(default=60, gt=0, le=3650)
     categories: list[DedupeCategory] = Field(default_factory=list)
+    #: The categories the body's rules file lists (None: any category is the body's own).
+    _known: frozenset[str] | None = PrivateAttr(default=None)
+
+    def know_categories(self, codes: Iterable[str]) -> None:
+        """Say which categories the body's rules file lists: a report of another category
+        (kept as given and sent to triage) is compared within qanat's defaults — at most
+        2 days apart and 50 m for "the same spot" — rather than within the body's
+        ``window_days`` and ``radius_m``, chosen for work it knows (a 14-day window for
+        roads that wait for a crew links a city's unrelated reports of another kind)."""
+        self._known = frozenset(codes)
+
+    def _unknown(self, category: str | None) -> bool:
+        return category is not None and self._known is not None and category not in self._known
 
     def _own(self, category: str | None) -> DedupeCategory | None:
         return next((c for c in self.categories if c.category == category), None)
@@ -74,13 +92,18 @@ class DedupeRules(_Strict):
     def window_for(self, category: str | None) -> timedelta:
         """How far apart in time a report of ``category`` and its primary may be."""
         own = self._own(category)
-        days = own.window_days if own and own.window_days is not None else self.window_days
-        return timedelta(days=days)
+        if own and own.window_days is not None:
+            return timedelta(days=own.window_days)
+        if self._unknown(category):
+            return min(timedelta(days=self.window_days), DEFAULT_WINDOW)
+        return timedelta(days=self.window_days)
 
     def radius_for(self, category: str | None) -> float:
         """The radius (metres) within which two reports of ``category`` are at one spot."""
         own = self._own(category)
-        return own.radius_m if own and own.radius_m is not None else self.radius_m
+        if own and own.radius_m is not None:
+            return own.radius_m
+        return min(self.radius_m, DEFAULT_RADIUS) if self._unknown(category) else self.radius_m
 
     def suggest_for(self, category: str | None, model: PairModel | None = None) -> float:
         """The score from which a possible duplicate of ``category`` is suggested."""

@@ -252,6 +252,7 @@ def parse_rules(text: str, source: str, *, base: Path | None = None) -> RoutingR
     if problems:
         raise _problems(source, [(_line_of(node, path), message) for path, message in problems])
     rules.version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    rules.dedupe.know_categories(c.code for d in rules.departments for c in d.categories)
     if rules.holidays_file:
         rules.holidays = load_holidays((base or Path(".")) / rules.holidays_file)
     return rules

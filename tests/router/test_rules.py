@@ -73,6 +73,27 @@ def test_duplicate_thresholds_and_windows_are_per_category_with_defaults() -> No
     assert dedupe.recurrence_window == timedelta(days=60)
 
 
+def test_a_category_the_file_does_not_list_is_compared_within_qanat_defaults() -> None:
+    # The sample's 14 days are for Bahrain's roads and drains: another body's category,
+    # kept as given, gets 2 days and 50 m at most, as qanat's own defaults.
+    dedupe = load_rules().dedupe
+    assert dedupe.window_for("Animal Generic Request") == timedelta(days=2)
+    assert dedupe.window_for("pothole") == dedupe.window_for(None) == timedelta(days=14)
+    assert dedupe.radius_for("Animal Generic Request") == 50
+    assert dedupe.radius_for("street_light_out") == 300
+    assert dedupe.threshold_for("Animal Generic Request") == 55
+
+
+def test_a_body_window_is_kept_for_its_categories_and_capped_for_others() -> None:
+    wide = load_rules(FIXTURES / "dedupe_wide.yaml").dedupe
+    assert wide.window_for("pothole") == wide.window_for(None) == timedelta(days=30)
+    assert wide.radius_for("pothole") == 400
+    assert wide.window_for("unlisted") == timedelta(days=2) and wide.radius_for("unlisted") == 50
+    narrow = load_rules(FIXTURES / "dedupe_narrow.yaml").dedupe  # stricter: kept for all
+    assert narrow.window_for("unlisted") == timedelta(days=1)
+    assert narrow.radius_for("unlisted") == 20
+
+
 def test_router_check_prints_the_line_and_fails() -> None:
     runner = CliRunner()
     bad = runner.invoke(app, ["router", "check", str(FIXTURES / "unknown_department.yaml")])
