@@ -34,7 +34,11 @@ def _records(file: Path) -> Iterator[dict[str, Any]]:
                 if not isinstance(record, dict):
                     raise TypeError("a line must hold one JSON object")
                 str(record["text"]), str(record["department"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except KeyError as exc:
+                raise typer.BadParameter(
+                    f'{file}:{number}: no {exc} key (each line: {{"text": "…", "department": "…"}})'
+                ) from exc
+            except (ValueError, TypeError) as exc:
                 raise typer.BadParameter(f"{file}:{number}: {exc}") from exc
             yield record
 
