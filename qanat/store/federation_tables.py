@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from qanat.store.row import Row
 from qanat.store.tables import _when
 
 
-class UpstreamUpdate(SQLModel, table=True):
+class UpstreamUpdate(Row, table=True):
     """A federated ticket's status change, owed to the upstream system it came from.
 
     One row per status change and upstream request; sent by a queued job that retries,
@@ -40,7 +41,7 @@ class UpstreamUpdate(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
 
 
-class ForwardedRequest(SQLModel, table=True):
+class ForwardedRequest(Row, table=True):
     """A ticket forwarded to another body's Open311 endpoint, and the reference it got there."""
 
     __tablename__ = "forwarded_request"
@@ -59,7 +60,7 @@ class ForwardedRequest(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
 
 
-class Open311Update(SQLModel, table=True):
+class Open311Update(Row, table=True):
     """An update a partner system posted to one of qanat's service requests.
 
     Kept once per client and client update id, so a partner's retry changes nothing.

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from qanat.store.row import Row
 from qanat.store.tables import _json, _when
 
 
-class ChecklistTemplate(SQLModel, table=True):
+class ChecklistTemplate(Row, table=True):
     """What an inspector checks for one category (``*``: any category), edited by admins."""
 
     __tablename__ = "checklist_template"
@@ -32,7 +33,7 @@ class ChecklistTemplate(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=160)
 
 
-class InspectorArea(SQLModel, table=True):
+class InspectorArea(Row, table=True):
     """A block an inspector covers (new inspections there go to them first)."""
 
     __tablename__ = "inspector_area"
@@ -43,7 +44,7 @@ class InspectorArea(SQLModel, table=True):
     block: str = Field(max_length=10, primary_key=True, index=True)
 
 
-class Inspection(SQLModel, table=True):
+class Inspection(Row, table=True):
     """A visit to make: what to check, the place, the checklist, the due time, the inspector."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -65,7 +66,7 @@ class Inspection(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=20)
 
 
-class InspectionTicket(SQLModel, table=True):
+class InspectionTicket(Row, table=True):
     """One ticket an inspection serves (a cluster's tickets share one inspection)."""
 
     __tablename__ = "inspection_ticket"
@@ -81,7 +82,7 @@ class InspectionTicket(SQLModel, table=True):
     )
 
 
-class Visit(SQLModel, table=True):
+class Visit(Row, table=True):
     """What an inspector found on site, stored once per phone submission (``client_id``)."""
 
     __table_args__ = (UniqueConstraint("client_id", name="uq_visit_client_id"),)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from qanat.store.row import Row
 from qanat.store.tables import _when
 
 
-class CitizenNotice(SQLModel, table=True):
+class CitizenNotice(Row, table=True):
     """One notice to one ticket's citizen, kept once per ticket and ``key``.
 
     A notice waits (``message_id`` None) until ``due_at`` — quiet hours, the survey's
@@ -54,7 +55,7 @@ class CitizenNotice(SQLModel, table=True):
     answer_text: str | None = Field(default=None, max_length=2000)
 
 
-class NoticeTemplate(SQLModel, table=True):
+class NoticeTemplate(Row, table=True):
     """An admin's wording of one kind of notice in one language (else the default)."""
 
     __tablename__ = "notice_template"
@@ -68,7 +69,7 @@ class NoticeTemplate(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=160)
 
 
-class NoticeOptOut(SQLModel, table=True):
+class NoticeOptOut(Row, table=True):
     """A number (or other address) that answered STOP: no more notices to it."""
 
     __tablename__ = "notice_opt_out"

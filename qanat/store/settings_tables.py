@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from qanat.store.row import Row
 from qanat.store.tables import _when
 
 
-class CannedReply(SQLModel, table=True):
+class CannedReply(Row, table=True):
     """A ready-made reply in Arabic and English; ``{reference}``, ``{name}`` and
     ``{department}`` are filled in when it is sent."""
 
@@ -41,7 +42,7 @@ class CannedReply(SQLModel, table=True):
         return self.name_en if language == "en" else self.name_ar
 
 
-class RulesVersion(SQLModel, table=True):
+class RulesVersion(Row, table=True):
     """One saved version of the routing rules file (the YAML text, checked before saving).
 
     The newest row is the rules in force; the YAML file stays the import/export format.
@@ -57,7 +58,7 @@ class RulesVersion(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
 
 
-class SavedFilter(SQLModel, table=True):
+class SavedFilter(Row, table=True):
     """A view of the inbox a member of staff saved: a name and the list's query string."""
 
     __tablename__ = "saved_filter"
@@ -70,7 +71,7 @@ class SavedFilter(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class PasswordReset(SQLModel, table=True):
+class PasswordReset(Row, table=True):
     """A one-time link an admin made so someone can set a new password; only its hash."""
 
     __tablename__ = "password_reset"
@@ -84,7 +85,7 @@ class PasswordReset(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
 
 
-class RecoveryCode(SQLModel, table=True):
+class RecoveryCode(Row, table=True):
     """A one-time code that stands in for the authenticator app; only its hash is kept."""
 
     __tablename__ = "recovery_code"

@@ -20,7 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from qanat.store.row import Row
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -82,7 +84,7 @@ def _json(default: Any = None) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
-class Department(SQLModel, table=True):
+class Department(Row, table=True):
     """A unit that owns tickets (roads, sewage, buildings, …); synced from the rules file."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -93,7 +95,7 @@ class Department(SQLModel, table=True):
     active: bool = True
 
 
-class User(SQLModel, table=True):
+class User(Row, table=True):
     """A member of staff (agent, supervisor, admin) or a block's community representative."""
 
     __tablename__ = "staff_user"
@@ -118,7 +120,7 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
 
 
-class Contact(SQLModel, table=True):
+class Contact(Row, table=True):
     """One citizen, however many channels they use."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -127,7 +129,7 @@ class Contact(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class ContactIdentity(SQLModel, table=True):
+class ContactIdentity(Row, table=True):
     """One way to reach a contact: an email, an E.164 phone, an X or Telegram id, …"""
 
     __tablename__ = "contact_identity"
@@ -144,7 +146,7 @@ class ContactIdentity(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(Row, table=True):
     """A piece of work for the body, with the citizen's own reference number."""
 
     __table_args__ = (
@@ -237,7 +239,7 @@ def include_in_schema(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
     return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
 
 
-class Message(SQLModel, table=True):
+class Message(Row, table=True):
     """One message in or out on any channel, kept byte-for-byte in ``raw``."""
 
     __table_args__ = (
@@ -276,7 +278,7 @@ class Message(SQLModel, table=True):
     processed_at: datetime | None = _when(nullable=True)
 
 
-class Attachment(SQLModel, table=True):
+class Attachment(Row, table=True):
     """A file that came with a message; bytes stored by content hash."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -289,7 +291,7 @@ class Attachment(SQLModel, table=True):
     note: str | None = None
 
 
-class Event(SQLModel, table=True):
+class Event(Row, table=True):
     """An append-only record of a change: who or what, when, and why."""
 
     __table_args__ = (Index("ix_event_ticket_at", "ticket_id", "at"),)
@@ -303,7 +305,7 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = _json(dict)
 
 
-class ConnectorCursor(SQLModel, table=True):
+class ConnectorCursor(Row, table=True):
     """A channel account's watermark: IMAP UIDVALIDITY/UID, Telegram offset, X since_id."""
 
     __tablename__ = "connector_cursor"
@@ -316,7 +318,7 @@ class ConnectorCursor(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
-class ReferenceCounter(SQLModel, table=True):
+class ReferenceCounter(Row, table=True):
     """The last ticket reference number handed out in a year."""
 
     __tablename__ = "reference_counter"
@@ -325,7 +327,7 @@ class ReferenceCounter(SQLModel, table=True):
     last: int = 0
 
 
-class ReconcileRun(SQLModel, table=True):
+class ReconcileRun(Row, table=True):
     """One night's ledger line for one channel account: what the source had, what we hold.
 
     Kept forever: the body's proof that nothing a citizen sent was lost.
@@ -350,7 +352,7 @@ class ReconcileRun(SQLModel, table=True):
     errors: list[str] = _json(list)
 
 
-class ChannelHealth(SQLModel, table=True):
+class ChannelHealth(Row, table=True):
     """How a channel account's connector is doing: last success, last error, error count."""
 
     __tablename__ = "channel_health"
@@ -366,7 +368,7 @@ class ChannelHealth(SQLModel, table=True):
     consecutive_errors: int = 0
 
 
-class CallRecord(SQLModel, table=True):
+class CallRecord(Row, table=True):
     """A call-centre call from the telephone system's records (Asterisk CDR)."""
 
     __tablename__ = "call_record"
@@ -390,7 +392,7 @@ class CallRecord(SQLModel, table=True):
 # --- The shared inbox: staff sessions, API tokens, log-in attempts, audit log, notes ---
 
 
-class StaffSession(SQLModel, table=True):
+class StaffSession(Row, table=True):
     """A logged-in browser: the cookie holds a random token, the table only its sha256."""
 
     __tablename__ = "staff_session"
@@ -406,7 +408,7 @@ class StaffSession(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=300)
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(Row, table=True):
     """A token for the app, Open311 clients and integrations; acts as its user, within scopes."""
 
     __tablename__ = "api_token"
@@ -424,7 +426,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _when(nullable=True)
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(Row, table=True):
     """One try at logging in; repeated failures lock the account for a while."""
 
     __tablename__ = "login_attempt"
@@ -437,7 +439,7 @@ class LoginAttempt(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(Row, table=True):
     """Who looked at a ticket's personal data or changed something, and when."""
 
     __tablename__ = "audit_log"
@@ -453,7 +455,7 @@ class AuditEntry(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
 
 
-class Note(SQLModel, table=True):
+class Note(Row, table=True):
     """An internal note on a ticket: staff see it, citizens never do."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -463,7 +465,7 @@ class Note(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class StaffTotp(SQLModel, table=True):
+class StaffTotp(Row, table=True):
     """A staff member's second factor (RFC 6238 time-based codes), once confirmed."""
 
     __tablename__ = "staff_totp"
@@ -479,7 +481,7 @@ class StaffTotp(SQLModel, table=True):
 # --- Public channels: Open311 clients' keys, rate-limit counts ---
 
 
-class Open311Key(SQLModel, table=True):
+class Open311Key(Row, table=True):
     """An Open311 client's API key, issued and revoked by admins; only its sha256 is kept."""
 
     __tablename__ = "open311_key"
@@ -496,7 +498,7 @@ class Open311Key(SQLModel, table=True):
     updates: bool = False
 
 
-class RateCount(SQLModel, table=True):
+class RateCount(Row, table=True):
     """How often one address, phone or key acted in one time window (rate limits without Redis)."""
 
     __tablename__ = "rate_count"
