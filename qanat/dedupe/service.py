@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, text
+from sqlalchemy import bindparam, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -138,27 +138,32 @@ async def find_duplicate(
     return await best_primary(session, live.index, new=new, rules=rules, model=model)
 
 
+#: Resolved primaries of one block and category within a time span, newest first: built
+#: once (building a statement per message cost more than running it).
+_RECURRENCES = (
+    select(Ticket)
+    .where(
+        col(Ticket.block) == bindparam("block"),  # the block index keeps this narrow
+        col(Ticket.category) == bindparam("category"),
+        col(Ticket.primary_ticket_id).is_(None),
+        col(Ticket.status).in_([TicketStatus.resolved.value, TicketStatus.closed.value]),
+        col(Ticket.created_at) >= bindparam("since"),
+        col(Ticket.created_at) <= bindparam("until"),
+    )
+    .order_by(col(Ticket.created_at).desc())
+    .limit(RECURRENCE_LIMIT)
+)
+
+
 async def find_recurrence(
     session: AsyncSession, *, new: Report, rules: DedupeRules
 ) -> list[Ticket]:
     """Resolved tickets of the same place and category, recently: the problem is back."""
     if not (new.block and new.category):
         return []
-    done = (TicketStatus.resolved.value, TicketStatus.closed.value)
-    statement = (
-        select(Ticket)
-        .where(
-            col(Ticket.block) == new.block,  # the block index keeps this narrow
-            col(Ticket.category) == new.category,
-            col(Ticket.primary_ticket_id).is_(None),
-            col(Ticket.status).in_(done),
-            col(Ticket.created_at) >= new.created_at - rules.recurrence_window,
-            col(Ticket.created_at) <= new.created_at,
-        )
-        .order_by(col(Ticket.created_at).desc())
-        .limit(RECURRENCE_LIMIT)
-    )
-    history = (await session.execute(statement)).scalars()
+    since = new.created_at - rules.recurrence_window
+    found = {"block": new.block, "category": new.category, "since": since, "until": new.created_at}
+    history = (await session.execute(_RECURRENCES, found)).scalars()
     return [t for t in history if new.road is None or t.road in (None, new.road)]
 
 

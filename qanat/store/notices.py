@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -304,6 +305,13 @@ async def department_name(session: AsyncSession, department_id: int | None, lang
     return department.name_en if language_of(language) == "en" else department.name_ar
 
 
+#: A notice of this key decided for this ticket before (built once: see add_notice).
+_DECIDED = select(col(CitizenNotice.id)).where(
+    col(CitizenNotice.ticket_id) == bindparam("ticket_id"),
+    col(CitizenNotice.key) == bindparam("key"),
+)
+
+
 async def add_notice(
     session: AsyncSession,
     *,
@@ -324,10 +332,7 @@ async def add_notice(
     if ticket.channel not in ANSWERING_CHANNELS:
         return None
     key = key or kind
-    existing = select(col(CitizenNotice.id)).where(
-        col(CitizenNotice.ticket_id) == ticket.id, col(CitizenNotice.key) == key
-    )
-    if (await session.execute(existing)).first() is not None:
+    if (await session.execute(_DECIDED, {"ticket_id": ticket.id, "key": key})).first():
         return None
     language = language_of(ticket.language)
     template = (

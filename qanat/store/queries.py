@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -386,16 +386,15 @@ async def identify_contact(
     for identity in sorted(identities, key=lambda i: (i.kind, i.value)):
         if (identity.kind, identity.value) in owners:
             continue
-        statement = (
-            insert_or(session, ContactIdentity)
-            .values(
-                contact_id=contact_id, kind=identity.kind, value=identity.value, created_at=utcnow()
-            )
-            .on_conflict_do_nothing(index_elements=["kind", "value"])
-            .returning(col(ContactIdentity.id))
-        )
+        given = {
+            "contact_id": contact_id,
+            "kind": identity.kind,
+            "value": identity.value,
+            "created_at": utcnow(),
+        }
+        attaching = await session.execute(_attaching(session), given)
         key = (identity.kind, identity.value)
-        attached = (await session.execute(statement)).scalar_one_or_none() is not None
+        attached = attaching.scalar_one_or_none() is not None
         if known is not None and attached:
             known[key] = contact_id
         elif known is not None:
@@ -408,6 +407,27 @@ async def identify_contact(
                 known.update({(i.kind, i.value): owner for i in identities})
             return await _adopt(session, orphan=contact_id, owner=owner), False
     return contact_id, not owners
+
+
+_ATTACHING: dict[str, Any] = {}
+_IDENTITY_VALUES = ("contact_id", "kind", "value", "created_at")
+
+
+def _attaching(session: AsyncSession) -> Any:
+    """An identity given to a contact unless someone has it (built once per dialect)."""
+    dialect = session.get_bind().dialect.name
+    statement = _ATTACHING.get(dialect)
+    if statement is None:
+        statement = (
+            insert_or(session, ContactIdentity)
+            .values(
+                {name: bindparam(name) for name in ("contact_id", "kind", "value", "created_at")}
+            )
+            .on_conflict_do_nothing(index_elements=["kind", "value"])
+            .returning(col(ContactIdentity.id))
+        )
+        _ATTACHING[dialect] = statement
+    return statement
 
 
 async def _adopt(session: AsyncSession, *, orphan: int, owner: int) -> int:
