@@ -8,6 +8,8 @@ the routing rules and the dedupe index.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from qanat.ingest.health import HealthRecorder
 from qanat.ingest.intake import StoreCursors, StoreIntake
 from qanat.ingest.registry import Connectors, discover
 from qanat.jobs.batching import process_and_notify
-from qanat.jobs.queue import PROCESS_JOB, ArqQueue, InlineQueue, Job, JobQueue
+from qanat.jobs.queue import PROCESS_BATCH_JOB, PROCESS_JOB, ArqQueue, InlineQueue, Job, JobQueue
 from qanat.outbound.deps import (
     FORWARD_REQUEST,
     SEND_REPLY,
@@ -163,12 +165,33 @@ async def start_runtime(settings: Settings, *, inline: bool | None = None) -> Ru
     return runtime
 
 
-async def process_inline(runtime: Runtime, message_id: int) -> None:
-    """Process a message in this process, retrying at once up to ``max_attempts``."""
-    for _ in range(runtime.settings.max_attempts):
+async def process_inline(runtime: Runtime, message_id: int, *, tried: int = 0) -> None:
+    """Process a message in this process, retrying at once up to ``max_attempts`` tries
+    (``tried``: already made)."""
+    for _ in range(runtime.settings.max_attempts - tried):
         (outcome,) = await process_and_notify(runtime, [message_id])
         if outcome.result != Result.retry:
             break
+
+
+async def process_inline_batch(runtime: Runtime, message_ids: list[int]) -> None:
+    """Process messages in this process as one batch; a message to try again gets its
+    remaining tries on its own."""
+    for outcome in await process_and_notify(runtime, message_ids):
+        if outcome.result == Result.retry:
+            await process_inline(runtime, outcome.message_id, tried=1)
+
+
+@asynccontextmanager
+async def importing(runtime: Runtime) -> AsyncIterator[None]:
+    """Around the saving of many messages (``qanat import``, ``qanat dedupe replay``):
+    where jobs run inline, messages are processed in batches of ``QANAT_BATCH_SIZE``, as a
+    worker would, rather than each as it is saved; with a worker nothing changes."""
+    if isinstance(runtime.queue, InlineQueue):
+        async with runtime.queue.in_batches(runtime.settings.batch_size):
+            yield
+    else:
+        yield
 
 
 def inline_jobs(runtime: Runtime) -> dict[str, Job]:
@@ -199,8 +222,12 @@ def inline_jobs(runtime: Runtime) -> dict[str, Job]:
 
         return job
 
+    async def process_batch(message_ids: list[int]) -> None:
+        await process_inline_batch(runtime, message_ids)
+
     return {
         PROCESS_JOB: process,
+        PROCESS_BATCH_JOB: process_batch,
         SEND_REPLY: send_reply,
         SEND_STAFF_MAIL: send_staff_mail,
         SEND_UPSTREAM_UPDATE: with_retries(deliver_upstream_update),

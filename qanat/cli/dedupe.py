@@ -428,10 +428,12 @@ def _replayed(
 ) -> Callable[[Any], Coroutine[Any, Any, ReplayTally]]:
     async def body(runtime: Any) -> ReplayTally:
         from qanat.ingest.interchange import import_file
+        from qanat.runtime import importing
         from qanat.store.queries import count_rows
         from qanat.store.tables import Event, Message, Ticket
 
-        await import_file(runtime.intake, scratch / "stream.jsonl")
+        async with importing(runtime):
+            await import_file(runtime.intake, scratch / "stream.jsonl")
         async with runtime.db.session() as session:
             messages = await session.execute(
                 select(col(Message.external_id), col(Message.ticket_id)).where(

@@ -27,12 +27,15 @@ def import_command(
     settings = store_or_exit()
 
     async def body(runtime: Any) -> Any:
+        from qanat.runtime import importing
+
         channels = known_channels(runtime.connectors.specs)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"Importing {file.name}", total=count_lines(file))
-            return await import_file(
-                runtime.intake, file, advance=lambda: progress.advance(task), channels=channels
-            )
+            async with importing(runtime):
+                return await import_file(
+                    runtime.intake, file, advance=lambda: progress.advance(task), channels=channels
+                )
 
     report = run(lambda: with_runtime(settings, body))
     for bad in report.bad_lines:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 #: The arq function name of the processing job (see ``qanat.worker.WorkerSettings``).
 PROCESS_JOB = "process_message"
+#: The inline job that processes held messages as one batch (:meth:`InlineQueue.in_batches`).
+PROCESS_BATCH_JOB = "process_batch"
 
 
 def process_job_id(message_id: int, attempt: int = 0) -> str:
@@ -59,14 +62,39 @@ class InlineQueue:
 
     def __init__(self, jobs: Mapping[str, Job]) -> None:
         self._jobs = dict(jobs)
+        self._held: list[int] | None = None
+        self._batch = 1
 
     async def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         """Run ``job(*args)`` now; its failures are recorded by the job itself."""
         await self._jobs[job](*args)
 
     async def enqueue_processing(self, message_id: int, *, attempt: int = 0) -> None:
-        """Process the message now."""
-        await self.enqueue(PROCESS_JOB, message_id)
+        """Process the message now (within :meth:`in_batches`: once a batch waits)."""
+        if self._held is None:
+            await self.enqueue(PROCESS_JOB, message_id)
+            return
+        self._held.append(message_id)
+        if len(self._held) >= self._batch:
+            await self._release()
+
+    @asynccontextmanager
+    async def in_batches(self, size: int) -> AsyncIterator[None]:
+        """Within the block, saved messages are processed ``size`` at a time, in the order
+        they were saved, as a worker processes its batches (an import of thousands: one
+        transaction a batch instead of one a message), and what is left at its end. If the
+        block fails, what it held stays saved and waiting: the sweeper processes it."""
+        self._held, self._batch = [], max(1, size)
+        try:
+            yield
+            await self._release()
+        finally:
+            self._held, self._batch = None, 1
+
+    async def _release(self) -> None:
+        held, self._held = self._held or [], []
+        if held:
+            await self.enqueue(PROCESS_BATCH_JOB, held)
 
     async def requeue(self, job: str, *args: Any, job_id: str, again_id: str) -> bool:
         """Run the job now (inline, nothing else can be holding it)."""
