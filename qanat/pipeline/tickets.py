@@ -156,7 +156,7 @@ async def acknowledge(run: Run, ticket: Ticket, decision: RoutingDecision, *, kn
     due = notices.due_time(ticket.channel, utcnow(), quiet=quiet, tz=run.settings.tz)
     await notices.add_notice(
         run.session, ticket=ticket, kind="known" if known else "ack", values=values, due_at=due,
-        wording=await notice_wording(run),
+        wording=await notice_wording(run), opened_now=True,
     )  # fmt: skip
 
 

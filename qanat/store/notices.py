@@ -321,19 +321,24 @@ async def add_notice(
     due_at: datetime | None = None,
     key: str | None = None,
     wording: Mapping[str, Mapping[str, str]] | None = None,
+    opened_now: bool = False,
 ) -> CitizenNotice | None:
     """Decide one notice to ``ticket``'s citizen, in the caller's transaction.
 
     Returns None (nothing added) when the ticket's channel cannot answer or this key was
     decided before: a notice is never decided twice. ``wording`` is every kind's wording
-    in force (:func:`templates`) when the caller read it already.
+    in force (:func:`templates`) when the caller read it already; ``opened_now``: the
+    ticket was opened in this transaction, so nothing was decided for it before (the
+    pipeline's acknowledgement: a query a message saved).
     """
     assert ticket.id is not None
     if ticket.channel not in ANSWERING_CHANNELS:
         return None
     key = key or kind
-    if (await session.execute(_DECIDED, {"ticket_id": ticket.id, "key": key})).first():
-        return None
+    if not opened_now:
+        decided = await session.execute(_DECIDED, {"ticket_id": ticket.id, "key": key})
+        if decided.first():
+            return None
     language = language_of(ticket.language)
     template = (
         wording[kind][language]
