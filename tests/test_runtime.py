@@ -66,7 +66,7 @@ async def test_an_import_in_batches_makes_what_one_by_one_makes(
     finally:
         await stop_runtime(batched)
     assert batches == [4, 2]  # a full batch, then what was left at the end
-    # One duplicate linked to its primary and two follow-ups joined, as one by one.
+    # The fixture's duplicate linked to its primary, as one by one (follow-ups: above).
     assert sum(1 for row in expected if len(row) == 5 and row[1] is not None) == 1
 
 

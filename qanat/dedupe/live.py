@@ -158,20 +158,19 @@ class LiveIndex:
         if self.loaded:
             return
         started = time.perf_counter()
-        if await self._restore(session):
+        restored = await self._restore(session)
+        if restored:
             await self.catch_up(session)  # what changed while the worker was away
-            how = "from its snapshot"
         else:
             await self.load(session, again=False)
-            how = "from the store"
         log.info(
             "dedupe index ready %s in %.1f s: %d open tickets",
-            how,
+            "from its snapshot" if restored else "from the store",
             time.perf_counter() - started,
             len(self.index),
         )
-        if how == "from the store" and len(self.index) >= self.snapshot_from:
-            await self.save(session)
+        if not restored:
+            await self.save(session)  # kept from snapshot_from tickets on (save decides)
 
     async def load(self, session: AsyncSession, *, again: bool = True) -> None:
         """Read every open primary from the store; ``again=False`` keeps a loaded index."""

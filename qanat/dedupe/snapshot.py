@@ -94,7 +94,7 @@ def read_header(path: Path) -> Header | None:
     try:
         with path.open(encoding="utf-8") as lines:
             found = json.loads(lines.readline())
-        if found.get("format") != FORMAT or found.get("fields") != list(ENTRY_FIELDS):
+        if found.get("format") != FORMAT:
             return None
         ticket, at = found["last_event"]
         return Header(
@@ -142,7 +142,6 @@ def _entries(path: Path) -> Iterator[tuple[int, Entry]]:
 
 def _header_fields(header: Header) -> dict[str, Any]:
     return {
-        "fields": list(ENTRY_FIELDS),
         "code": header.code,
         "last_event_id": header.last_event_id,
         "last_event": list(header.last_event),
